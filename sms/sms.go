@@ -1,0 +1,45 @@
+// Package sms defines the Sender that delivers one-time codes and the
+// templates that word them. Senders: Twilio (messages and voice calls), a
+// signed HTTP sender for any other provider, a failover chain, and the
+// development log sender the quickstart uses.
+package sms
+
+import (
+	"context"
+	"errors"
+)
+
+// Message is one code to deliver.
+type Message struct {
+	TenantID string
+	// To is the phone number in E.164 form.
+	To string
+	// Body is the rendered text message.
+	Body string
+	// Code is the one-time code itself, for senders that need the digits
+	// apart from the text (a voice call reads them). Never log it.
+	Code string
+	// Voice asks for a voice call instead of a text (isvoiceotp=true).
+	Voice bool
+}
+
+// Receipt identifies the sent message, as LoginRadius's answer shows it:
+// Data{AccountSid, Sid} (Twilio's account and message ids).
+type Receipt struct {
+	AccountSid string
+	Sid        string
+}
+
+// Sender delivers a Message.
+type Sender interface {
+	Send(ctx context.Context, m Message) (Receipt, error)
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, m Message) (Receipt, error)
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, m Message) (Receipt, error) { return f(ctx, m) }
+
+// ErrSendFailed is wrapped by every sender's delivery failure.
+var ErrSendFailed = errors.New("sms: send failed")

@@ -1,0 +1,225 @@
+// Package store defines what otpreset needs from a host's database: users
+// looked up by tenant and phone, one-time-code challenges, and sessions. The
+// interfaces are small so that a host can implement them over its own tables;
+// ready adapters live in sub-packages (memstore, sqlstore, redisstore), and
+// storetest is the conformance suite every adapter runs.
+//
+// Every method takes a context and returns errors that wrap the sentinels of
+// this package, so callers match them with errors.Is whatever the adapter.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Adapters wrap them (fmt.Errorf("...: %w", store.ErrNotFound))
+// and otpreset matches them with errors.Is. Any other error is treated as a
+// fault of the store (HTTP 500, ErrorCode 950).
+var (
+	// ErrNotFound: no user (or session) with that key in that tenant.
+	ErrNotFound = errors.New("store: not found")
+	// ErrNoChallenge: no code was issued for that phone, or it was purged.
+	ErrNoChallenge = errors.New("store: no code issued")
+	// ErrChallengeExpired: the code's time to live has passed.
+	ErrChallengeExpired = errors.New("store: code expired")
+	// ErrChallengeUsed: the code was already consumed by a successful reset.
+	ErrChallengeUsed = errors.New("store: code already used")
+	// ErrCodeMismatch: the code given does not match; the wrong try was counted.
+	ErrCodeMismatch = errors.New("store: code does not match")
+	// ErrTooManyAttempts: the code has had its maximum number of wrong tries
+	// and can no longer be used, even with the right value.
+	ErrTooManyAttempts = errors.New("store: too many wrong tries for this code")
+)
+
+// User is the part of a host's user that otpreset reads and writes.
+type User struct {
+	TenantID string
+	// ID is the user's stable identifier (LoginRadius's Uid).
+	ID string
+	// Phone is the user's phone number in E.164 form (+919999999999).
+	Phone string
+	// PasswordHash is a PHC-format hash ($argon2id$...). Never logged, never
+	// returned to a client.
+	PasswordHash string
+	// Profile is the user's whole LoginRadius-style profile as JSON. Stores keep
+	// it byte-for-byte in meaning (a JSON column), so fields otpreset does not
+	// know survive a reset.
+	Profile json.RawMessage
+}
+
+// Challenge is an issued one-time code. The code itself is never stored: only
+// CodeHash, an HMAC-SHA256 of it under a server secret.
+type Challenge struct {
+	TenantID string
+	Phone    string
+	CodeHash []byte
+	// CreatedAt and ExpiresAt bound the code's life; stores may purge it after
+	// ExpiresAt.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// MaxAttempts is how many wrong tries the code tolerates; the next wrong
+	// try, and every try after it, fails with ErrTooManyAttempts.
+	MaxAttempts int
+}
+
+// CodeCheck names a challenge and the code hash presented for it.
+type CodeCheck struct {
+	TenantID string
+	Phone    string
+	CodeHash []byte
+	// Now is the instant the check is made at (from the handler's clock), so
+	// expiry is decided by one clock, not by each database's.
+	Now time.Time
+}
+
+// PasswordChange replaces a user's password hash and profile.
+type PasswordChange struct {
+	TenantID     string
+	UserID       string
+	PasswordHash string
+	// Profile is the updated profile (LastPasswordChangeDate set, etc.).
+	Profile   json.RawMessage
+	ChangedAt time.Time
+}
+
+// Session is an issued access/refresh token pair. Only SHA-256 hashes of the
+// tokens are stored.
+type Session struct {
+	ID               string
+	TenantID         string
+	UserID           string
+	AccessTokenHash  []byte
+	RefreshTokenHash []byte
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+}
+
+// OutboxMessage is a webhook event written in the same transaction as the
+// password change, so that it cannot be lost if the process dies after the
+// commit. A dispatcher (package webhook) delivers and marks it.
+type OutboxMessage struct {
+	ID        string // stable event id (the webhook-id), for de-duplication
+	TenantID  string
+	Payload   json.RawMessage
+	CreatedAt time.Time
+}
+
+// Users reads and updates users.
+type Users interface {
+	// UserByPhone returns the user of tenantID whose phone is phone (E.164),
+	// or an error wrapping ErrNotFound.
+	UserByPhone(ctx context.Context, tenantID, phone string) (User, error)
+	// UpdatePassword replaces the password hash and profile. ErrNotFound if
+	// the user does not exist.
+	UpdatePassword(ctx context.Context, change PasswordChange) error
+}
+
+// Challenges keeps one-time-code challenges, at most one live per tenant and
+// phone.
+type Challenges interface {
+	// SaveChallenge stores c, replacing any earlier challenge for the same
+	// tenant and phone (used or not), with a fresh attempt count.
+	SaveChallenge(ctx context.Context, c Challenge) error
+	// VerifyChallenge checks a code without consuming it. A wrong code is
+	// counted atomically and reported as ErrCodeMismatch; the other outcomes
+	// are ErrNoChallenge, ErrChallengeExpired, ErrChallengeUsed and
+	// ErrTooManyAttempts. nil means the code is right and still usable.
+	VerifyChallenge(ctx context.Context, check CodeCheck) error
+	// ConsumeChallenge is VerifyChallenge that, on a match, marks the code
+	// used in the same atomic step: of many concurrent callers with the right
+	// code, exactly one gets nil; the others get ErrChallengeUsed.
+	ConsumeChallenge(ctx context.Context, check CodeCheck) error
+}
+
+// Sessions keeps issued sessions so that a reset can revoke them.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	// LookupSession finds a live (unexpired, unrevoked) session by the hash of
+	// its access token, or returns an error wrapping ErrNotFound.
+	LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (Session, error)
+	// RevokeSessions ends every session of the user and reports how many.
+	RevokeSessions(ctx context.Context, tenantID, userID string) (int, error)
+}
+
+// Store is everything otpreset needs.
+type Store interface {
+	Users
+	Challenges
+	Sessions
+}
+
+// Reset is everything a successful password reset changes.
+type Reset struct {
+	// Check names the code; it is consumed.
+	Check CodeCheck
+	// Change is the new password hash and profile.
+	Change PasswordChange
+	// NewSession, when not nil, is created after every earlier session of the
+	// user is revoked.
+	NewSession *Session
+	// Outbox holds webhook events to write with the change (may be empty).
+	Outbox []OutboxMessage
+}
+
+// Resetter is implemented by stores that apply a whole Reset atomically (one
+// SQL transaction): consume the code, replace the password, revoke sessions,
+// create the new session and write the outbox, or do none of it. When the code
+// does not match, the wrong try is still counted (committed) and the error
+// wraps ErrCodeMismatch. otpreset uses it when the store offers it; otherwise
+// it runs the steps one by one (see ApplyReset).
+type Resetter interface {
+	Reset(ctx context.Context, r Reset) error
+}
+
+// Outbox is implemented by stores that keep webhook events durably.
+type Outbox interface {
+	// PendingOutbox returns up to limit undelivered messages, oldest first.
+	PendingOutbox(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// MarkDelivered records that the message with id was delivered.
+	MarkDelivered(ctx context.Context, id string) error
+}
+
+// ErrOutboxUnsupported is returned by ApplyReset when r carries outbox
+// messages but s cannot write them atomically.
+var ErrOutboxUnsupported = errors.New("store: outbox needs a store that implements Resetter and Outbox")
+
+// ApplyReset applies r with s.Reset when s implements Resetter; otherwise it
+// runs the steps in the order that keeps a failure safe: the code is consumed
+// first (a failure after that leaves the old password working, and the user
+// asks for a new code), then the password is replaced, then sessions are
+// revoked and the new one created.
+func ApplyReset(ctx context.Context, s Store, r Reset) error {
+	if rs, ok := s.(Resetter); ok {
+		return rs.Reset(ctx, r)
+	}
+	if len(r.Outbox) > 0 {
+		return ErrOutboxUnsupported
+	}
+	if err := s.ConsumeChallenge(ctx, r.Check); err != nil {
+		return err
+	}
+	if err := s.UpdatePassword(ctx, r.Change); err != nil {
+		return err
+	}
+	if _, err := s.RevokeSessions(ctx, r.Change.TenantID, r.Change.UserID); err != nil {
+		return err
+	}
+	if r.NewSession != nil {
+		if err := s.CreateSession(ctx, *r.NewSession); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Composite joins separate parts into a Store: for example users in the
+// host's SQL database and challenges and sessions in Redis. It is not atomic
+// across its parts; ApplyReset runs the steps one by one.
+type Composite struct {
+	Users
+	Challenges
+	Sessions
+}

@@ -1,0 +1,69 @@
+// Package webhook defines the events otpreset emits and the Sink that
+// receives them. HTTPSink delivers them to a host's endpoints, signed with
+// LoginRadius's "signature" header and the Standard Webhooks headers; Verify
+// checks those signatures in a receiver.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// HookResetPassword is LoginRadius's HookName for a password reset.
+const HookResetPassword = "resetpassword"
+
+// Event is one webhook event.
+type Event struct {
+	// ID is a UUID, stable across retries (the webhook-id / HookId), so a
+	// receiver can de-duplicate.
+	ID string
+	// TenantID selects the endpoints and secret.
+	TenantID string
+	// Name is the LoginRadius HookName, e.g. HookResetPassword.
+	Name string
+	Time time.Time
+	// Data is the event's data; for ResetPassword, the user's Profile.
+	Data json.RawMessage
+}
+
+// payload is the JSON body LoginRadius sends.
+type payload struct {
+	HookName string          `json:"HookName"`
+	Time     string          `json:"Time"`
+	HookId   string          `json:"HookId"`
+	Data     json.RawMessage `json:"Data"`
+}
+
+// Payload returns the event as the JSON body LoginRadius sends:
+// {"HookName":"resetpassword","Time":"<RFC 3339>","HookId":"<uuid>","Data":{...}}.
+func (e Event) Payload() ([]byte, error) {
+	data := e.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	return json.Marshal(payload{
+		HookName: e.Name,
+		Time:     e.Time.UTC().Format(time.RFC3339),
+		HookId:   e.ID,
+		Data:     data,
+	})
+}
+
+// Sink receives events. Emit must not block on delivery: the reset answer
+// never waits on a webhook. An error from Emit means the event was not
+// accepted (for example a full queue under the reject policy); otpreset logs
+// it and does not fail the reset.
+type Sink interface {
+	Emit(ctx context.Context, e Event) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, e Event) error
+
+// Emit calls f.
+func (f SinkFunc) Emit(ctx context.Context, e Event) error { return f(ctx, e) }
+
+// Discard is a Sink that drops every event; the default when a host
+// configures none.
+var Discard Sink = SinkFunc(func(context.Context, Event) error { return nil })
