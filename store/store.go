@@ -186,11 +186,13 @@ type Outbox interface {
 // messages but s cannot write them atomically.
 var ErrOutboxUnsupported = errors.New("store: outbox needs a store that implements Resetter and Outbox")
 
-// ApplyReset applies r with s.Reset when s implements Resetter; otherwise it
-// runs the steps in the order that keeps a failure safe: the code is consumed
-// first (a failure after that leaves the old password working, and the user
-// asks for a new code), then the password is replaced, then sessions are
-// revoked and the new one created.
+// ApplyReset applies r with s.Reset when s implements Resetter. Otherwise it
+// runs the steps one by one, in the order whose partial failures are safe:
+// the code is consumed first (it is then spent, and the user asks for a new
+// one), then every session is revoked, then the password is replaced, then
+// the new session is created. A failure part-way never leaves the new password
+// set while an old session lives, and a failure before the password step
+// leaves the old password working.
 func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	if rs, ok := s.(Resetter); ok {
 		return rs.Reset(ctx, r)
@@ -201,10 +203,10 @@ func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	if err := s.ConsumeChallenge(ctx, r.Check); err != nil {
 		return err
 	}
-	if err := s.UpdatePassword(ctx, r.Change); err != nil {
+	if _, err := s.RevokeSessions(ctx, r.Change.TenantID, r.Change.UserID); err != nil {
 		return err
 	}
-	if _, err := s.RevokeSessions(ctx, r.Change.TenantID, r.Change.UserID); err != nil {
+	if err := s.UpdatePassword(ctx, r.Change); err != nil {
 		return err
 	}
 	if r.NewSession != nil {

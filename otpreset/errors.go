@@ -1,0 +1,132 @@
+package otpreset
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// FieldError is one entry of a 1134 answer's Errors list.
+type FieldError struct {
+	FieldName    string `json:"FieldName"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+// APIError is a LoginRadius-style error answer. Every error otpreset writes is
+// one of these, built in this file only: the single table from causes to
+// LoginRadius codes.
+type APIError struct {
+	Status      int    `json:"-"`
+	ErrorCode   int    `json:"ErrorCode"`
+	Message     string `json:"Message"`
+	Description string `json:"Description"`
+	// Errors lists the fields that failed validation (ErrorCode 1134).
+	Errors []FieldError `json:"Errors,omitempty"`
+	// Data carries extra facts, e.g. {"LoginLockedTimeout": "..."} for 1198.
+	Data                  any             `json:"Data,omitempty"`
+	IsProviderError       bool            `json:"IsProviderError"`
+	ProviderErrorResponse json.RawMessage `json:"ProviderErrorResponse"`
+
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int `json:"-"`
+	// raw, when set, is written instead of the JSON of the fields above (the
+	// seed's 1409 body has lower-case keys).
+	raw []byte
+}
+
+func (e *APIError) Error() string {
+	return "otpreset: " + strconv.Itoa(e.ErrorCode) + " " + e.Message
+}
+
+func newAPIError(status, code int, message, description string) *APIError {
+	return &APIError{Status: status, ErrorCode: code, Message: message, Description: description, ProviderErrorResponse: json.RawMessage("null")}
+}
+
+// The fixed answers. Messages and descriptions of 908, 901, 950 and 1409 are
+// the seed's, byte for byte.
+var (
+	errMissingAPIKey = newAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The apikey is a required parameter.")
+	errUnknownAPIKey = newAPIError(http.StatusForbidden, 901, "The API key is unauthorized", "The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.")
+	errInternal      = newAPIError(http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
+	errAuthFailed    = &APIError{Status: http.StatusUnauthorized, ErrorCode: 1409, Message: "Authentication failed", Description: "The credentials provided could not be authenticated.",
+		raw: []byte(`{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated."}`)}
+
+	errNotJSON         = newAPIError(http.StatusBadRequest, 1090, "The request body is not formatted correctly", "The request body must be a JSON object.")
+	errBodyTooLarge    = newAPIError(http.StatusRequestEntityTooLarge, 1090, "The request body is not formatted correctly", "The request body is larger than the limit.")
+	errContentType     = newAPIError(http.StatusBadRequest, 1083, "The Content-Type is not supported", "Send the request body as application/json.")
+	errMissingPassword = newAPIError(http.StatusBadRequest, 1089, "A parameter is not formatted correctly", "The password is a required parameter.")
+	errMissingPhone    = newAPIError(http.StatusBadRequest, 1076, "A parameter is not formatted correctly", "The phone is a required parameter.")
+	errMissingOTP      = newAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The otp is a required parameter.")
+	errBadPhone        = newAPIError(http.StatusBadRequest, 1096, "Invalid phone number, format", "The phone number is not valid; send it in international form, e.g. +919999999999.")
+	errMethod          = newAPIError(http.StatusMethodNotAllowed, 405, "Method not allowed", "This endpoint accepts POST (send a code) and PUT (reset the password).")
+	errNotFound        = newAPIError(http.StatusNotFound, 404, "Not found", "No endpoint is served at this path.")
+
+	errUnknownPhone = newAPIError(http.StatusForbidden, 1043, "Phone number does not exist", "No account is registered with this phone number.")
+	errSendFailed   = newAPIError(http.StatusForbidden, 1072, "The Verification code (OTP) send failed", "The code could not be sent; please try again later.")
+
+	errInvalidOTP   = newAPIError(http.StatusForbidden, 1067, "Invalid OTP code", "The code is not valid; please check it or ask for a new one.")
+	errUsedOTP      = newAPIError(http.StatusForbidden, 1068, "OTP code has already been used", "This code was already used; please ask for a new one.")
+	errExpiredOTP   = newAPIError(http.StatusForbidden, 1069, "OTP code has expired", "This code has expired; please ask for a new one.")
+	errNoOTP        = newAPIError(http.StatusForbidden, 1070, "OTP code can not be accessed", "No code is available for this phone number; please ask for a new one.")
+	errUserNotExist = newAPIError(http.StatusForbidden, 938, "User does not exist", "No account is registered with this phone number.")
+
+	errCaptcha         = newAPIError(http.StatusForbidden, 1218, "CAPTCHA is invalid", "The CAPTCHA is missing or was not accepted; please solve it again.")
+	errCaptchaRequired = newAPIError(http.StatusForbidden, 1132, "CAPTCHA is required", "Too many failed attempts: this request must carry a valid CAPTCHA.")
+	errBreached        = newAPIError(http.StatusForbidden, 1315, "Password is breached", "This password appears in a known data breach; please choose another one.")
+)
+
+func errValidation(fields []FieldError) *APIError {
+	e := newAPIError(http.StatusForbidden, 1134, "Validation failed for one or more fields", "One or more fields did not pass validation; see Errors.")
+	e.Errors = fields
+	return e
+}
+
+func errLocked(until string, retryAfter int) *APIError {
+	e := newAPIError(http.StatusForbidden, 1198, "Your account has been locked", "Too many failed attempts for this phone number; try again after LoginLockedTimeout.")
+	e.Data = map[string]string{"LoginLockedTimeout": until}
+	e.RetryAfter = retryAfter
+	return e
+}
+
+func errSendLimit(retryAfter int) *APIError {
+	e := newAPIError(http.StatusTooManyRequests, 1179, "You have reached a limit for generating OTP", "Too many codes were requested; please try again later.")
+	e.RetryAfter = retryAfter
+	return e
+}
+
+func errTooManyRequests(retryAfter int) *APIError {
+	e := newAPIError(http.StatusTooManyRequests, 429, "Too many requests in a particular time frame", "Too many requests from this address; please try again later.")
+	e.RetryAfter = retryAfter
+	return e
+}
+
+// encode returns the JSON body of e.
+func (e *APIError) encode() []byte {
+	if e.raw != nil {
+		return e.raw
+	}
+	b, err := json.Marshal(e)
+	if err != nil { // cannot happen with these field types; never write an empty 500
+		return errInternal.mustEncode()
+	}
+	return b
+}
+
+func (e *APIError) mustEncode() []byte {
+	b, _ := json.Marshal(e)
+	return b
+}
+
+func writeAPIError(w http.ResponseWriter, e *APIError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == http.StatusMethodNotAllowed {
+		h.Set("Allow", "POST, PUT")
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.encode())
+}

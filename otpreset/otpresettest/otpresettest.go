@@ -1,0 +1,256 @@
+// Package otpresettest makes a mounted otpreset handler testable in a few
+// lines, as net/http/httptest does for handlers: a capturing SMS sender (read
+// the code that was sent), a fixed clock, a capturing webhook sink and an
+// in-memory store with seeded users, wired into a ready Handler.
+//
+//	env := otpresettest.New(t)
+//	env.AddUser("+919999999999", "old password")
+//	env.Send("+919999999999")                      // POST
+//	rec := env.Reset("+919999999999", env.Code("+919999999999"), "new password 1")
+package otpresettest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/otpreset/webhook"
+)
+
+// APIKey is the test tenant's API key; TenantID its id.
+const (
+	APIKey   = "test-api-key"
+	TenantID = "test-tenant"
+)
+
+// Start is the fixed clock's initial time.
+var Start = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// FastHasherParams are cheap argon2id parameters so tests run quickly. Never
+// use them in production.
+var FastHasherParams = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// Clock is a fixed clock that moves only when told.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now implements otpreset.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Sender captures every message instead of sending it.
+type Sender struct {
+	mu       sync.Mutex
+	messages []sms.Message
+	// Err, when set, is returned by Send (and nothing is captured).
+	Err error
+}
+
+// Send implements sms.Sender.
+func (s *Sender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return sms.Receipt{}, s.Err
+	}
+	s.messages = append(s.messages, m)
+	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: sms.NewSid(sms.SidPrefix(m.Voice), nil)}, nil
+}
+
+// Messages returns every captured message, oldest first.
+func (s *Sender) Messages() []sms.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sms.Message(nil), s.messages...)
+}
+
+// Code returns the code of the last message sent to phone ("" if none).
+func (s *Sender) Code(phone string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.messages) - 1; i >= 0; i-- {
+		if s.messages[i].To == phone {
+			return s.messages[i].Code
+		}
+	}
+	return ""
+}
+
+// Webhooks captures emitted events.
+type Webhooks struct {
+	mu     sync.Mutex
+	events []webhook.Event
+}
+
+// Emit implements webhook.Sink.
+func (w *Webhooks) Emit(_ context.Context, e webhook.Event) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, e)
+	return nil
+}
+
+// Events returns the captured events.
+func (w *Webhooks) Events() []webhook.Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]webhook.Event(nil), w.events...)
+}
+
+// Env is a ready handler with its fakes.
+type Env struct {
+	T        testing.TB
+	Handler  *otpreset.Handler
+	Config   otpreset.Config
+	Tenant   *otpreset.Tenant
+	Store    *memstore.Store
+	Sender   *Sender
+	Clock    *Clock
+	Webhooks *Webhooks
+	Hasher   otpreset.PasswordHasher
+}
+
+// Option changes the Config or Tenant before the handler is built.
+type Option func(*otpreset.Config, *otpreset.Tenant)
+
+// New builds an Env: tenant TenantID under APIKey, memstore, capturing
+// sender and webhooks, fixed clock at Start, a fast hasher.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	e := &Env{
+		T:        t,
+		Tenant:   &otpreset.Tenant{ID: TenantID, AppName: "Test"},
+		Store:    memstore.New(),
+		Sender:   &Sender{},
+		Clock:    NewClock(Start),
+		Webhooks: &Webhooks{},
+		Hasher:   otpreset.NewArgon2idHasher(FastHasherParams, 0),
+	}
+	e.Config = otpreset.Config{
+		Store:    e.Store,
+		Sender:   e.Sender,
+		Tenants:  otpreset.Tenants{APIKey: e.Tenant},
+		Secret:   bytes.Repeat([]byte("s"), 32),
+		Hasher:   e.Hasher,
+		Clock:    e.Clock,
+		Webhooks: e.Webhooks,
+	}
+	for _, o := range opts {
+		o(&e.Config, e.Tenant)
+	}
+	h, err := otpreset.New(e.Config)
+	if err != nil {
+		t.Fatalf("otpresettest: %v", err)
+	}
+	e.Handler = h
+	return e
+}
+
+// AddUser seeds a user with phone (E.164) and password; its ID is UserID(phone)
+// and its profile a minimal LoginRadius one.
+func (e *Env) AddUser(phone, password string) store.User {
+	e.T.Helper()
+	hash, err := e.Hasher.Hash(context.Background(), password)
+	if err != nil {
+		e.T.Fatalf("otpresettest: hash: %v", err)
+	}
+	profile, _ := json.Marshal(map[string]any{
+		"Uid": UserID(phone), "ID": UserID(phone), "PhoneId": phone, "PhoneIdVerified": true,
+		"FirstName": "Test", "IsActive": true, "CustomFields": map[string]string{"team": "blue"},
+	})
+	u := store.User{TenantID: e.Tenant.ID, ID: UserID(phone), Phone: phone, PasswordHash: hash, Profile: profile}
+	if err := e.Store.AddUser(context.Background(), u); err != nil {
+		e.T.Fatalf("otpresettest: add user: %v", err)
+	}
+	return u
+}
+
+// UserID is the ID AddUser gives the user of phone: derived from it, without
+// containing it (so a log line holding an ID holds no phone number).
+func UserID(phone string) string {
+	sum := sha256.Sum256([]byte(phone))
+	return "uid-" + hex.EncodeToString(sum[:8])
+}
+
+// PasswordWorks reports whether password is phone's current password.
+func (e *Env) PasswordWorks(phone, password string) bool {
+	e.T.Helper()
+	u, err := e.Store.UserByPhone(context.Background(), e.Tenant.ID, phone)
+	if err != nil {
+		e.T.Fatalf("otpresettest: user %s: %v", phone, err)
+	}
+	ok, err := e.Hasher.Compare(context.Background(), password, u.PasswordHash)
+	if err != nil {
+		e.T.Fatalf("otpresettest: compare: %v", err)
+	}
+	return ok
+}
+
+// Do serves one request with a JSON body (nil for none) and returns the
+// recorded answer. path may carry a query; "?apikey=..." is not added.
+func (e *Env) Do(method, path string, body any, header http.Header) *httptest.ResponseRecorder {
+	e.T.Helper()
+	var rd *bytes.Reader
+	switch b := body.(type) {
+	case nil:
+		rd = bytes.NewReader(nil)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("otpresettest: body: %v", err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.Handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// Send asks for a code for phone.
+func (e *Env) Send(phone string) *httptest.ResponseRecorder {
+	return e.Do(http.MethodPost, otpreset.Path+"?apikey="+APIKey, map[string]string{"phone": phone}, nil)
+}
+
+// Reset resets phone's password with otp.
+func (e *Env) Reset(phone, otp, password string) *httptest.ResponseRecorder {
+	return e.Do(http.MethodPut, otpreset.Path+"?apikey="+APIKey, map[string]string{"phone": phone, "otp": otp, "Password": password}, nil)
+}
+
+// Code returns the last code sent to phone.
+func (e *Env) Code(phone string) string { return e.Sender.Code(phone) }

@@ -1,0 +1,188 @@
+package otpreset
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/otpreset/store"
+)
+
+// serveSend answers POST: issue a code and text it.
+func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
+	t, q := h.begin(w, r)
+	if t == nil {
+		return
+	}
+	ctx := r.Context()
+	rawPhone := q.body["phone"]
+	if rawPhone == "" {
+		writeAPIError(w, errMissingPhone)
+		return
+	}
+	phone, err := NormalizePhone(rawPhone)
+	if err != nil {
+		writeAPIError(w, errBadPhone)
+		return
+	}
+	ip := h.cfg.ClientIP(r)
+	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "send")
+	lim := tenantLimits(t)
+
+	// Limits, cheapest refusal first: the client's address, then the phone.
+	res, err := h.cfg.Limiter.take(ctx, "send:ip:"+t.ID+":"+ip, lim.SendPerIP, DefaultSendPerIP)
+	if err != nil {
+		h.fault(w, log, "rate limit", err)
+		return
+	}
+	setRateHeaders(w.Header(), res)
+	if res.Reached {
+		log.Warn("refused", "reason", "send rate per IP")
+		writeAPIError(w, errTooManyRequests(retryAfter(time.Now(), res.Reset)))
+		return
+	}
+	res, err = h.cfg.Limiter.take(ctx, "send:phone:"+t.ID+":"+phone, lim.SendPerPhone, DefaultSendPerPhone)
+	if err != nil {
+		h.fault(w, log, "rate limit", err)
+		return
+	}
+	if res.Reached {
+		setRateHeaders(w.Header(), res)
+		log.Warn("refused", "reason", "send rate per phone")
+		writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
+		return
+	}
+
+	if apiErr := h.captchaGate(ctx, t, q, ip, phone, lim, log); apiErr != nil {
+		writeAPIError(w, apiErr)
+		return
+	}
+
+	user, err := h.cfg.Store.UserByPhone(ctx, t.ID, phone)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.fault(w, log, "user lookup", err)
+		return
+	}
+	if !known && t.RevealUnknownPhone {
+		log.Info("refused", "reason", "unknown phone")
+		writeAPIError(w, errUnknownPhone)
+		return
+	}
+
+	// The same work for known and unknown phones (a code drawn, hashed,
+	// stored and worded), so neither the answer nor its timing tells them
+	// apart; only the SMS itself is skipped.
+	now := h.cfg.Clock.Now()
+	n := t.CodeLength
+	if n < 4 || n > 10 {
+		n = DefaultCodeLength
+	}
+	code, err := newCode(h.cfg.Rand, n)
+	if err != nil {
+		h.fault(w, log, "code", err)
+		return
+	}
+	ttl := t.CodeTTL
+	if ttl <= 0 {
+		ttl = DefaultCodeTTL
+	}
+	maxAttempts := t.MaxCodeAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxCodeAttempts
+	}
+	err = h.cfg.Store.SaveChallenge(ctx, store.Challenge{
+		TenantID: t.ID, Phone: phone, CodeHash: codeHash(h.cfg.Secret, t.ID, phone, code),
+		CreatedAt: now, ExpiresAt: now.Add(ttl), MaxAttempts: maxAttempts,
+	})
+	if err != nil {
+		h.fault(w, log, "save code", err)
+		return
+	}
+	body, found, err := t.SMSTemplates.Render(q.param("smstemplate"), sms.TemplateData{
+		Code: code, Minutes: int((ttl + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
+	})
+	if err != nil {
+		h.fault(w, log, "render template", err)
+		return
+	}
+	if !found {
+		log.Warn("unknown SMS template, used the tenant default", "template", q.param("smstemplate"))
+	}
+	if n, enc := sms.Segments(body); n > 1 {
+		log.Warn("SMS longer than one segment", "segments", n, "encoding", enc)
+	}
+
+	var receipt sms.Receipt
+	if known {
+		res, err = h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
+		if err != nil {
+			h.fault(w, log, "rate limit", err)
+			return
+		}
+		if res.Reached {
+			log.Error("refused", "reason", "tenant daily SMS cap")
+			writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
+			return
+		}
+		receipt, err = h.cfg.Sender.Send(ctx, sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: boolParam(q.param("isvoiceotp"))})
+		if err != nil {
+			log.Error("SMS provider failed", "err", err)
+			if t.ReportSendFailure {
+				writeAPIError(w, errSendFailed)
+				return
+			}
+			receipt = sms.Receipt{}
+		} else if receipt.AccountSid != "" {
+			h.accountSids.Store(t.ID, receipt.AccountSid)
+		}
+		log.Info("code sent")
+	} else {
+		log.Info("code not sent", "reason", "unknown phone")
+	}
+	if receipt.Sid == "" { // unknown phone, or the provider failed
+		msg := sms.Message{TenantID: t.ID, To: phone, Voice: boolParam(q.param("isvoiceotp"))}
+		if im, ok := h.cfg.Sender.(sms.Imitator); ok {
+			receipt = im.Imitate(msg)
+		} else {
+			receipt = sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), h.cfg.Rand)}
+		}
+	}
+	if receipt.AccountSid == "" {
+		receipt.AccountSid = h.accountSid(t)
+	}
+	writeJSON(w, SendResponse{IsPosted: true, Data: SendData{AccountSid: receipt.AccountSid, Sid: receipt.Sid}})
+}
+
+// accountSid is the AccountSid shown when no SMS was sent: the tenant's
+// configured one, else the last one its provider returned, else a stable id
+// derived from the secret, so every answer of a tenant shows the same one.
+func (h *Handler) accountSid(t *Tenant) string {
+	if t.AccountSid != "" {
+		return t.AccountSid
+	}
+	if v, ok := h.accountSids.Load(t.ID); ok {
+		return v.(string)
+	}
+	m := hmac.New(sha256.New, h.cfg.Secret)
+	m.Write([]byte("account-sid\x00" + t.ID))
+	return "AC" + hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// fault logs a server-side failure and answers 950.
+func (h *Handler) fault(w http.ResponseWriter, log interface {
+	Error(string, ...any)
+}, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nothing useful can be written.
+		log.Error("request cancelled", "step", what)
+	} else {
+		log.Error("server fault", "step", what, "err", err)
+	}
+	writeAPIError(w, errInternal)
+}
