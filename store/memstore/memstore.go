@@ -47,12 +47,14 @@ func New() *Store {
 	}
 }
 
-// AddUser adds or replaces a user (keyed by TenantID and Phone).
-func (s *Store) AddUser(u store.User) {
+// AddUser adds or replaces a user (keyed by TenantID and Phone). It never
+// fails; the error is there to satisfy storetest.UserSeeder.
+func (s *Store) AddUser(_ context.Context, u store.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.Profile = cloneRaw(u.Profile)
 	s.users[key{u.TenantID, u.Phone}] = u
+	return nil
 }
 
 func cloneRaw(r json.RawMessage) json.RawMessage {

@@ -1,0 +1,838 @@
+// Package storetest is the conformance suite for store.Store adapters. Every
+// adapter in this module runs it, and a third party's adapter can too:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			return newEmptyStoreForTest(t) // fresh and empty on every call
+//		})
+//	}
+//
+// The store returned by newStore must be empty and must also implement
+// UserSeeder, so the suite can create the users it needs. When an adapter
+// reads users from a host's own table and cannot add them, wrap it in a small
+// type that embeds the adapter (so its other methods, including Reset and the
+// Outbox, are promoted) and adds AddUser writing to the host table.
+//
+// When the store also implements store.Resetter and store.Outbox, the suite
+// checks their contract as well (an atomic Reset, durable outbox messages).
+//
+// Times in the suite are whole seconds near the real clock, so adapters that
+// keep second precision or rely on real-time TTLs (Redis) pass; expiry is
+// always decided by the time passed in (CodeCheck.Now, the now of
+// LookupSession), never by the adapter's own clock. A challenge is expired at
+// its ExpiresAt instant (Now >= ExpiresAt), and so is a session.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpreset/otpreset/store"
+)
+
+// UserSeeder is implemented by the store under test so the suite can create
+// users. AddUser adds u (keyed by TenantID and Phone, with ID unique within
+// the tenant), replacing any user with the same tenant and phone.
+type UserSeeder interface {
+	AddUser(ctx context.Context, u store.User) error
+}
+
+// Tenants and phones used throughout the suite.
+const (
+	tenantA = "tenant-a"
+	tenantB = "tenant-b"
+	phone1  = "+919999999999"
+	phone2  = "+14155550123"
+)
+
+// Run runs the whole conformance suite. newStore is called once per subtest
+// and must return a fresh, empty store that implements store.Store and
+// UserSeeder; it registers its own cleanup with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	h := harness{newStore: newStore}
+	t.Run("Users", func(t *testing.T) {
+		t.Run("TenantsIsolated", h.testTenantsIsolated)
+		t.Run("UserByPhoneNotFound", h.testUserByPhoneNotFound)
+		t.Run("ProfileKeptWhole", h.testProfileKeptWhole)
+		t.Run("UpdatePasswordNotFound", h.testUpdatePasswordNotFound)
+	})
+	t.Run("Challenges", func(t *testing.T) {
+		t.Run("NoChallenge", h.testNoChallenge)
+		t.Run("SavedAndReplaced", h.testSavedAndReplaced)
+		t.Run("ReplaceUsed", h.testReplaceUsed)
+		t.Run("Expired", h.testExpired)
+		t.Run("Consumed", h.testConsumed)
+		t.Run("VerifyDoesNotConsume", h.testVerifyDoesNotConsume)
+		t.Run("AttemptCounting", h.testAttemptCounting)
+		t.Run("ConcurrentConsumeSingleUse", h.testConcurrentConsume)
+		t.Run("ConcurrentWrongTries", h.testConcurrentWrongTries)
+	})
+	t.Run("Sessions", func(t *testing.T) {
+		t.Run("CreateLookupExpiry", h.testSessionLookup)
+		t.Run("Revoke", h.testSessionRevoke)
+	})
+	t.Run("Resetter", func(t *testing.T) {
+		if _, ok := newStore(t).(store.Resetter); !ok {
+			t.Skip("store does not implement store.Resetter")
+		}
+		t.Run("Success", h.testResetSuccess)
+		t.Run("WithoutNewSession", h.testResetWithoutSession)
+		t.Run("WrongCode", h.testResetWrongCode)
+		t.Run("UnknownUser", h.testResetUnknownUser)
+		t.Run("UnusableCode", h.testResetUnusableCode)
+		t.Run("ConcurrentSingleUse", h.testResetConcurrent)
+	})
+	t.Run("Outbox", func(t *testing.T) {
+		s := newStore(t)
+		_, isOutbox := s.(store.Outbox)
+		_, isResetter := s.(store.Resetter)
+		if !isOutbox || !isResetter {
+			t.Skip("store does not implement both store.Resetter and store.Outbox")
+		}
+		t.Run("PendingUntilDelivered", h.testOutbox)
+	})
+}
+
+type harness struct {
+	newStore func(t *testing.T) store.Store
+}
+
+// fresh returns a new store and the time base of the test.
+func (h harness) fresh(t *testing.T) (store.Store, time.Time) {
+	t.Helper()
+	s := h.newStore(t)
+	require.NotNil(t, s, "newStore returned nil")
+	_, ok := s.(UserSeeder)
+	require.Truef(t, ok, "%T does not implement storetest.UserSeeder (AddUser(ctx, store.User) error)", s)
+	return s, base()
+}
+
+func base() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
+func ctxOf(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func addUser(t *testing.T, s store.Store, u store.User) {
+	t.Helper()
+	require.NoError(t, s.(UserSeeder).AddUser(ctxOf(t), u), "AddUser")
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return b
+}
+
+func profileOf(uid, phone string) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"Uid":%q,"FirstName":"Asha","PhoneId":%q,
+		"Email":[{"Type":"Primary","Value":"asha@example.com"}],
+		"CustomFields":{"plan":"gold","nested":{"deep":[1,2.5,{"x":null}],"flag":true}},
+		"UnknownFutureField":"ünïcödé ✓","LastPasswordChangeDate":null}`, uid, phone))
+}
+
+func newUser(tenant, id, phone string) store.User {
+	return store.User{
+		TenantID:     tenant,
+		ID:           id,
+		Phone:        phone,
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$" + tenant + id + "$oldhash",
+		Profile:      profileOf(id, phone),
+	}
+}
+
+func newChallenge(t testing.TB, tenant, phone string, now time.Time, maxAttempts int) store.Challenge {
+	return store.Challenge{
+		TenantID:    tenant,
+		Phone:       phone,
+		CodeHash:    randomBytes(t, 32),
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(5 * time.Minute),
+		MaxAttempts: maxAttempts,
+	}
+}
+
+func check(c store.Challenge, codeHash []byte, now time.Time) store.CodeCheck {
+	return store.CodeCheck{TenantID: c.TenantID, Phone: c.Phone, CodeHash: codeHash, Now: now}
+}
+
+func newSession(t testing.TB, tenant, userID string, now time.Time) store.Session {
+	return store.Session{
+		ID:               fmt.Sprintf("sess-%x", randomBytes(t, 8)),
+		TenantID:         tenant,
+		UserID:           userID,
+		AccessTokenHash:  randomBytes(t, 32),
+		RefreshTokenHash: randomBytes(t, 32),
+		CreatedAt:        now,
+		ExpiresAt:        now.Add(time.Hour),
+	}
+}
+
+func requireUser(t *testing.T, want, got store.User) {
+	t.Helper()
+	assert.Equal(t, want.TenantID, got.TenantID, "TenantID")
+	assert.Equal(t, want.ID, got.ID, "ID")
+	assert.Equal(t, want.Phone, got.Phone, "Phone")
+	assert.Equal(t, want.PasswordHash, got.PasswordHash, "PasswordHash")
+	require.JSONEq(t, string(want.Profile), string(got.Profile), "Profile")
+}
+
+func requireSession(t *testing.T, want, got store.Session) {
+	t.Helper()
+	assert.Equal(t, want.ID, got.ID, "ID")
+	assert.Equal(t, want.TenantID, got.TenantID, "TenantID")
+	assert.Equal(t, want.UserID, got.UserID, "UserID")
+	assert.Equal(t, want.AccessTokenHash, got.AccessTokenHash, "AccessTokenHash")
+	assert.Equal(t, want.RefreshTokenHash, got.RefreshTokenHash, "RefreshTokenHash")
+	assert.Truef(t, want.CreatedAt.Equal(got.CreatedAt), "CreatedAt: want %v, got %v", want.CreatedAt, got.CreatedAt)
+	assert.Truef(t, want.ExpiresAt.Equal(got.ExpiresAt), "ExpiresAt: want %v, got %v", want.ExpiresAt, got.ExpiresAt)
+}
+
+func requireLive(t *testing.T, s store.Store, sess store.Session, now time.Time) {
+	t.Helper()
+	got, err := s.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
+	require.NoError(t, err, "session %s should be live", sess.ID)
+	requireSession(t, sess, got)
+}
+
+func requireGone(t *testing.T, s store.Store, sess store.Session, now time.Time) {
+	t.Helper()
+	_, err := s.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
+	require.ErrorIsf(t, err, store.ErrNotFound, "session %s should be gone", sess.ID)
+}
+
+// --- users ---
+
+func (h harness) testTenantsIsolated(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	// Same phone and even the same user ID in two tenants: two users.
+	ua := newUser(tenantA, "user-1", phone1)
+	ub := newUser(tenantB, "user-1", phone1)
+	ub.Profile = json.RawMessage(`{"Uid":"user-1","FirstName":"Other tenant"}`)
+	addUser(t, s, ua)
+	addUser(t, s, ub)
+
+	got, err := s.UserByPhone(ctx, tenantA, phone1)
+	require.NoError(t, err)
+	requireUser(t, ua, got)
+	got, err = s.UserByPhone(ctx, tenantB, phone1)
+	require.NoError(t, err)
+	requireUser(t, ub, got)
+
+	// A password change in A leaves B alone.
+	change := store.PasswordChange{TenantID: tenantA, UserID: "user-1", PasswordHash: "$argon2id$new-a",
+		Profile: json.RawMessage(`{"Uid":"user-1","Changed":true}`), ChangedAt: now}
+	require.NoError(t, s.UpdatePassword(ctx, change))
+	got, err = s.UserByPhone(ctx, tenantB, phone1)
+	require.NoError(t, err)
+	requireUser(t, ub, got)
+
+	// A challenge in A is not visible from B.
+	c := newChallenge(t, tenantA, phone1, now, 5)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	err = s.VerifyChallenge(ctx, store.CodeCheck{TenantID: tenantB, Phone: phone1, CodeHash: c.CodeHash, Now: now})
+	require.ErrorIs(t, err, store.ErrNoChallenge)
+	err = s.ConsumeChallenge(ctx, store.CodeCheck{TenantID: tenantB, Phone: phone1, CodeHash: c.CodeHash, Now: now})
+	require.ErrorIs(t, err, store.ErrNoChallenge)
+	require.NoError(t, s.VerifyChallenge(ctx, check(c, c.CodeHash, now)), "tries from B must not touch A's code")
+
+	// A session in A is neither found nor revoked from B.
+	sa := newSession(t, tenantA, "user-1", now)
+	require.NoError(t, s.CreateSession(ctx, sa))
+	_, err = s.LookupSession(ctx, tenantB, sa.AccessTokenHash, now)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	n, err := s.RevokeSessions(ctx, tenantB, "user-1")
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "revoking in B must not count A's sessions")
+	requireLive(t, s, sa, now)
+}
+
+func (h harness) testUserByPhoneNotFound(t *testing.T) {
+	s, _ := h.fresh(t)
+	addUser(t, s, newUser(tenantA, "user-1", phone1))
+	tests := []struct{ name, tenant, phone string }{
+		{"unknown phone", tenantA, phone2},
+		{"known phone, other tenant", tenantB, phone1},
+		{"empty phone", tenantA, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.UserByPhone(ctxOf(t), tt.tenant, tt.phone)
+			require.ErrorIs(t, err, store.ErrNotFound)
+		})
+	}
+}
+
+func (h harness) testProfileKeptWhole(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	u := newUser(tenantA, "user-1", phone1)
+	addUser(t, s, u)
+	got, err := s.UserByPhone(ctx, tenantA, phone1)
+	require.NoError(t, err)
+	requireUser(t, u, got)
+
+	newProfile := json.RawMessage(`{"Uid":"user-1","FirstName":"Asha",
+		"CustomFields":{"plan":"gold","nested":{"deep":[1,2.5,{"x":null}],"flag":true}},
+		"UnknownFutureField":"ünïcödé ✓","Another":{"a":{"b":{"c":["d"]}}},
+		"LastPasswordChangeDate":"2026-05-01T10:00:00Z","Empty":{},"List":[]}`)
+	change := store.PasswordChange{TenantID: tenantA, UserID: "user-1",
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$bmV3aGFzaA", Profile: newProfile, ChangedAt: now}
+	require.NoError(t, s.UpdatePassword(ctx, change))
+
+	got, err = s.UserByPhone(ctx, tenantA, phone1)
+	require.NoError(t, err)
+	want := u
+	want.PasswordHash = change.PasswordHash
+	want.Profile = newProfile
+	requireUser(t, want, got)
+}
+
+func (h harness) testUpdatePasswordNotFound(t *testing.T) {
+	s, now := h.fresh(t)
+	u := newUser(tenantA, "user-1", phone1)
+	addUser(t, s, u)
+	tests := []struct{ name, tenant, userID string }{
+		{"unknown user", tenantA, "user-2"},
+		{"known user, other tenant", tenantB, "user-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.UpdatePassword(ctxOf(t), store.PasswordChange{TenantID: tt.tenant, UserID: tt.userID,
+				PasswordHash: "$argon2id$x", Profile: json.RawMessage(`{}`), ChangedAt: now})
+			require.ErrorIs(t, err, store.ErrNotFound)
+			got, err := s.UserByPhone(ctxOf(t), tenantA, phone1)
+			require.NoError(t, err)
+			requireUser(t, u, got)
+		})
+	}
+}
+
+// --- challenges ---
+
+func (h harness) testNoChallenge(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c := newChallenge(t, tenantA, phone1, now, 5)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	other := store.CodeCheck{TenantID: tenantA, Phone: phone2, CodeHash: c.CodeHash, Now: now}
+	require.ErrorIs(t, s.VerifyChallenge(ctx, other), store.ErrNoChallenge)
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, other), store.ErrNoChallenge)
+}
+
+func (h harness) testSavedAndReplaced(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c1 := newChallenge(t, tenantA, phone1, now, 3)
+	require.NoError(t, s.SaveChallenge(ctx, c1))
+	require.NoError(t, s.VerifyChallenge(ctx, check(c1, c1.CodeHash, now)))
+	wrong := randomBytes(t, 32)
+	for range 2 {
+		require.ErrorIs(t, s.VerifyChallenge(ctx, check(c1, wrong, now)), store.ErrCodeMismatch)
+	}
+
+	c2 := newChallenge(t, tenantA, phone1, now.Add(time.Second), 3)
+	require.NoError(t, s.SaveChallenge(ctx, c2))
+	// The old code no longer works: it is a wrong try against the new one.
+	require.ErrorIs(t, s.VerifyChallenge(ctx, check(c2, c1.CodeHash, now)), store.ErrCodeMismatch)
+	// Fresh count: with the 2 earlier wrong tries kept, this would be the 4th of 3.
+	require.ErrorIs(t, s.VerifyChallenge(ctx, check(c2, wrong, now)), store.ErrCodeMismatch)
+	require.NoError(t, s.ConsumeChallenge(ctx, check(c2, c2.CodeHash, now)))
+}
+
+func (h harness) testReplaceUsed(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c1 := newChallenge(t, tenantA, phone1, now, 3)
+	require.NoError(t, s.SaveChallenge(ctx, c1))
+	require.NoError(t, s.ConsumeChallenge(ctx, check(c1, c1.CodeHash, now)))
+	c2 := newChallenge(t, tenantA, phone1, now, 3)
+	require.NoError(t, s.SaveChallenge(ctx, c2))
+	require.NoError(t, s.VerifyChallenge(ctx, check(c2, c2.CodeHash, now)), "a new code replaces a used one")
+	require.NoError(t, s.ConsumeChallenge(ctx, check(c2, c2.CodeHash, now)))
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, check(c2, c2.CodeHash, now)), store.ErrChallengeUsed)
+}
+
+func (h harness) testExpired(t *testing.T) {
+	s, now := h.fresh(t)
+	c := newChallenge(t, tenantA, phone1, now, 5)
+	require.NoError(t, s.SaveChallenge(ctxOf(t), c))
+	tests := []struct {
+		name string
+		at   time.Time
+		want error
+	}{
+		{"just before ExpiresAt", c.ExpiresAt.Add(-time.Second), nil},
+		{"at ExpiresAt", c.ExpiresAt, store.ErrChallengeExpired},
+		{"after ExpiresAt", c.ExpiresAt.Add(time.Minute), store.ErrChallengeExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.VerifyChallenge(ctxOf(t), check(c, c.CodeHash, tt.at))
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+		})
+	}
+	err := s.ConsumeChallenge(ctxOf(t), check(c, c.CodeHash, c.ExpiresAt.Add(time.Second)))
+	require.ErrorIs(t, err, store.ErrChallengeExpired)
+	// The expired consume did not spend it: at an earlier Now it is still good.
+	require.NoError(t, s.ConsumeChallenge(ctxOf(t), check(c, c.CodeHash, now)))
+}
+
+func (h harness) testConsumed(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c := newChallenge(t, tenantA, phone1, now, 5)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	require.NoError(t, s.ConsumeChallenge(ctx, check(c, c.CodeHash, now)))
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, check(c, c.CodeHash, now)), store.ErrChallengeUsed)
+	require.ErrorIs(t, s.VerifyChallenge(ctx, check(c, c.CodeHash, now)), store.ErrChallengeUsed)
+}
+
+func (h harness) testVerifyDoesNotConsume(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c := newChallenge(t, tenantA, phone1, now, 2)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	for i := range 5 {
+		require.NoErrorf(t, s.VerifyChallenge(ctx, check(c, c.CodeHash, now)), "verify #%d", i+1)
+	}
+	require.NoError(t, s.ConsumeChallenge(ctx, check(c, c.CodeHash, now)))
+}
+
+func (h harness) testAttemptCounting(t *testing.T) {
+	type op func(store.Store, context.Context, store.CodeCheck) error
+	verify := func(s store.Store, ctx context.Context, c store.CodeCheck) error { return s.VerifyChallenge(ctx, c) }
+	consume := func(s store.Store, ctx context.Context, c store.CodeCheck) error { return s.ConsumeChallenge(ctx, c) }
+	tests := []struct {
+		name        string
+		wrong       op // how the wrong tries are made
+		final       op // how the right code is presented afterwards
+		maxAttempts int
+	}{
+		{"verify then verify", verify, verify, 3},
+		{"consume then consume", consume, consume, 3},
+		{"mixed, one attempt", verify, consume, 1},
+		{"mixed, five attempts", consume, verify, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, now := h.fresh(t)
+			ctx := ctxOf(t)
+			c := newChallenge(t, tenantA, phone1, now, tt.maxAttempts)
+			require.NoError(t, s.SaveChallenge(ctx, c))
+			wrong := randomBytes(t, 32)
+			for i := range tt.maxAttempts {
+				require.ErrorIsf(t, tt.wrong(s, ctx, check(c, wrong, now)), store.ErrCodeMismatch, "wrong try #%d", i+1)
+			}
+			require.ErrorIs(t, tt.wrong(s, ctx, check(c, wrong, now)), store.ErrTooManyAttempts)
+			require.ErrorIs(t, tt.final(s, ctx, check(c, c.CodeHash, now)), store.ErrTooManyAttempts,
+				"the right code must be refused once the tries are used up")
+			require.ErrorIs(t, s.ConsumeChallenge(ctx, check(c, c.CodeHash, now)), store.ErrTooManyAttempts)
+		})
+	}
+}
+
+// concurrently runs f n times at once and returns every result.
+func concurrently(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// ConcurrentCallers is how many goroutines the concurrency tests start at once.
+const ConcurrentCallers = 200
+
+func (h harness) testConcurrentConsume(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	c := newChallenge(t, tenantA, phone1, now, 5)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	errs := concurrently(ConcurrentCallers, func(int) error {
+		return s.ConsumeChallenge(ctx, check(c, c.CodeHash, now))
+	})
+	ok, used := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, store.ErrChallengeUsed):
+			used++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	assert.Equal(t, 1, ok, "exactly one consumer must win")
+	assert.Equal(t, ConcurrentCallers-1, used)
+}
+
+func (h harness) testConcurrentWrongTries(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	const maxAttempts = 5
+	c := newChallenge(t, tenantA, phone1, now, maxAttempts)
+	require.NoError(t, s.SaveChallenge(ctx, c))
+	wrong := randomBytes(t, 32)
+	errs := concurrently(ConcurrentCallers, func(i int) error {
+		if i%2 == 0 {
+			return s.VerifyChallenge(ctx, check(c, wrong, now))
+		}
+		return s.ConsumeChallenge(ctx, check(c, wrong, now))
+	})
+	mismatch, tooMany := 0, 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, store.ErrCodeMismatch):
+			mismatch++
+		case errors.Is(err, store.ErrTooManyAttempts):
+			tooMany++
+		default:
+			t.Errorf("unexpected result: %v", err)
+		}
+	}
+	assert.Equal(t, maxAttempts, mismatch, "exactly MaxAttempts wrong tries may be counted")
+	assert.Equal(t, ConcurrentCallers-maxAttempts, tooMany)
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, check(c, c.CodeHash, now)), store.ErrTooManyAttempts)
+}
+
+// --- sessions ---
+
+func (h harness) testSessionLookup(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	sess := newSession(t, tenantA, "user-1", now)
+	require.NoError(t, s.CreateSession(ctx, sess))
+	requireLive(t, s, sess, now)
+	requireLive(t, s, sess, sess.ExpiresAt.Add(-time.Second))
+	requireGone(t, s, sess, sess.ExpiresAt)
+	requireGone(t, s, sess, sess.ExpiresAt.Add(time.Hour))
+
+	_, err := s.LookupSession(ctx, tenantA, randomBytes(t, 32), now)
+	require.ErrorIs(t, err, store.ErrNotFound, "unknown access token")
+	_, err = s.LookupSession(ctx, tenantA, sess.RefreshTokenHash, now)
+	require.ErrorIs(t, err, store.ErrNotFound, "the refresh token hash is not an access token")
+}
+
+func (h harness) testSessionRevoke(t *testing.T) {
+	s, now := h.fresh(t)
+	ctx := ctxOf(t)
+	mine := []store.Session{
+		newSession(t, tenantA, "user-1", now),
+		newSession(t, tenantA, "user-1", now.Add(time.Second)),
+		newSession(t, tenantA, "user-1", now.Add(2*time.Second)),
+	}
+	others := []store.Session{
+		newSession(t, tenantA, "user-2", now),
+		newSession(t, tenantB, "user-1", now),
+	}
+	for _, sess := range append(append([]store.Session(nil), mine...), others...) {
+		require.NoError(t, s.CreateSession(ctx, sess))
+	}
+	n, err := s.RevokeSessions(ctx, tenantA, "user-1")
+	require.NoError(t, err)
+	assert.Equal(t, len(mine), n, "revoked count")
+	for _, sess := range mine {
+		requireGone(t, s, sess, now)
+	}
+	for _, sess := range others {
+		requireLive(t, s, sess, now)
+	}
+	n, err = s.RevokeSessions(ctx, tenantA, "user-1")
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "nothing left to revoke")
+	n, err = s.RevokeSessions(ctx, tenantA, "nobody")
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+}
+
+// --- reset ---
+
+// resetFixture is a user with a live code and sessions, plus a bystander.
+type resetFixture struct {
+	s         store.Store
+	now       time.Time
+	user      store.User
+	other     store.User
+	challenge store.Challenge
+	oldSess   []store.Session
+	otherSess store.Session
+}
+
+func (h harness) newResetFixture(t *testing.T, maxAttempts int) resetFixture {
+	s, now := h.fresh(t)
+	return seedReset(t, s, now, maxAttempts)
+}
+
+func seedReset(t *testing.T, s store.Store, now time.Time, maxAttempts int) resetFixture {
+	t.Helper()
+	ctx := ctxOf(t)
+	f := resetFixture{
+		s:     s,
+		now:   now,
+		user:  newUser(tenantA, "user-1", phone1),
+		other: newUser(tenantA, "user-2", phone2),
+	}
+	addUser(t, s, f.user)
+	addUser(t, s, f.other)
+	f.challenge = newChallenge(t, tenantA, phone1, now, maxAttempts)
+	require.NoError(t, s.SaveChallenge(ctx, f.challenge))
+	f.oldSess = []store.Session{newSession(t, tenantA, f.user.ID, now), newSession(t, tenantA, f.user.ID, now)}
+	f.otherSess = newSession(t, tenantA, f.other.ID, now)
+	for _, sess := range append(append([]store.Session(nil), f.oldSess...), f.otherSess) {
+		require.NoError(t, s.CreateSession(ctx, sess))
+	}
+	return f
+}
+
+func (f resetFixture) reset(t testing.TB, codeHash []byte) store.Reset {
+	ns := newSession(t, tenantA, f.user.ID, f.now)
+	return store.Reset{
+		Check: check(f.challenge, codeHash, f.now),
+		Change: store.PasswordChange{
+			TenantID:     tenantA,
+			UserID:       f.user.ID,
+			PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$bmV3$reset",
+			Profile: json.RawMessage(`{"Uid":"user-1","FirstName":"Asha","LastPasswordChangeDate":"2026-05-01T10:00:00Z",
+				"CustomFields":{"plan":"gold","nested":{"deep":[1,2.5,{"x":null}],"flag":true}},"UnknownFutureField":"ünïcödé ✓"}`),
+			ChangedAt: f.now,
+		},
+		NewSession: &ns,
+		Outbox: []store.OutboxMessage{
+			{ID: fmt.Sprintf("evt-%x", randomBytes(t, 8)), TenantID: tenantA, CreatedAt: f.now,
+				Payload: json.RawMessage(`{"HookName":"resetpassword","Data":{"Uid":"user-1"}}`)},
+			{ID: fmt.Sprintf("evt-%x", randomBytes(t, 8)), TenantID: tenantA, CreatedAt: f.now.Add(time.Second),
+				Payload: json.RawMessage(`{"HookName":"resetpassword","Data":{"Uid":"user-1","n":2}}`)},
+		},
+	}
+}
+
+// requireUnchanged checks that nothing of a failed reset r was applied.
+func (f resetFixture) requireUnchanged(t *testing.T, r store.Reset) {
+	t.Helper()
+	ctx := ctxOf(t)
+	got, err := f.s.UserByPhone(ctx, tenantA, f.user.Phone)
+	require.NoError(t, err)
+	requireUser(t, f.user, got)
+	got, err = f.s.UserByPhone(ctx, tenantA, f.other.Phone)
+	require.NoError(t, err)
+	requireUser(t, f.other, got)
+	for _, sess := range f.oldSess {
+		requireLive(t, f.s, sess, f.now)
+	}
+	requireLive(t, f.s, f.otherSess, f.now)
+	if r.NewSession != nil {
+		requireGone(t, f.s, *r.NewSession, f.now)
+	}
+	if ob, ok := f.s.(store.Outbox); ok {
+		pending, err := ob.PendingOutbox(ctx, 100)
+		require.NoError(t, err)
+		assert.Empty(t, pending, "a failed reset must write no outbox message")
+	}
+}
+
+func resetter(t *testing.T, s store.Store) store.Resetter {
+	t.Helper()
+	rs, ok := s.(store.Resetter)
+	require.Truef(t, ok, "%T does not implement store.Resetter", s)
+	return rs
+}
+
+func (h harness) testResetSuccess(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	ctx := ctxOf(t)
+	r := f.reset(t, f.challenge.CodeHash)
+	require.NoError(t, resetter(t, f.s).Reset(ctx, r))
+
+	got, err := f.s.UserByPhone(ctx, tenantA, f.user.Phone)
+	require.NoError(t, err)
+	want := f.user
+	want.PasswordHash = r.Change.PasswordHash
+	want.Profile = r.Change.Profile
+	requireUser(t, want, got)
+	got, err = f.s.UserByPhone(ctx, tenantA, f.other.Phone)
+	require.NoError(t, err)
+	requireUser(t, f.other, got)
+
+	require.ErrorIs(t, f.s.VerifyChallenge(ctx, r.Check), store.ErrChallengeUsed)
+	for _, sess := range f.oldSess {
+		requireGone(t, f.s, sess, f.now)
+	}
+	requireLive(t, f.s, f.otherSess, f.now)
+	requireLive(t, f.s, *r.NewSession, f.now)
+}
+
+func (h harness) testResetWithoutSession(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	ctx := ctxOf(t)
+	r := f.reset(t, f.challenge.CodeHash)
+	r.NewSession = nil
+	r.Outbox = nil
+	require.NoError(t, resetter(t, f.s).Reset(ctx, r))
+	for _, sess := range f.oldSess {
+		requireGone(t, f.s, sess, f.now)
+	}
+	requireLive(t, f.s, f.otherSess, f.now)
+	n, err := f.s.RevokeSessions(ctx, tenantA, f.user.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "no session may be left or created for the user")
+}
+
+func (h harness) testResetWrongCode(t *testing.T) {
+	f := h.newResetFixture(t, 2)
+	ctx := ctxOf(t)
+	r := f.reset(t, randomBytes(t, 32))
+	require.ErrorIs(t, resetter(t, f.s).Reset(ctx, r), store.ErrCodeMismatch)
+	f.requireUnchanged(t, r)
+
+	// The wrong try was counted: one more wrong try uses up the two allowed.
+	require.NoError(t, f.s.VerifyChallenge(ctx, check(f.challenge, f.challenge.CodeHash, f.now)))
+	require.ErrorIs(t, f.s.VerifyChallenge(ctx, check(f.challenge, r.Check.CodeHash, f.now)), store.ErrCodeMismatch)
+	right := f.reset(t, f.challenge.CodeHash)
+	require.ErrorIs(t, resetter(t, f.s).Reset(ctx, right), store.ErrTooManyAttempts)
+	f.requireUnchanged(t, right)
+}
+
+func (h harness) testResetUnknownUser(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	ctx := ctxOf(t)
+	r := f.reset(t, f.challenge.CodeHash)
+	r.Change.UserID = "no-such-user"
+	r.NewSession.UserID = "no-such-user"
+	err := resetter(t, f.s).Reset(ctx, r)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	f.requireUnchanged(t, r)
+	// The code was not spent: the user can still use it.
+	require.NoError(t, f.s.VerifyChallenge(ctx, r.Check))
+	require.NoError(t, resetter(t, f.s).Reset(ctx, f.reset(t, f.challenge.CodeHash)))
+}
+
+func (h harness) testResetUnusableCode(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, f *resetFixture) store.CodeCheck
+		want  error
+	}{
+		{"no challenge", func(t *testing.T, f *resetFixture) store.CodeCheck {
+			return store.CodeCheck{TenantID: tenantA, Phone: f.other.Phone, CodeHash: f.challenge.CodeHash, Now: f.now}
+		}, store.ErrNoChallenge},
+		{"expired", func(t *testing.T, f *resetFixture) store.CodeCheck {
+			return check(f.challenge, f.challenge.CodeHash, f.challenge.ExpiresAt)
+		}, store.ErrChallengeExpired},
+		{"used", func(t *testing.T, f *resetFixture) store.CodeCheck {
+			c := newChallenge(t, tenantA, phone1, f.now, 5)
+			require.NoError(t, f.s.SaveChallenge(ctxOf(t), c))
+			require.NoError(t, f.s.ConsumeChallenge(ctxOf(t), check(c, c.CodeHash, f.now)))
+			f.challenge = c
+			return check(c, c.CodeHash, f.now)
+		}, store.ErrChallengeUsed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := h.newResetFixture(t, 5)
+			r := f.reset(t, f.challenge.CodeHash)
+			r.Check = tt.setup(t, &f)
+			require.ErrorIs(t, resetter(t, f.s).Reset(ctxOf(t), r), tt.want)
+			f.requireUnchanged(t, r)
+		})
+	}
+}
+
+func (h harness) testResetConcurrent(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	ctx := ctxOf(t)
+	rs := resetter(t, f.s)
+	const n = ConcurrentCallers / 4
+	resets := make([]store.Reset, n)
+	for i := range resets {
+		resets[i] = f.reset(t, f.challenge.CodeHash)
+	}
+	errs := concurrently(n, func(i int) error { return rs.Reset(ctx, resets[i]) })
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			require.Equal(t, -1, winner, "two resets succeeded with one code")
+			winner = i
+		case errors.Is(err, store.ErrChallengeUsed):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	require.NotEqual(t, -1, winner, "no reset succeeded")
+	for i, r := range resets {
+		if i == winner {
+			requireLive(t, f.s, *r.NewSession, f.now)
+		} else {
+			requireGone(t, f.s, *r.NewSession, f.now)
+		}
+	}
+	if ob, ok := f.s.(store.Outbox); ok {
+		pending, err := ob.PendingOutbox(ctx, 10*n)
+		require.NoError(t, err)
+		assert.Len(t, pending, len(resets[winner].Outbox), "only the winner's events are written")
+	}
+}
+
+// --- outbox ---
+
+func (h harness) testOutbox(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	ctx := ctxOf(t)
+	ob := f.s.(store.Outbox)
+	pending, err := ob.PendingOutbox(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, pending)
+
+	r := f.reset(t, f.challenge.CodeHash)
+	require.NoError(t, resetter(t, f.s).Reset(ctx, r))
+	requirePending(t, ob, 10, r.Outbox)
+	requirePending(t, ob, 1, r.Outbox[:1])
+
+	require.NoError(t, ob.MarkDelivered(ctx, r.Outbox[0].ID))
+	requirePending(t, ob, 10, r.Outbox[1:])
+	require.NoError(t, ob.MarkDelivered(ctx, r.Outbox[1].ID))
+	requirePending(t, ob, 10, nil)
+}
+
+func requirePending(t *testing.T, ob store.Outbox, limit int, want []store.OutboxMessage) {
+	t.Helper()
+	got, err := ob.PendingOutbox(ctxOf(t), limit)
+	require.NoError(t, err)
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.Equal(t, want[i].ID, got[i].ID, "ID (oldest first)")
+		assert.Equal(t, want[i].TenantID, got[i].TenantID, "TenantID")
+		assert.Truef(t, want[i].CreatedAt.Equal(got[i].CreatedAt), "CreatedAt: want %v, got %v", want[i].CreatedAt, got[i].CreatedAt)
+		assert.JSONEq(t, string(want[i].Payload), string(got[i].Payload), "Payload")
+	}
+}
