@@ -1,0 +1,129 @@
+// Command quickstart runs otpreset on loopback with an in-memory store and a
+// development SMS sender that prints every message, code included. It also
+// serves LoginRadius's phone login (POST /identity/v2/auth/login) as example
+// host code, so you can see the new password work and the old one fail.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/otpreset/store/memstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command's flags.
+type options struct {
+	addr, apiKey, phone, password string
+}
+
+// run starts the server and blocks until ctx ends. When ready is not nil it
+// receives the listening address (tests use it).
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var o options
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.apiKey, "apikey", "demo-api-key", "the demo tenant's API key")
+	fs.StringVar(&o.phone, "phone", "+919999999999", "the demo user's phone number")
+	fs.StringVar(&o.password, "password", "OldP@ssw0rd1", "the demo user's starting password")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	phone, err := otpreset.NormalizePhone(o.phone)
+	if err != nil {
+		return fmt.Errorf("-phone %q: %w", o.phone, err)
+	}
+
+	logger := slog.New(slog.NewTextHandler(out, nil))
+	hasher := otpreset.NewArgon2idHasher(nil, 0)
+	st := memstore.New()
+	tenant := &otpreset.Tenant{ID: "demo", AppName: "otpreset demo", Domain: "localhost"}
+	if err := seedUser(ctx, st, hasher, tenant.ID, phone, o.password); err != nil {
+		return err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	h, err := otpreset.New(otpreset.Config{
+		Store:   st,
+		Sender:  &sms.LogSender{W: out},
+		Tenants: otpreset.Tenants{o.apiKey: tenant},
+		Secret:  secret,
+		Hasher:  hasher,
+		Logger:  logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(otpreset.Path, h)
+	mux.Handle("/identity/v2/auth/login", &loginHandler{users: st, hasher: hasher, tenants: otpreset.Tenants{o.apiKey: tenant}})
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(out, "otpreset quickstart on http://%s\n  apikey:   %s\n  phone:    %s\n  password: %s\n", ln.Addr(), o.apiKey, phone, o.password)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+// userAdder is what the demo needs to seed its user.
+type userAdder interface {
+	AddUser(ctx context.Context, u store.User) error
+	UserByPhone(ctx context.Context, tenantID, phone string) (store.User, error)
+}
+
+func seedUser(ctx context.Context, st userAdder, hasher otpreset.PasswordHasher, tenantID, phone, password string) error {
+	if _, err := st.UserByPhone(ctx, tenantID, phone); err == nil {
+		return nil // kept from an earlier run (durable stores)
+	}
+	hash, err := hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	profile := fmt.Sprintf(`{"Uid":"demo-user","ID":"demo-user","FirstName":"Demo","LastName":"User","PhoneId":%q,"PhoneIdVerified":true,"IsActive":true}`, phone)
+	return st.AddUser(ctx, store.User{TenantID: tenantID, ID: "demo-user", Phone: phone, PasswordHash: hash, Profile: []byte(profile)})
+}
