@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
@@ -32,22 +33,40 @@ type Templates struct {
 
 var defaultParsed = template.Must(template.New("default").Parse(DefaultTemplate))
 
+// ErrBadTemplate is wrapped by NewTemplates' errors: a template that does
+// not parse, uses a field TemplateData lacks, leaves out {{.Code}}, or a
+// default name that is not among the templates.
+var ErrBadTemplate = errors.New("sms: bad template")
+
+// sampleData is what NewTemplates renders each template with to find
+// mistakes at configuration time rather than at the first send.
+var sampleData = TemplateData{Code: "908172", Minutes: 5, AppName: "App", Domain: "example.com"}
+
 // NewTemplates parses named templates; defaultName (which must be one of them,
 // or empty for DefaultTemplate) is used when a request names none or names one
-// that does not exist.
+// that does not exist. Each template is tried once with sample data, so a
+// misspelt field or a template without the code fails here, with
+// ErrBadTemplate, and not when a user asks for a code.
 func NewTemplates(defaultName string, named map[string]string) (*Templates, error) {
 	t := &Templates{byName: make(map[string]*template.Template, len(named)), defaultName: defaultName, fallback: defaultParsed}
 	for name, text := range named {
 		p, err := template.New(name).Option("missingkey=error").Parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("sms: template %q: %w", name, err)
+			return nil, fmt.Errorf("%w %q: %w", ErrBadTemplate, name, err)
+		}
+		var b strings.Builder
+		if err := p.Execute(&b, sampleData); err != nil {
+			return nil, fmt.Errorf("%w %q: %w", ErrBadTemplate, name, err)
+		}
+		if !strings.Contains(b.String(), sampleData.Code) {
+			return nil, fmt.Errorf("%w %q: the message does not include {{.Code}}", ErrBadTemplate, name)
 		}
 		t.byName[name] = p
 	}
 	if defaultName != "" {
 		p, ok := t.byName[defaultName]
 		if !ok {
-			return nil, fmt.Errorf("sms: default template %q is not among the named templates", defaultName)
+			return nil, fmt.Errorf("%w: default template %q is not among the named templates", ErrBadTemplate, defaultName)
 		}
 		t.fallback = p
 	}
@@ -71,4 +90,31 @@ func (t *Templates) Render(name string, d TemplateData) (body string, found bool
 		return "", found, fmt.Errorf("sms: render template: %w", err)
 	}
 	return b.String(), found, nil
+}
+
+// Rendered is a rendered message and what a caller may want to log about it.
+type Rendered struct {
+	// Body is the message text.
+	Body string
+	// Found reports whether the requested template name was known (Render's
+	// found).
+	Found bool
+	// Segments is how many SMS segments Body takes, in Encoding (see
+	// Segments). More than one costs more and may arrive out of order:
+	// worth a warning in the logs.
+	Segments int
+	Encoding string
+}
+
+// MultiSegment reports whether the message needs more than one SMS segment.
+func (r Rendered) MultiSegment() bool { return r.Segments > 1 }
+
+// RenderInfo renders like Render and also counts the message's segments.
+func (t *Templates) RenderInfo(name string, d TemplateData) (Rendered, error) {
+	body, found, err := t.Render(name, d)
+	if err != nil {
+		return Rendered{Found: found}, err
+	}
+	n, enc := Segments(body)
+	return Rendered{Body: body, Found: found, Segments: n, Encoding: enc}, nil
 }

@@ -1,0 +1,57 @@
+package sms
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+)
+
+// Twilio's SID prefixes for the resources a Receipt names.
+const (
+	SidPrefixAccount = "AC" // account
+	SidPrefixMessage = "SM" // SMS message
+	SidPrefixCall    = "CA" // voice call
+)
+
+// NewSid returns a Twilio-shaped id: prefix followed by 32 lower-case hex
+// digits read from r (crypto/rand when r is nil, or when r fails), e.g.
+// NewSid("SM", nil) = "SM3f0c...". Twilio's SIDs are 34 characters: a
+// two-letter prefix and a 128-bit hex value.
+func NewSid(prefix string, r io.Reader) string {
+	var b [16]byte
+	if r == nil {
+		r = rand.Reader
+	}
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		rand.Read(b[:]) // never fails (crypto/rand aborts the program instead)
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// SidPrefix returns the prefix of the Sid a Twilio-shaped sender returns for
+// a message: SidPrefixCall for a voice call, SidPrefixMessage for a text.
+func SidPrefix(voice bool) string {
+	if voice {
+		return SidPrefixCall
+	}
+	return SidPrefixMessage
+}
+
+// Imitator is implemented by senders that can make a receipt shaped like the
+// ones they return, without sending anything. otpreset answers a request for
+// an unknown phone with such a receipt, so that the answer does not reveal
+// whether the phone exists: the AccountSid must be the real one and the Sid
+// of the same form.
+type Imitator interface {
+	Imitate(m Message) Receipt
+}
+
+// Imitate returns a receipt shaped like the one s would return for m, without
+// sending anything: s's own when s is an Imitator, otherwise a Twilio-shaped
+// one with random ids ("AC"/"SM" or "CA" + 32 hex digits).
+func Imitate(s Sender, m Message) Receipt {
+	if im, ok := s.(Imitator); ok {
+		return im.Imitate(m)
+	}
+	return Receipt{AccountSid: NewSid(SidPrefixAccount, nil), Sid: NewSid(SidPrefix(m.Voice), nil)}
+}

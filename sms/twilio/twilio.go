@@ -1,0 +1,347 @@
+// Package twilio sends one-time codes with Twilio: text messages through the
+// Messages API and, when a user asks for a voice code, a phone call through
+// the Calls API whose TwiML reads the digits one by one, twice.
+//
+// It uses the official SDK (github.com/twilio/twilio-go) and adds what an
+// authentication flow needs around it: the caller's context and a timeout on
+// every request, a per-tenant sender (messaging service or from-number),
+// Twilio's errors as a typed *Error that says whether a retry may help, and
+// no secret, code or full phone number in any error or log line.
+//
+//	s, err := twilio.New(twilio.ConfigFromEnv(os.Getenv))
+//
+// Wrap it in sms.Retry to retry 429s and 5xx answers, and in sms.Failover
+// to fall back to another provider.
+package twilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	twclient "github.com/twilio/twilio-go/client"
+	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/otpreset/otpreset/sms"
+)
+
+// DefaultBaseURL is Twilio's REST API.
+const DefaultBaseURL = "https://api.twilio.com"
+
+// DefaultVoiceIntro is what a voice call says before the digits.
+const DefaultVoiceIntro = "Your verification code is"
+
+// ErrConfig is wrapped by New's errors.
+var ErrConfig = errors.New("twilio: bad configuration")
+
+// ErrNoRoute is wrapped (with sms.ErrSendFailed) by Send when the tenant has
+// no sender configured for the kind of message: no route at all, or no
+// phone number to call from for a voice code.
+var ErrNoRoute = errors.New("twilio: no sender configured")
+
+// Route says whom a tenant's messages come from.
+type Route struct {
+	// MessagingServiceSid ("MG..."), when set, sends texts through that
+	// Messaging Service, which picks the number; From is then not sent.
+	MessagingServiceSid string
+	// From is the sending number in E.164 form (or an alphanumeric sender
+	// id, or a short code) for texts.
+	From string
+	// VoiceFrom is the Twilio phone number voice codes are called from;
+	// From when empty. A Messaging Service cannot place calls, and an
+	// alphanumeric sender id cannot either.
+	VoiceFrom string
+}
+
+func (r Route) zero() bool { return r == Route{} }
+
+// Config configures a Sender. Authenticate with AccountSid and AuthToken,
+// or with an API key (APIKeySid and APIKeySecret) and AccountSid.
+type Config struct {
+	// AccountSid is the account ("AC" + 32 hex digits); always required.
+	AccountSid string
+	// AuthToken is the account's auth token.
+	AuthToken string
+	// APIKeySid ("SK...") and APIKeySecret are an API key, used instead of
+	// the auth token when set.
+	APIKeySid    string
+	APIKeySecret string
+
+	// Default is the route of every tenant not in Tenants. It may be empty
+	// when Tenants is not; a tenant without a route then fails to send.
+	Default Route
+	// Tenants are routes by tenant id.
+	Tenants map[string]Route
+
+	// VoiceIntro is said before the digits of a voice code; default
+	// DefaultVoiceIntro. Write it in the language of VoiceLanguage.
+	VoiceIntro string
+	// VoiceLanguage is the <Say> language, e.g. "en-IN"; Twilio's default
+	// (en-US) when empty.
+	VoiceLanguage string
+	// Voice is the <Say> voice, e.g. "Polly.Aditi"; Twilio's default when
+	// empty.
+	Voice string
+
+	// BaseURL replaces DefaultBaseURL, for tests or a proxy; the request
+	// path (/2010-04-01/Accounts/...) is appended to it.
+	BaseURL string
+	// HTTPClient's Transport carries the requests; http.DefaultTransport
+	// when nil. Its Timeout is ignored: see Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds each Send; default sms.DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock for Retry-After dates; default time.Now.
+	Now func() time.Time
+	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
+	// safe for concurrent use.
+	Rand io.Reader
+	// Logger receives a debug line per accepted message (phone masked, no
+	// code); slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// ConfigFromEnv reads the usual Twilio variables through getenv (pass
+// os.Getenv): TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_KEY,
+// TWILIO_API_SECRET, and the default route TWILIO_MESSAGING_SERVICE_SID,
+// TWILIO_FROM, TWILIO_VOICE_FROM. Pass the result to New, after overriding
+// any field from flags.
+func ConfigFromEnv(getenv func(string) string) Config {
+	return Config{
+		AccountSid:   getenv("TWILIO_ACCOUNT_SID"),
+		AuthToken:    getenv("TWILIO_AUTH_TOKEN"),
+		APIKeySid:    getenv("TWILIO_API_KEY"),
+		APIKeySecret: getenv("TWILIO_API_SECRET"),
+		Default: Route{
+			MessagingServiceSid: getenv("TWILIO_MESSAGING_SERVICE_SID"),
+			From:                getenv("TWILIO_FROM"),
+			VoiceFrom:           getenv("TWILIO_VOICE_FROM"),
+		},
+	}
+}
+
+// Sender sends codes through Twilio. It is safe for concurrent use.
+type Sender struct {
+	cfg        Config
+	user, pass string
+	base       *url.URL // nil: Twilio itself
+	roundTrip  http.RoundTripper
+	timeout    time.Duration
+	now        func() time.Time
+	log        *slog.Logger
+	voiceIntro string
+}
+
+var (
+	accountSidRe = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	keySidRe     = regexp.MustCompile(`^SK[0-9a-fA-F]{32}$`)
+	serviceSidRe = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	alnumRe      = regexp.MustCompile(`^[0-9A-Za-z]+$`)
+)
+
+// New checks cfg and returns a Sender. Errors wrap ErrConfig and never
+// contain the auth token or the API key secret.
+func New(cfg Config) (*Sender, error) {
+	if !accountSidRe.MatchString(cfg.AccountSid) {
+		return nil, fmt.Errorf("%w: AccountSid must be AC followed by 32 hex digits", ErrConfig)
+	}
+	s := &Sender{cfg: cfg}
+	switch {
+	case cfg.APIKeySid != "" || cfg.APIKeySecret != "":
+		if !keySidRe.MatchString(cfg.APIKeySid) {
+			return nil, fmt.Errorf("%w: APIKeySid must be SK followed by 32 hex digits", ErrConfig)
+		}
+		if !alnumRe.MatchString(cfg.APIKeySecret) {
+			return nil, fmt.Errorf("%w: APIKeySecret must be set, letters and digits only", ErrConfig)
+		}
+		s.user, s.pass = cfg.APIKeySid, cfg.APIKeySecret
+	case cfg.AuthToken != "":
+		if !alnumRe.MatchString(cfg.AuthToken) {
+			return nil, fmt.Errorf("%w: AuthToken must be letters and digits only", ErrConfig)
+		}
+		s.user, s.pass = cfg.AccountSid, cfg.AuthToken
+	default:
+		return nil, fmt.Errorf("%w: set AuthToken, or APIKeySid and APIKeySecret", ErrConfig)
+	}
+	if cfg.Default.zero() && len(cfg.Tenants) == 0 {
+		return nil, fmt.Errorf("%w: set a default route (From or MessagingServiceSid) or tenant routes", ErrConfig)
+	}
+	for name, r := range cfg.Tenants {
+		if err := checkRoute(r); err != nil {
+			return nil, fmt.Errorf("%w: tenant %q: %w", ErrConfig, name, err)
+		}
+	}
+	if !cfg.Default.zero() {
+		if err := checkRoute(cfg.Default); err != nil {
+			return nil, fmt.Errorf("%w: default route: %w", ErrConfig, err)
+		}
+	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: BaseURL must be an absolute http(s) URL", ErrConfig)
+		}
+		s.base = u
+	}
+	s.roundTrip = http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		s.roundTrip = cfg.HTTPClient.Transport
+	}
+	s.timeout = cfg.Timeout
+	if s.timeout <= 0 {
+		s.timeout = sms.DefaultTimeout
+	}
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.voiceIntro = cfg.VoiceIntro
+	if s.voiceIntro == "" {
+		s.voiceIntro = DefaultVoiceIntro
+	}
+	return s, nil
+}
+
+func checkRoute(r Route) error {
+	if r.MessagingServiceSid == "" && r.From == "" && r.VoiceFrom == "" {
+		return errors.New("set From, MessagingServiceSid or VoiceFrom")
+	}
+	if r.MessagingServiceSid != "" && !serviceSidRe.MatchString(r.MessagingServiceSid) {
+		return errors.New("MessagingServiceSid must be MG followed by 32 hex digits")
+	}
+	return nil
+}
+
+// AccountSid returns the account the receipts name.
+func (s *Sender) AccountSid() string { return s.cfg.AccountSid }
+
+// route returns the tenant's route, or the default one.
+func (s *Sender) route(tenant string) Route {
+	if r, ok := s.cfg.Tenants[tenant]; ok {
+		return r
+	}
+	return s.cfg.Default
+}
+
+// Send sends m as a text (Messages API) or, when m.Voice, places a call that
+// reads m.Code (Calls API). The Receipt holds Twilio's account and message
+// (SM...) or call (CA...) SIDs. Errors wrap sms.ErrSendFailed; Twilio's
+// answers are an *Error.
+func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	route := s.route(m.TenantID)
+	tr := &transport{ctx: ctx, base: s.base, next: s.roundTrip}
+	c := &twclient.Client{
+		Credentials: twclient.NewCredentials(s.user, s.pass),
+		HTTPClient: &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.SetAccountSid(s.cfg.AccountSid)
+	api := twapi.NewApiServiceWithClient(c)
+
+	var (
+		accountSid, sid, status *string
+		err                     error
+		what                    = "message"
+	)
+	if m.Voice {
+		what = "call"
+		from := route.VoiceFrom
+		if from == "" {
+			from = route.From
+		}
+		if from == "" {
+			return sms.Receipt{}, fmt.Errorf("%w: %w for voice codes of tenant %q (set VoiceFrom)", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
+		}
+		if m.Code == "" {
+			return sms.Receipt{}, fmt.Errorf("%w: twilio: a voice code needs Message.Code", sms.ErrSendFailed)
+		}
+		p := &twapi.CreateCallParams{}
+		p.SetTo(m.To).SetFrom(from).SetTwiml(s.voiceTwiML(m.Code))
+		var call *twapi.ApiV2010Call
+		if call, err = api.CreateCall(p); err == nil {
+			accountSid, sid, status = call.AccountSid, call.Sid, call.Status
+		}
+	} else {
+		p := &twapi.CreateMessageParams{}
+		p.SetTo(m.To).SetBody(m.Body)
+		switch {
+		case route.MessagingServiceSid != "":
+			p.SetMessagingServiceSid(route.MessagingServiceSid)
+		case route.From != "":
+			p.SetFrom(route.From)
+		default:
+			return sms.Receipt{}, fmt.Errorf("%w: %w for texts of tenant %q", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
+		}
+		var msg *twapi.ApiV2010Message
+		if msg, err = api.CreateMessage(p); err == nil {
+			accountSid, sid, status = msg.AccountSid, msg.Sid, msg.Status
+		}
+	}
+	if err != nil {
+		return sms.Receipt{}, s.mapError(what, err, tr)
+	}
+	if sid == nil || *sid == "" {
+		return sms.Receipt{}, fmt.Errorf("%w: twilio: the %s resource Twilio returned has no sid", sms.ErrSendFailed, what)
+	}
+	r := sms.Receipt{AccountSid: s.cfg.AccountSid, Sid: *sid}
+	if accountSid != nil && *accountSid != "" {
+		r.AccountSid = *accountSid
+	}
+	s.log.LogAttrs(ctx, slog.LevelDebug, "sms: twilio accepted the "+what,
+		slog.String("to", sms.MaskPhone(m.To)), slog.String("tenant", m.TenantID),
+		slog.String("sid", r.Sid), slog.String("status", deref(status)))
+	return r, nil
+}
+
+// Imitate returns a receipt shaped like Send's: this account's SID and a
+// random SM... (or CA... for voice) SID.
+func (s *Sender) Imitate(m sms.Message) sms.Receipt {
+	return sms.Receipt{AccountSid: s.cfg.AccountSid, Sid: sms.NewSid(sms.SidPrefix(m.Voice), s.cfg.Rand)}
+}
+
+// mapError turns what the SDK returned into an *Error for an HTTP answer,
+// or a wrapped transport error.
+func (s *Sender) mapError(what string, err error, tr *transport) error {
+	var te *twclient.TwilioRestError
+	if errors.As(err, &te) {
+		e := &Error{Status: te.Status, Code: te.Code, Message: redact(te.Message), MoreInfo: te.MoreInfo}
+		if e.Status == 0 {
+			e.Status = tr.status
+		}
+		if tr.status != 0 {
+			e.Wait = tr.retryAfter(s.now())
+		}
+		return e
+	}
+	if tr.status != 0 && (tr.status < 200 || tr.status > 299) {
+		// An error answer whose body is not Twilio's JSON (a proxy's 502
+		// page, an empty 429).
+		return &Error{Status: tr.status, Wait: tr.retryAfter(s.now())}
+	}
+	if tr.status != 0 {
+		return fmt.Errorf("%w: twilio: unreadable %s resource (HTTP %d): %w", sms.ErrSendFailed, what, tr.status, err)
+	}
+	return fmt.Errorf("%w: twilio: create %s: %w", sms.ErrSendFailed, what, err)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
