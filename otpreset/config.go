@@ -26,6 +26,8 @@ const (
 	DefaultMaxCodeAttempts = 5
 	DefaultSessionLifetime = time.Hour
 	DefaultMaxBodyBytes    = 64 << 10
+	DefaultMinSendDuration = 400 * time.Millisecond
+	DefaultSendTimeout     = 30 * time.Second
 )
 
 // Config configures a Handler. Store, Sender, Tenants and Secret are
@@ -66,6 +68,15 @@ type Config struct {
 	// Limiter enforces rate limits and lockouts. Default: NewLimiter with an
 	// in-memory store (use a shared store when running several instances).
 	Limiter *Limiter
+	// MinSendDuration pads every answer of the send endpoint to at least
+	// this long, known phone or not, so its timing does not tell whether the
+	// phone exists (an SMS provider takes hundreds of milliseconds, an unknown
+	// phone takes none). When the provider is slower than this, the answer
+	// goes out on time with a Sid of the same form and the SMS completes in
+	// the background. Default DefaultMinSendDuration; negative disables.
+	MinSendDuration time.Duration
+	// SendTimeout bounds one call to the Sender. Default 30 s.
+	SendTimeout time.Duration
 	// ClientIP tells a request's client address. Default: the connection's
 	// address; see TrustedProxies for X-Forwarded-For.
 	ClientIP func(*http.Request) string
@@ -156,6 +167,11 @@ type Tenant struct {
 	Breach password.BreachChecker
 	// Limits are the tenant's rate limits and lockout; zero fields default.
 	Limits Limits
+	// Pumping guards against SMS pumping (toll fraud).
+	Pumping SMSPumping
+	// RejectPreviousPassword refuses (1134) a new password equal to the
+	// current one. It costs one more argon2id comparison per reset.
+	RejectPreviousPassword bool
 
 	// DetailedErrors answers LoginRadius's catalogue (1067, 1068, 1069, 1070,
 	// 938) instead of one 1409 for every failing phone/code pair. It tells

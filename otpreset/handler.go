@@ -67,6 +67,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Limiter == nil {
 		cfg.Limiter = NewLimiter(nil)
 	}
+	if cfg.MinSendDuration == 0 {
+		cfg.MinSendDuration = DefaultMinSendDuration
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
 	}

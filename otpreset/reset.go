@@ -122,6 +122,19 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if t.RejectPreviousPassword && user.PasswordHash != "" {
+		same, err := h.cfg.Hasher.Compare(ctx, normalized, user.PasswordHash)
+		if err != nil {
+			h.fault(w, log, "compare previous password", err)
+			return
+		}
+		if same {
+			log.Info("refused", "reason", "previous password")
+			writeAPIError(w, errValidation([]FieldError{{FieldName: password.FieldPassword, ErrorMessage: "The new password must differ from the current one"}}))
+			return
+		}
+	}
+
 	hash, err := h.cfg.Hasher.Hash(ctx, normalized)
 	if err != nil {
 		h.fault(w, log, "hash", err)

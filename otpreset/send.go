@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -20,6 +21,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	start := time.Now()
 	rawPhone := q.body["phone"]
 	if rawPhone == "" {
 		writeAPIError(w, errMissingPhone)
@@ -118,8 +120,27 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		log.Warn("SMS longer than one segment", "segments", n, "encoding", enc)
 	}
 
+	// SMS pumping: a refused number is answered like an unknown one.
+	sendable := known
+	if reason := pumpingRefusal(t.Pumping, phone); reason != "" && known {
+		log.Warn("refused", "reason", "sms pumping: "+reason)
+		sendable = false
+	}
+	if sendable {
+		capRate := t.Pumping.PrefixDailyCap
+		res, err = h.cfg.Limiter.take(ctx, "sms:prefix:"+t.ID+":"+phonePrefix(t.Pumping, phone), capRate, DefaultPrefixDailyCap)
+		if err != nil {
+			h.fault(w, log, "rate limit", err)
+			return
+		}
+		if res.Reached {
+			log.Warn("refused", "reason", "sms pumping: prefix daily cap")
+			sendable = false
+		}
+	}
+
 	var receipt sms.Receipt
-	if known {
+	if sendable {
 		res, err = h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
 		if err != nil {
 			h.fault(w, log, "rate limit", err)
@@ -130,20 +151,30 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
 			return
 		}
-		receipt, err = h.cfg.Sender.Send(ctx, sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: boolParam(q.param("isvoiceotp"))})
-		if err != nil {
+		msg := sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: boolParam(q.param("isvoiceotp"))}
+		receipt, err = h.deliver(ctx, msg, start, t.ReportSendFailure, log)
+		switch {
+		case errors.Is(err, errStillSending):
+			receipt = sms.Receipt{}
+			log.Info("code sending, answered before the provider")
+		case err != nil:
 			log.Error("SMS provider failed", "err", err)
 			if t.ReportSendFailure {
 				writeAPIError(w, errSendFailed)
 				return
 			}
 			receipt = sms.Receipt{}
-		} else if receipt.AccountSid != "" {
-			h.accountSids.Store(t.ID, receipt.AccountSid)
+		default:
+			if receipt.AccountSid != "" {
+				h.accountSids.Store(t.ID, receipt.AccountSid)
+			}
+			log.Info("code sent")
 		}
-		log.Info("code sent")
-	} else {
+	} else if !known {
 		log.Info("code not sent", "reason", "unknown phone")
+	}
+	if !t.ReportSendFailure {
+		h.padSend(ctx, start)
 	}
 	if receipt.Sid == "" { // unknown phone, or the provider failed
 		msg := sms.Message{TenantID: t.ID, To: phone, Voice: boolParam(q.param("isvoiceotp"))}
@@ -185,4 +216,61 @@ func (h *Handler) fault(w http.ResponseWriter, log interface {
 		log.Error("server fault", "step", what, "err", err)
 	}
 	writeAPIError(w, errInternal)
+}
+
+// errStillSending: the provider had not answered by the send floor; the SMS
+// goes on in the background.
+var errStillSending = errors.New("otpreset: SMS still sending")
+
+type sendResult struct {
+	receipt sms.Receipt
+	err     error
+}
+
+// deliver calls the Sender with its own deadline, detached from the client's
+// connection (a code already stored should reach the phone even if the client
+// went away). With a send floor, it waits at most until the floor and then
+// lets the SMS finish in the background.
+func (h *Handler) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
+	done := make(chan sendResult, 1)
+	go func() {
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendTimeout)
+		defer cancel()
+		r, err := h.cfg.Sender.Send(sendCtx, msg)
+		done <- sendResult{r, err}
+	}()
+	if wait || h.cfg.MinSendDuration < 0 {
+		res := <-done
+		return res.receipt, res.err
+	}
+	timer := time.NewTimer(time.Until(start.Add(h.cfg.MinSendDuration)))
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return res.receipt, res.err
+	case <-timer.C:
+		go func() {
+			if res := <-done; res.err != nil {
+				log.Error("SMS provider failed after the answer", "err", res.err)
+			}
+		}()
+		return sms.Receipt{}, errStillSending
+	}
+}
+
+// padSend waits until MinSendDuration has passed since start.
+func (h *Handler) padSend(ctx context.Context, start time.Time) {
+	if h.cfg.MinSendDuration <= 0 {
+		return
+	}
+	d := time.Until(start.Add(h.cfg.MinSendDuration))
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -161,6 +162,10 @@ func New(t testing.TB, opts ...Option) *Env {
 		Hasher:   e.Hasher,
 		Clock:    e.Clock,
 		Webhooks: e.Webhooks,
+		// Quiet by default; set Config.Logger to see or capture the lines.
+		Logger: slog.New(slog.DiscardHandler),
+		// No send floor: tests are fast. Set it back to test timing.
+		MinSendDuration: -1,
 	}
 	for _, o := range opts {
 		o(&e.Config, e.Tenant)
