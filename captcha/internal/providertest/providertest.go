@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,6 +27,7 @@ import (
 // Request is what the fake provider received.
 type Request struct {
 	Method string
+	Host   string
 	Path   string
 	Query  url.Values
 	Header http.Header
@@ -55,7 +57,7 @@ func NewServer(t testing.TB, answer http.HandlerFunc) *Server {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+	rec := Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
 	if f, err := url.ParseQuery(string(body)); err == nil {
 		rec.Form = f
 	}
@@ -187,16 +189,18 @@ func Expect(t testing.TB, err error, want Outcome, codes []string) {
 	}
 }
 
-// NoLeak asserts that none of secrets appears in err's text or in logs.
+// NoLeak asserts that none of secrets appears, in any case, in err's text
+// or in logs.
 func NoLeak(t testing.TB, err error, logs *Logs, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
+		s = strings.ToLower(s)
 		if err != nil {
-			assert.NotContains(t, err.Error(), s, "error text leaks a secret or token")
-			assert.NotContains(t, fmt.Sprintf("%+v", err), s, "error text leaks a secret or token")
+			assert.NotContains(t, strings.ToLower(err.Error()), s, "error text leaks a secret or token")
+			assert.NotContains(t, strings.ToLower(fmt.Sprintf("%+v", err)), s, "error text leaks a secret or token")
 		}
 		if logs != nil {
-			assert.NotContains(t, logs.String(), s, "log leaks a secret or token")
+			assert.NotContains(t, strings.ToLower(logs.String()), s, "log leaks a secret or token")
 		}
 	}
 }

@@ -112,6 +112,7 @@ func (v *Verifier) Check(ctx context.Context, secret string, t captcha.Token, ex
 	for attempt := 0; ; attempt++ {
 		ans, err := v.Post(ctx, secret, t, extra)
 		if err == nil {
+			ans.ErrorCodes = transport.Hide(ans.ErrorCodes, secret, t.Response)
 			err = v.Judge(ans)
 		}
 		if attempt >= v.Retries || ctx.Err() != nil || !retryable(err) {

@@ -200,6 +200,25 @@ func Codes(codes []string) []string {
 	return out
 }
 
+// Hide replaces every code that contains one of secrets (the secret, the
+// token) with "unrecognised-code", so a provider that echoes request data in
+// its codes cannot leak it into an error. The comparison ignores case (Slug
+// lower-cases); secrets shorter than 8 bytes are not looked for.
+func Hide(codes []string, secrets ...string) []string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = c
+		lc := strings.ToLower(c)
+		for _, s := range secrets {
+			if len(s) >= 8 && strings.Contains(lc, strings.ToLower(s)) {
+				out[i] = "unrecognised-code"
+				break
+			}
+		}
+	}
+	return out
+}
+
 func isCode(s string) bool {
 	if len(s) > maxCodeLen {
 		return false
