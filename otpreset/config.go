@@ -77,6 +77,8 @@ type Config struct {
 	MinSendDuration time.Duration
 	// SendTimeout bounds one call to the Sender. Default 30 s.
 	SendTimeout time.Duration
+	// Observer receives counts and timings for metrics. Default: none.
+	Observer Observer
 	// ClientIP tells a request's client address. Default: the connection's
 	// address; see TrustedProxies for X-Forwarded-For.
 	ClientIP func(*http.Request) string

@@ -118,6 +118,7 @@ func (e *APIError) mustEncode() []byte {
 }
 
 func writeAPIError(w http.ResponseWriter, e *APIError) {
+	noteErrorCode(w, e.ErrorCode)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

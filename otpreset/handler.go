@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/otpreset/otpreset/captcha"
 	"github.com/otpreset/otpreset/store"
@@ -73,6 +74,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = DefaultSendTimeout
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
 	}
@@ -84,6 +88,25 @@ func New(cfg Config) (*Handler, error) {
 // path that ends with Path, so the handler works at the root of a mux, under
 // a gorilla/mux subrouter or behind http.StripPrefix alike.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, nop := h.cfg.Observer.(nopObserver); !nop {
+		ow := &observedWriter{ResponseWriter: w}
+		start := time.Now()
+		endpoint := "other"
+		switch r.Method {
+		case http.MethodPost:
+			endpoint = "send"
+		case http.MethodPut:
+			endpoint = "reset"
+		}
+		defer func() {
+			status := ow.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			h.cfg.Observer.Answered(endpoint, status, ow.errorCode, time.Since(start))
+		}()
+		w = ow
+	}
 	defer func() {
 		// A bug must never show a stack trace or an empty 500: log it and
 		// answer 950. http.ErrAbortHandler keeps its meaning.

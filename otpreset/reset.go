@@ -135,7 +135,9 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	hashStart := time.Now()
 	hash, err := h.cfg.Hasher.Hash(ctx, normalized)
+	h.cfg.Observer.Hashed(time.Since(hashStart))
 	if err != nil {
 		h.fault(w, log, "hash", err)
 		return
@@ -224,6 +226,9 @@ func (h *Handler) failCode(w http.ResponseWriter, r *http.Request, t *Tenant, li
 		return
 	}
 	log.Info("refused", "reason", reasonOf(cause), "locked", locked)
+	if locked {
+		h.cfg.Observer.Lockout(t.ID)
+	}
 	if !t.DetailedErrors {
 		writeAPIError(w, errAuthFailed)
 		return
@@ -277,6 +282,7 @@ func (h *Handler) captchaGate(ctx context.Context, t *Tenant, q *request, ip, ph
 		// Captcha lockout: a valid captcha lets the request through.
 		if err := h.checkCaptcha(ctx, t, q, ip); err != nil {
 			log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
+			h.cfg.Observer.CaptchaFailed(t.ID, captchaReason(err))
 			if errors.Is(err, captcha.ErrMissing) {
 				return errCaptchaRequired
 			}
@@ -287,6 +293,7 @@ func (h *Handler) captchaGate(ctx context.Context, t *Tenant, q *request, ip, ph
 	if need {
 		if err := h.checkCaptcha(ctx, t, q, ip); err != nil {
 			log.Warn("refused", "reason", "captcha", "captcha", captchaReason(err))
+			h.cfg.Observer.CaptchaFailed(t.ID, captchaReason(err))
 			return errCaptcha
 		}
 	}

@@ -124,6 +124,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 	sendable := known
 	if reason := pumpingRefusal(t.Pumping, phone); reason != "" && known {
 		log.Warn("refused", "reason", "sms pumping: "+reason)
+		h.cfg.Observer.SMS(t.ID, "refused")
 		sendable = false
 	}
 	if sendable {
@@ -135,6 +136,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		}
 		if res.Reached {
 			log.Warn("refused", "reason", "sms pumping: prefix daily cap")
+			h.cfg.Observer.SMS(t.ID, "refused")
 			sendable = false
 		}
 	}
@@ -156,9 +158,11 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, errStillSending):
 			receipt = sms.Receipt{}
+			h.cfg.Observer.SMS(t.ID, "pending")
 			log.Info("code sending, answered before the provider")
 		case err != nil:
 			log.Error("SMS provider failed", "err", err)
+			h.cfg.Observer.SMS(t.ID, "failed")
 			if t.ReportSendFailure {
 				writeAPIError(w, errSendFailed)
 				return
@@ -168,9 +172,11 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 			if receipt.AccountSid != "" {
 				h.accountSids.Store(t.ID, receipt.AccountSid)
 			}
+			h.cfg.Observer.SMS(t.ID, "sent")
 			log.Info("code sent")
 		}
 	} else if !known {
+		h.cfg.Observer.SMS(t.ID, "unknown_phone")
 		log.Info("code not sent", "reason", "unknown phone")
 	}
 	if !t.ReportSendFailure {
