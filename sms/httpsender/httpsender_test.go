@@ -267,3 +267,18 @@ func TestReceiverVerifiesWithWebhookPackage(t *testing.T) {
 	got := p.requests()[0]
 	assert.Equal(t, webhook.LoginRadiusSignature(lrSecret, got.body), got.header.Get("signature"))
 }
+
+func TestLogsMaskPhone(t *testing.T) {
+	var buf strings.Builder
+	p := newProvider(t)
+	s := newSender(t, p.URL, func(c *httpsender.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	_, err := s.Send(context.Background(), msg)
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), "to=+91******9999")
+	assert.Contains(t, buf.String(), "sid=msg-1")
+	assert.NotContains(t, buf.String(), phone)
+	assert.NotContains(t, buf.String(), code)
+	assert.NotContains(t, buf.String(), lrSecret)
+}

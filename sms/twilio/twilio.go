@@ -253,59 +253,70 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	c.SetAccountSid(s.cfg.AccountSid)
 	api := twapi.NewApiServiceWithClient(c)
 
-	var (
-		accountSid, sid, status *string
-		err                     error
-		what                    = "message"
-	)
+	what, create := "message", s.createMessage
 	if m.Voice {
-		what = "call"
-		from := route.VoiceFrom
-		if from == "" {
-			from = route.From
-		}
-		if from == "" {
-			return sms.Receipt{}, fmt.Errorf("%w: %w for voice codes of tenant %q (set VoiceFrom)", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
-		}
-		if m.Code == "" {
-			return sms.Receipt{}, fmt.Errorf("%w: twilio: a voice code needs Message.Code", sms.ErrSendFailed)
-		}
-		p := &twapi.CreateCallParams{}
-		p.SetTo(m.To).SetFrom(from).SetTwiml(s.voiceTwiML(m.Code))
-		var call *twapi.ApiV2010Call
-		if call, err = api.CreateCall(p); err == nil {
-			accountSid, sid, status = call.AccountSid, call.Sid, call.Status
-		}
-	} else {
-		p := &twapi.CreateMessageParams{}
-		p.SetTo(m.To).SetBody(m.Body)
-		switch {
-		case route.MessagingServiceSid != "":
-			p.SetMessagingServiceSid(route.MessagingServiceSid)
-		case route.From != "":
-			p.SetFrom(route.From)
-		default:
-			return sms.Receipt{}, fmt.Errorf("%w: %w for texts of tenant %q", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
-		}
-		var msg *twapi.ApiV2010Message
-		if msg, err = api.CreateMessage(p); err == nil {
-			accountSid, sid, status = msg.AccountSid, msg.Sid, msg.Status
-		}
+		what, create = "call", s.createCall
 	}
+	res, err := create(api, route, m)
 	if err != nil {
 		return sms.Receipt{}, s.mapError(what, err, tr)
 	}
-	if sid == nil || *sid == "" {
+	if res.sid == nil || *res.sid == "" {
 		return sms.Receipt{}, fmt.Errorf("%w: twilio: the %s resource Twilio returned has no sid", sms.ErrSendFailed, what)
 	}
-	r := sms.Receipt{AccountSid: s.cfg.AccountSid, Sid: *sid}
-	if accountSid != nil && *accountSid != "" {
-		r.AccountSid = *accountSid
+	r := sms.Receipt{AccountSid: s.cfg.AccountSid, Sid: *res.sid}
+	if res.accountSid != nil && *res.accountSid != "" {
+		r.AccountSid = *res.accountSid
 	}
 	s.log.LogAttrs(ctx, slog.LevelDebug, "sms: twilio accepted the "+what,
 		slog.String("to", sms.MaskPhone(m.To)), slog.String("tenant", m.TenantID),
-		slog.String("sid", r.Sid), slog.String("status", deref(status)))
+		slog.String("sid", r.Sid), slog.String("status", deref(res.status)))
 	return r, nil
+}
+
+// resource is what Send keeps of a created message or call.
+type resource struct{ accountSid, sid, status *string }
+
+// createMessage sends a text through the route's Messaging Service, or
+// from its number.
+func (s *Sender) createMessage(api *twapi.ApiService, route Route, m sms.Message) (resource, error) {
+	p := &twapi.CreateMessageParams{}
+	p.SetTo(m.To).SetBody(m.Body)
+	switch {
+	case route.MessagingServiceSid != "":
+		p.SetMessagingServiceSid(route.MessagingServiceSid)
+	case route.From != "":
+		p.SetFrom(route.From)
+	default:
+		return resource{}, fmt.Errorf("%w: %w for texts of tenant %q", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
+	}
+	msg, err := api.CreateMessage(p)
+	if err != nil {
+		return resource{}, err
+	}
+	return resource{msg.AccountSid, msg.Sid, msg.Status}, nil
+}
+
+// createCall places a call from the route's voice number whose TwiML reads
+// the code.
+func (s *Sender) createCall(api *twapi.ApiService, route Route, m sms.Message) (resource, error) {
+	from := route.VoiceFrom
+	if from == "" {
+		from = route.From
+	}
+	if from == "" {
+		return resource{}, fmt.Errorf("%w: %w for voice codes of tenant %q (set VoiceFrom)", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
+	}
+	if m.Code == "" {
+		return resource{}, fmt.Errorf("%w: twilio: a voice code needs Message.Code", sms.ErrSendFailed)
+	}
+	p := &twapi.CreateCallParams{}
+	p.SetTo(m.To).SetFrom(from).SetTwiml(s.voiceTwiML(m.Code))
+	call, err := api.CreateCall(p)
+	if err != nil {
+		return resource{}, err
+	}
+	return resource{call.AccountSid, call.Sid, call.Status}, nil
 }
 
 // Imitate returns a receipt shaped like Send's: this account's SID and a
@@ -317,6 +328,9 @@ func (s *Sender) Imitate(m sms.Message) sms.Receipt {
 // mapError turns what the SDK returned into an *Error for an HTTP answer,
 // or a wrapped transport error.
 func (s *Sender) mapError(what string, err error, tr *transport) error {
+	if errors.Is(err, sms.ErrSendFailed) {
+		return err // found before asking Twilio (no route, no code)
+	}
 	var te *twclient.TwilioRestError
 	if errors.As(err, &te) {
 		e := &Error{Status: te.Status, Code: te.Code, Message: redact(te.Message), MoreInfo: te.MoreInfo}
@@ -334,7 +348,10 @@ func (s *Sender) mapError(what string, err error, tr *transport) error {
 		return &Error{Status: tr.status, Wait: tr.retryAfter(s.now())}
 	}
 	if tr.status != 0 {
-		return fmt.Errorf("%w: twilio: unreadable %s resource (HTTP %d): %w", sms.ErrSendFailed, what, tr.status, err)
+		// Twilio accepted the request but its answer does not decode: the
+		// message may be on its way, so this is not retryable (%v, not %w,
+		// keeps a decoder's io.EOF from looking like a dropped connection).
+		return fmt.Errorf("%w: twilio: unreadable %s resource (HTTP %d): %v", sms.ErrSendFailed, what, tr.status, err)
 	}
 	return fmt.Errorf("%w: twilio: create %s: %w", sms.ErrSendFailed, what, err)
 }

@@ -284,7 +284,7 @@ func TestSendUnreachable(t *testing.T) {
 }
 
 func TestSendMalformedSuccess(t *testing.T) {
-	for _, body := range []string{`{"status":"queued"}`, `not json`} {
+	for _, body := range []string{`{"status":"queued"}`, `not json`, ``} {
 		f := newFakeTwilio(t, reply{status: 201, body: body})
 		_, err := newSender(t, f, nil).Send(context.Background(), textMsg)
 		require.ErrorIs(t, err, sms.ErrSendFailed, body)
