@@ -1,0 +1,36 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/otpreset/store/storetest"
+)
+
+// seededComposite is the production shape: users elsewhere (here memstore's
+// user part, in production the host's database), challenges and sessions in
+// Redis. AddUser lets the suite create its users.
+type seededComposite struct {
+	store.Composite
+	users *memstore.Store
+}
+
+func (c seededComposite) AddUser(ctx context.Context, u store.User) error {
+	return c.users.AddUser(ctx, u)
+}
+
+var _ storetest.UserSeeder = seededComposite{}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		rs, _, _ := newStore(t, redisstore.Config{})
+		users := memstore.New()
+		return seededComposite{
+			Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs},
+			users:     users,
+		}
+	})
+}
