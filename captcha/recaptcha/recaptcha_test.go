@@ -348,3 +348,16 @@ func TestMisconfiguredIsDistinguishable(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, Provider, ce.Provider)
 }
+
+func BenchmarkVerify(b *testing.B) {
+	srv := pt.NewServer(b, pt.JSON(200, `{"success": true, "score": 0.9, "action": "reset_password", "challenge_ts": "2026-03-01T12:00:00Z", "hostname": "example.com"}`))
+	v, err := New(Config{Secret: secret, Endpoint: srv.URL, MinScore: 0.5, Action: "reset_password", Hostnames: []string{"example.com"}})
+	require.NoError(b, err)
+	tok := captcha.Token{Response: token, RemoteIP: ip}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Verify(context.Background(), tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
