@@ -23,6 +23,7 @@ import (
 
 	"github.com/otpreset/otpreset/otpreset"
 	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/otpreset/sms/twilio"
 	"github.com/otpreset/otpreset/store"
 	"github.com/otpreset/otpreset/store/memstore"
 )
@@ -39,6 +40,8 @@ func main() {
 // options are the command's flags.
 type options struct {
 	addr, apiKey, phone, password string
+	// Twilio: flags override the TWILIO_* environment.
+	twilioAccount, twilioToken, twilioFrom, twilioService string
 }
 
 // run starts the server and blocks until ctx ends. When ready is not nil it
@@ -51,7 +54,15 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fs.StringVar(&o.apiKey, "apikey", "demo-api-key", "the demo tenant's API key")
 	fs.StringVar(&o.phone, "phone", "+919999999999", "the demo user's phone number")
 	fs.StringVar(&o.password, "password", "OldP@ssw0rd1", "the demo user's starting password")
+	fs.StringVar(&o.twilioAccount, "twilio-account-sid", "", "Twilio account SID (else $TWILIO_ACCOUNT_SID); unset: print messages instead of sending")
+	fs.StringVar(&o.twilioToken, "twilio-auth-token", "", "Twilio auth token (else $TWILIO_AUTH_TOKEN)")
+	fs.StringVar(&o.twilioFrom, "twilio-from", "", "Twilio sender number (else $TWILIO_FROM)")
+	fs.StringVar(&o.twilioService, "twilio-messaging-service-sid", "", "Twilio messaging service SID (else $TWILIO_MESSAGING_SERVICE_SID)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sender, err := newSender(o, os.Getenv, out)
+	if err != nil {
 		return err
 	}
 	phone, err := otpreset.NormalizePhone(o.phone)
@@ -72,7 +83,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 	h, err := otpreset.New(otpreset.Config{
 		Store:   st,
-		Sender:  &sms.LogSender{W: out},
+		Sender:  sender,
 		Tenants: otpreset.Tenants{o.apiKey: tenant},
 		Secret:  secret,
 		Hasher:  hasher,
@@ -126,4 +137,30 @@ func seedUser(ctx context.Context, st userAdder, hasher otpreset.PasswordHasher,
 	}
 	profile := fmt.Sprintf(`{"Uid":"demo-user","ID":"demo-user","FirstName":"Demo","LastName":"User","PhoneId":%q,"PhoneIdVerified":true,"IsActive":true}`, phone)
 	return st.AddUser(ctx, store.User{TenantID: tenantID, ID: "demo-user", Phone: phone, PasswordHash: hash, Profile: []byte(profile)})
+}
+
+// newSender is Twilio when credentials are given (flags or environment) and
+// otherwise the development sender that prints each message.
+func newSender(o options, getenv func(string) string, out io.Writer) (sms.Sender, error) {
+	cfg := twilio.ConfigFromEnv(getenv)
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&cfg.AccountSid, o.twilioAccount}, {&cfg.AuthToken, o.twilioToken},
+		{&cfg.Default.From, o.twilioFrom}, {&cfg.Default.MessagingServiceSid, o.twilioService},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if cfg.AccountSid == "" {
+		return &sms.LogSender{W: out}, nil
+	}
+	tw, err := twilio.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "sending codes with Twilio")
+	return &sms.Retry{Sender: tw}, nil
 }

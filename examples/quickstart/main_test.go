@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpreset/otpreset/sms"
 )
 
 type syncBuffer struct {
@@ -98,4 +100,20 @@ func TestSeedCurlAgainstQuickstart(t *testing.T) {
 	status, body = call(t, "POST", base+"/identity/v2/auth/login?apikey=k1", `{"phone":"+919999999999","password":"OldP@ssw0rd1"}`, nil)
 	assert.Equal(t, 401, status, "the old password does not")
 	assert.JSONEq(t, authFailed, body)
+}
+
+func TestSenderChoice(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	s, err := newSender(options{}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.IsType(t, &sms.LogSender{}, s, "no credentials: the development sender")
+
+	s, err = newSender(options{}, env(map[string]string{
+		"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("a", 32), "TWILIO_AUTH_TOKEN": "tok", "TWILIO_FROM": "+15005550006",
+	}), io.Discard)
+	require.NoError(t, err)
+	assert.IsType(t, &sms.Retry{}, s, "credentials in the environment: Twilio")
+
+	_, err = newSender(options{twilioAccount: "not-a-sid", twilioToken: "tok"}, env(nil), io.Discard)
+	assert.Error(t, err, "flags are used and checked")
 }
