@@ -17,10 +17,11 @@
 // session's ExpiresAt, and expiry is also decided against the time the caller
 // passes in (CodeCheck.Now), so one clock decides.
 //
-// A composite store is not atomic across its parts: when the password update
-// in the host's database fails after the code was consumed, the old password
-// still works, no session was revoked, and the code is spent (the user asks
-// for a new one). CONTRACT.md allows exactly this.
+// A composite store is not atomic across its parts, so store.ApplyReset runs
+// the steps one by one: when the password update in the host's database
+// fails after the code was consumed, the old password still works, but the
+// code is spent (the user asks for a new one) and the user's sessions have
+// been revoked. CONTRACT.md allows the spent code.
 //
 // NewLimiterStore returns a github.com/ulule/limiter/v3 store on the same
 // Redis, so rate limits and lockouts are shared across instances too.
