@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -491,8 +492,15 @@ func (f *faultyStore) RevokeSessions(ctx context.Context, t, u string) (int, err
 	return f.Store.RevokeSessions(ctx, t, u)
 }
 
+func (f *faultyStore) CreateSession(ctx context.Context, sess store.Session) error {
+	if err := f.fail("CreateSession"); err != nil {
+		return err
+	}
+	return f.Store.CreateSession(ctx, sess)
+}
+
 func TestStoreFaults(t *testing.T) {
-	for _, op := range []string{"UserByPhone", "SaveChallenge", "VerifyChallenge", "UpdatePassword", "RevokeSessions"} {
+	for _, op := range []string{"UserByPhone", "SaveChallenge", "VerifyChallenge", "UpdatePassword", "RevokeSessions", "CreateSession"} {
 		for _, panics := range []bool{false, true} {
 			t.Run(op+map[bool]string{true: " panics", false: " fails"}[panics], func(t *testing.T) {
 				var fs *faultyStore
@@ -500,7 +508,9 @@ func TestStoreFaults(t *testing.T) {
 					fs = &faultyStore{Store: c.Store}
 					c.Store = fs // not a Resetter: the steps run one by one
 				})
-				env.AddUser(phone, oldPass)
+				u := env.AddUser(phone, oldPass)
+				require.NoError(t, env.Store.CreateSession(context.Background(), store.Session{ID: "s1", TenantID: u.TenantID, UserID: u.ID,
+					AccessTokenHash: otpreset.TokenHash("old-token"), ExpiresAt: otpresettest.Start.Add(time.Hour)}))
 				env.Send(phone)
 				code := env.Code(phone)
 				fs.failOn, fs.panics = op, panics
@@ -521,6 +531,10 @@ func TestStoreFaults(t *testing.T) {
 				assert.True(t, env.PasswordWorks(phone, oldPass), "the old password still works")
 				assert.False(t, env.PasswordWorks(phone, newPass))
 				assert.Empty(t, env.Webhooks.Events(), "no event for a failed reset")
+				if op != "CreateSession" { // revoking came before the failing step
+					_, err := env.Store.LookupSession(context.Background(), u.TenantID, otpreset.TokenHash("old-token"), otpresettest.Start)
+					assert.NoError(t, err, "no session was revoked")
+				}
 			})
 		}
 	}

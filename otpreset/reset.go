@@ -154,8 +154,9 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reset := store.Reset{
-		Check:  check,
-		Change: store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Check:    check,
+		Change:   store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Previous: &store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
 	}
 	var tokens Tokens
 	if !t.LegacyResetAnswer {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -162,6 +163,10 @@ type Reset struct {
 	NewSession *Session
 	// Outbox holds webhook events to write with the change (may be empty).
 	Outbox []OutboxMessage
+	// Previous is the hash and profile before the reset. ApplyReset writes
+	// them back when a step after the password change fails in a store that
+	// is not a Resetter; atomic stores ignore it.
+	Previous *PasswordChange
 }
 
 // Resetter is implemented by stores that apply a whole Reset atomically (one
@@ -187,12 +192,12 @@ type Outbox interface {
 var ErrOutboxUnsupported = errors.New("store: outbox needs a store that implements Resetter and Outbox")
 
 // ApplyReset applies r with s.Reset when s implements Resetter. Otherwise it
-// runs the steps one by one, in the order whose partial failures are safe:
-// the code is consumed first (it is then spent, and the user asks for a new
-// one), then every session is revoked, then the password is replaced, then
-// the new session is created. A failure part-way never leaves the new password
-// set while an old session lives, and a failure before the password step
-// leaves the old password working.
+// runs the steps one by one: the code is consumed (from then on it is spent),
+// the password replaced, every session revoked and the new session created.
+// When a step after the password fails, the previous hash and profile
+// (r.Previous) are written back, so a failed reset leaves the old password
+// working and no old session revoked, as an atomic store would; only when that
+// compensation itself fails is the store left half done, and the error says so.
 func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	if rs, ok := s.(Resetter); ok {
 		return rs.Reset(ctx, r)
@@ -203,18 +208,43 @@ func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	if err := s.ConsumeChallenge(ctx, r.Check); err != nil {
 		return err
 	}
-	if _, err := s.RevokeSessions(ctx, r.Change.TenantID, r.Change.UserID); err != nil {
-		return err
-	}
 	if err := s.UpdatePassword(ctx, r.Change); err != nil {
 		return err
 	}
+	undo := func(cause error) error {
+		if r.Previous == nil {
+			return fmt.Errorf("%w (the new password stays set: no previous one to restore)", cause)
+		}
+		if err := s.UpdatePassword(ctx, *r.Previous); err != nil {
+			return errors.Join(cause, fmt.Errorf("store: restoring the previous password failed, the new one stays set: %w", err))
+		}
+		return cause
+	}
+	if err := guard(func() error {
+		_, err := s.RevokeSessions(ctx, r.Change.TenantID, r.Change.UserID)
+		return err
+	}); err != nil {
+		return undo(err)
+	}
 	if r.NewSession != nil {
-		if err := s.CreateSession(ctx, *r.NewSession); err != nil {
-			return err
+		if err := guard(func() error { return s.CreateSession(ctx, *r.NewSession) }); err != nil {
+			return undo(err)
 		}
 	}
 	return nil
+}
+
+// ErrPanic wraps a panic raised by a store method during ApplyReset, turned
+// into an error so the password change can still be undone.
+var ErrPanic = errors.New("store: panic")
+
+func guard(step func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", ErrPanic, v)
+		}
+	}()
+	return step()
 }
 
 // Composite joins separate parts into a Store: for example users in the

@@ -19,9 +19,9 @@
 //
 // A composite store is not atomic across its parts, so store.ApplyReset runs
 // the steps one by one: when the password update in the host's database
-// fails after the code was consumed, the old password still works, but the
-// code is spent (the user asks for a new one) and the user's sessions have
-// been revoked. CONTRACT.md allows the spent code.
+// fails after the code was consumed, the old password still works and no
+// session is revoked, but the code is spent (the user asks for a new one), as
+// CONTRACT.md allows.
 //
 // NewLimiterStore returns a github.com/ulule/limiter/v3 store on the same
 // Redis, so rate limits and lockouts are shared across instances too.
