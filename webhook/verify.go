@@ -1,0 +1,158 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Errors of Verify. Every error Verify returns wraps exactly one of them (or
+// ErrBadSecret for a malformed Standard Webhooks secret).
+var (
+	// ErrNoSecret: the Verifier has neither secret, so it can verify nothing.
+	ErrNoSecret = errors.New("webhook: verifier has no secret")
+	// ErrMissingHeaders: a header the configured scheme needs is absent.
+	ErrMissingHeaders = errors.New("webhook: missing signature headers")
+	// ErrInvalidSignature: a signature (or the timestamp it covers) is
+	// malformed or does not match the body.
+	ErrInvalidSignature = errors.New("webhook: invalid signature")
+	// ErrTimestampOutOfTolerance: the Standard Webhooks signature is
+	// authentic but its webhook-timestamp is too far from now (a replay, or
+	// a clock that is off).
+	ErrTimestampOutOfTolerance = errors.New("webhook: timestamp outside tolerance")
+)
+
+// DefaultTolerance is how far webhook-timestamp may be from the receiver's
+// clock, either way, when Verifier.Tolerance is zero.
+const DefaultTolerance = 5 * time.Minute
+
+// Verifier checks the signatures of a delivery in a receiver. Its zero value
+// with Secrets set is ready to use.
+//
+// Each scheme whose secret is set must be present and valid: with both
+// secrets, a delivery must carry both a good "signature" header and good
+// Standard Webhooks headers. Requiring every configured scheme (rather than
+// any one) keeps the replay protection of webhook-timestamp: otherwise an
+// attacker could replay an old delivery with only its timestamp-less
+// LoginRadius signature. A receiver that trusts only one scheme sets only
+// that secret.
+type Verifier struct {
+	// Secrets are the endpoint's secrets, as configured in the sender.
+	Secrets Secrets
+	// Tolerance bounds |now - webhook-timestamp|. Zero means
+	// DefaultTolerance.
+	Tolerance time.Duration
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Verify checks the delivery's headers h against its raw body, exactly as
+// received (before any JSON decoding), with the default tolerance and clock.
+// See Verifier.
+func Verify(h http.Header, body []byte, s Secrets) error {
+	return Verifier{Secrets: s}.Verify(h, body)
+}
+
+// Verify checks h and body; nil means every configured scheme verified.
+func (v Verifier) Verify(h http.Header, body []byte) error {
+	if v.Secrets.LoginRadius == "" && v.Secrets.Standard == "" {
+		return ErrNoSecret
+	}
+	if v.Secrets.LoginRadius != "" {
+		if err := verifyLoginRadius(h, body, v.Secrets.LoginRadius); err != nil {
+			return err
+		}
+	}
+	if v.Secrets.Standard != "" {
+		now := time.Now
+		if v.Now != nil {
+			now = v.Now
+		}
+		tol := v.Tolerance
+		if tol <= 0 {
+			tol = DefaultTolerance
+		}
+		if err := verifyStandard(h, body, v.Secrets.Standard, now(), tol); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verifyLoginRadius(h http.Header, body []byte, secret string) error {
+	got := strings.TrimSpace(h.Get(HeaderLoginRadiusSignature))
+	if got == "" {
+		return fmt.Errorf("%w: %s", ErrMissingHeaders, HeaderLoginRadiusSignature)
+	}
+	// Decoding the hex makes the comparison case-insensitive; hmac.Equal
+	// compares in constant time.
+	sig, err := hex.DecodeString(got)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not hex", ErrInvalidSignature, HeaderLoginRadiusSignature)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match", ErrInvalidSignature, HeaderLoginRadiusSignature)
+	}
+	return nil
+}
+
+func verifyStandard(h http.Header, body []byte, secret string, now time.Time, tol time.Duration) error {
+	key, err := decodeStandardSecret(secret)
+	if err != nil {
+		return err
+	}
+	id, tsText, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
+	var missing []string
+	for _, p := range [][2]string{{HeaderID, id}, {HeaderTimestamp, tsText}, {HeaderSignature, sigs}} {
+		if p[1] == "" {
+			missing = append(missing, p[0])
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrMissingHeaders, strings.Join(missing, ", "))
+	}
+	ts, err := strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not an integer", ErrInvalidSignature, HeaderTimestamp)
+	}
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "%s.%d.", id, ts)
+	m.Write(body)
+	want := m.Sum(nil)
+	matched := false
+	// The header is a space-separated list ("v1,<b64> v1,<b64> v1a,...") so
+	// that a sender can sign with an old and a new key while rotating; one
+	// matching v1 entry suffices. Other versions are skipped.
+	for _, entry := range strings.Fields(sigs) {
+		b64, ok := strings.CutPrefix(entry, "v1,")
+		if !ok {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			continue
+		}
+		if hmac.Equal(sig, want) {
+			matched = true
+			break
+		}
+	}
+	if !matched {
+		return fmt.Errorf("%w: no %s entry matches", ErrInvalidSignature, HeaderSignature)
+	}
+	// The signature is checked first, so that this error means an authentic
+	// but stale (or future) delivery: a replay or a skewed clock.
+	if d := now.Sub(time.Unix(ts, 0)); d > tol || d < -tol {
+		return fmt.Errorf("%w: %s is %s from now", ErrTimestampOutOfTolerance, HeaderTimestamp, d.Round(time.Second))
+	}
+	return nil
+}
