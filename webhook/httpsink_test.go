@@ -514,7 +514,7 @@ func TestHTTPSinkInvalidDynamicEndpointIsDeadLettered(t *testing.T) {
 	s, dl := newTestSink(t, newAutoClock(), func(c *HTTPSinkConfig) {
 		c.Endpoints = EndpointSourceFunc(func(_ context.Context, tenant string) ([]Endpoint, error) {
 			return []Endpoint{
-				{URL: rc.URL()},                                  // no secret: would be unsigned
+				{URL: rc.URL()}, // no secret: would be unsigned
 				{URL: rc.URL(), Secrets: Secrets{Standard: "x"}}, // malformed secret
 				{URL: rc.URL(), Secrets: testSecrets},
 			}, nil

@@ -2,6 +2,33 @@
 // receives them. HTTPSink delivers them to a host's endpoints, signed with
 // LoginRadius's "signature" header and the Standard Webhooks headers; Verify
 // checks those signatures in a receiver.
+//
+// # Delivery
+//
+// HTTPSink.Emit renders the event (Event.Payload) and queues one delivery
+// per endpoint of the tenant; it never waits on the network. A pool of
+// workers POSTs each delivery with Content-Type application/json, signed
+// afresh on every attempt (the webhook-id is the event's id and never
+// changes; webhook-timestamp is the attempt's time). A 2xx answer is
+// success. Timeouts, connection errors, 408, 429 and 5xx are retried with
+// exponential backoff and full jitter, or after the answer's Retry-After
+// (seconds or HTTP date), capped; 3xx and other 4xx answers are not retried.
+// A delivery that will not be tried again goes to the dead-letter callback
+// and the log: no event is dropped silently. Close drains the queue.
+//
+// # Durable delivery
+//
+// A queue in memory dies with the process. For delivery that survives a
+// crash, the reset writes OutboxMessage(event) into the store in the same
+// transaction as the new password (store.Reset.Outbox), and a Dispatcher
+// polls the store's outbox, delivers through an HTTPSink and marks each
+// message delivered after every endpoint answered 2xx: at least once, with a
+// stable webhook-id for the receiver to de-duplicate.
+//
+// # Receiving
+//
+// A receiver reads the raw body and calls Verify (or a Verifier, to set the
+// tolerance and clock) before decoding it; see examples/webhookreceiver.
 package webhook
 
 import (
