@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otpreset/otpreset/examples/webpage"
 	"github.com/otpreset/otpreset/otpreset"
 	"github.com/otpreset/otpreset/sms"
 	"github.com/otpreset/otpreset/sms/twilio"
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 
 	mux := http.NewServeMux()
 	mux.Handle(otpreset.Path, h)
+	mux.Handle("/", webpage.Handler(webpage.Config{APIKey: o.apiKey}))
 	mux.Handle("/identity/v2/auth/login", &loginHandler{users: st, hasher: hasher, tenants: otpreset.Tenants{o.apiKey: tenant}})
 
 	ln, err := net.Listen("tcp", o.addr)

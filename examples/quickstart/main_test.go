@@ -117,3 +117,10 @@ func TestSenderChoice(t *testing.T) {
 	_, err = newSender(options{twilioAccount: "not-a-sid", twilioToken: "tok"}, env(nil), io.Discard)
 	assert.Error(t, err, "flags are used and checked")
 }
+
+func TestQuickstartServesThePage(t *testing.T) {
+	base, _ := startQuickstart(t, "-apikey", "page-key")
+	status, body := call(t, "GET", base+"/", "", nil)
+	require.Equal(t, 200, status)
+	assert.Contains(t, body, `content="page-key"`)
+}
