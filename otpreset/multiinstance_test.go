@@ -1,0 +1,185 @@
+package otpreset_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/otpreset/store/sqlstore"
+)
+
+// serverURL returns the env var's value; without it the test skips on a
+// developer's machine and fails in CI (a CI that lost its server must not
+// pass by skipping).
+func serverURL(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set but CI is: this test needs the real server", name)
+		}
+		t.Skipf("%s is not set: skipping (bash .ci/run starts the server and sets it)", name)
+	}
+	return v
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// pgSchema creates a schema of its own for the test and returns a URL whose
+// search_path is that schema.
+func pgSchema(t *testing.T) string {
+	base := serverURL(t, "OTPRESET_POSTGRES_URL")
+	ctx := context.Background()
+	schema := randomName("otpreset_mi_")
+	conn, err := pgx.Connect(ctx, base)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err == nil {
+			_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			_ = conn.Close(ctx)
+		}
+	})
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// instance is one "server": its own connection pools, its own handler.
+type instance struct {
+	env   *otpresettest.Env
+	users *sqlstore.Store
+}
+
+// twoInstances builds two handlers that share one PostgreSQL schema (users,
+// and codes and sessions unless overRedis) and one Redis (rate limits, and
+// codes and sessions when overRedis), each with its own connections.
+func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]instance {
+	pgURL := pgSchema(t)
+	redisURL := serverURL(t, "OTPRESET_REDIS_URL")
+	opt, err := redis.ParseURL(redisURL)
+	require.NoError(t, err)
+	prefix := randomName("otpreset-mi-") + ":"
+	tenantID := randomName("tenant-")
+	ctx := context.Background()
+	var out [2]instance
+	for i := range out {
+		pg, err := sqlstore.OpenPostgres(ctx, pgURL, sqlstore.Config{})
+		require.NoError(t, err)
+		t.Cleanup(pg.Close)
+		if i == 0 {
+			require.NoError(t, pg.Migrate(ctx))
+		}
+		client := redis.NewClient(opt)
+		t.Cleanup(func() { _ = client.Close() })
+		var st store.Store = pg
+		if overRedis {
+			rs, err := redisstore.New(client, redisstore.Config{Prefix: prefix})
+			require.NoError(t, err)
+			st = store.Composite{Users: pg, Challenges: rs, Sessions: rs}
+		}
+		lim, err := redisstore.NewLimiterStore(client, prefix)
+		require.NoError(t, err)
+		env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
+			c.Store = st
+			c.Limiter = otpreset.NewLimiter(lim)
+			tn.ID = tenantID
+			tn.Limits = limits
+		})
+		out[i] = instance{env: env, users: pg}
+	}
+	hash, err := out[0].env.Hasher.Hash(ctx, oldPass)
+	require.NoError(t, err)
+	require.NoError(t, out[0].users.AddUser(ctx, store.User{TenantID: tenantID, ID: "user-1", Phone: phone, PasswordHash: hash, Profile: []byte(`{"Uid":"user-1"}`)}))
+	return out
+}
+
+func passwordIs(t *testing.T, in instance, tenantID, pw string) bool {
+	u, err := in.users.UserByPhone(context.Background(), tenantID, phone)
+	require.NoError(t, err)
+	ok, err := in.env.Hasher.Compare(context.Background(), pw, u.PasswordHash)
+	require.NoError(t, err)
+	return ok
+}
+
+func TestTwoInstancesShareState(t *testing.T) {
+	for _, overRedis := range []bool{false, true} {
+		name := map[bool]string{false: "postgres", true: "redis codes, postgres users"}[overRedis]
+		t.Run(name, func(t *testing.T) {
+			t.Run("code sent through one is accepted by the other", func(t *testing.T) {
+				in := twoInstances(t, overRedis, otpreset.Limits{})
+				require.Equal(t, 200, in[0].env.Send(phone).Code)
+				rec := in[1].env.Reset(phone, in[0].env.Code(phone), newPass)
+				require.Equal(t, 200, rec.Code, rec.Body.String())
+				assert.True(t, passwordIs(t, in[1], in[1].env.Tenant.ID, newPass))
+				assert.False(t, passwordIs(t, in[0], in[0].env.Tenant.ID, oldPass))
+			})
+			t.Run("200 concurrent correct resets over both: one wins", func(t *testing.T) {
+				in := twoInstances(t, overRedis, otpreset.Limits{ResetPerPhone: "off", ResetPerIP: "off", LockoutAttempts: 1000})
+				require.Equal(t, 200, in[0].env.Send(phone).Code)
+				code := in[0].env.Code(phone)
+				const n = 200
+				statuses := make([]int, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						statuses[i] = in[i%2].env.Reset(phone, code, newPass).Code
+					}()
+				}
+				wg.Wait()
+				wins := 0
+				for _, s := range statuses {
+					if s == 200 {
+						wins++
+					} else {
+						assert.Equal(t, 401, s)
+					}
+				}
+				assert.Equal(t, 1, wins)
+			})
+			t.Run("per-phone limits hold across both", func(t *testing.T) {
+				in := twoInstances(t, overRedis, otpreset.Limits{SendPerPhone: "3-15M"})
+				for i := 0; i < 3; i++ {
+					require.Equal(t, 200, in[i%2].env.Send(phone).Code)
+				}
+				assert.Equal(t, 429, in[1].env.Send(phone).Code)
+				assert.Equal(t, 429, in[0].env.Send(phone).Code)
+			})
+			t.Run("lockout holds across both", func(t *testing.T) {
+				in := twoInstances(t, overRedis, otpreset.Limits{})
+				in[0].env.Send(phone)
+				code := in[0].env.Code(phone)
+				for i := 0; i < 5; i++ {
+					require.Equal(t, 401, in[i%2].env.Reset(phone, wrong(code), newPass).Code)
+				}
+				rec := in[1].env.Reset(phone, code, newPass)
+				assert.Equal(t, 1198.0, errorCode(t, rec.Body.Bytes()))
+			})
+		})
+	}
+}
