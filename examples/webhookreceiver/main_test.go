@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otpreset/otpreset/webhook"
+)
+
+var testSecrets = webhook.Secrets{
+	LoginRadius: "tenant-webhook-secret",
+	Standard:    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
+
+const eventBody = `{"HookName":"resetpassword","Time":"2026-05-01T12:00:00Z","HookId":"3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10","Data":{"Uid":"u-1","PhoneId":"+919999999999"}}`
+
+// syncBuffer is a bytes.Buffer safe for a server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func signed(t *testing.T, body string, id string, at time.Time) *http.Request {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	require.NoError(t, webhook.SignHeaders(r.Header, testSecrets, id, at, []byte(body)))
+	return r
+}
+
+func TestReceiver(t *testing.T) {
+	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	const id = "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10"
+	tests := []struct {
+		name    string
+		req     func() *http.Request
+		status  int
+		printed string // "" means nothing printed
+	}{
+		{"genuine", func() *http.Request { return signed(t, eventBody, id, sent) }, http.StatusNoContent,
+			"resetpassword " + id + " at 2026-05-01T12:00:00Z: user u-1, phone +91******9999\n"},
+		{"tampered body", func() *http.Request {
+			tampered := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Replace(eventBody, "u-1", "u-2", 1)))
+			tampered.Header = signed(t, eventBody, id, sent).Header
+			return tampered
+		}, http.StatusUnauthorized, ""},
+		{"unsigned", func() *http.Request {
+			return httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
+		}, http.StatusUnauthorized, ""},
+		{"replayed after the tolerance", func() *http.Request { return signed(t, eventBody, id, sent.Add(-time.Hour)) },
+			http.StatusUnauthorized, ""},
+		{"signed but not an event", func() *http.Request { return signed(t, `[1,2]`, id, sent) }, http.StatusBadRequest, ""},
+		{"too large", func() *http.Request {
+			return signed(t, `{"x":"`+strings.Repeat("a", maxBody)+`"}`, id, sent)
+		}, http.StatusRequestEntityTooLarge, ""},
+		{"GET", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) }, http.StatusMethodNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out syncBuffer
+			rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent.Add(time.Second) }},
+				&out, slog.New(slog.DiscardHandler))
+			w := httptest.NewRecorder()
+			rc.ServeHTTP(w, tt.req())
+			assert.Equal(t, tt.status, w.Code, w.Body.String())
+			assert.Equal(t, tt.printed, out.String())
+			if tt.status == http.StatusMethodNotAllowed {
+				assert.Equal(t, http.MethodPost, w.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestReceiverIgnoresRepeats(t *testing.T) {
+	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var out syncBuffer
+	rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent }}, &out, slog.New(slog.DiscardHandler))
+	for i, want := range []int{http.StatusNoContent, http.StatusOK, http.StatusOK} {
+		w := httptest.NewRecorder()
+		// A retry is signed again with a later timestamp, same id.
+		rc.ServeHTTP(w, signed(t, eventBody, "evt-1", sent.Add(time.Duration(i)*time.Second)))
+		assert.Equal(t, want, w.Code)
+	}
+	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword evt-1"))
+	assert.Equal(t, 2, strings.Count(out.String(), "duplicate evt-1 ignored"))
+}
+
+// End to end: otpreset's HTTPSink delivers to this receiver.
+func TestReceiverWithHTTPSink(t *testing.T) {
+	var out syncBuffer
+	srv := httptest.NewServer(newReceiver(webhook.Verifier{Secrets: testSecrets}, &out, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{
+		Endpoints: webhook.StaticEndpoints{"t1": {{URL: srv.URL, Secrets: testSecrets}}},
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	require.NoError(t, sink.Emit(context.Background(), webhook.Event{
+		ID: "evt-9", TenantID: "t1", Name: webhook.HookResetPassword, Time: time.Now(),
+		Data: json.RawMessage(`{"Uid":"u-9","PhoneId":"+14155550123"}`),
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, sink.Close(ctx))
+	assert.Equal(t, uint64(1), sink.Stats().Delivered)
+	assert.Contains(t, out.String(), "resetpassword evt-9 at ")
+	assert.Contains(t, out.String(), "user u-9, phone +14******0123")
+	assert.NotContains(t, out.String(), "4155550123")
+}
+
+func TestMaskPhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"+919999999999": "+91******9999",
+		"+14155550123":  "+14******0123",
+		"":              "****",
+		"12345":         "****",
+	} {
+		assert.Equal(t, want, maskPhone(in), in)
+	}
+}
+
+// The receiver's handler on a signed delivery and on a forged one.
+func Example() {
+	h := newReceiver(webhook.Verifier{Secrets: testSecrets}, os.Stdout, slog.New(slog.DiscardHandler))
+
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
+	_ = webhook.SignHeaders(r.Header, testSecrets, "evt-1", time.Now(), []byte(eventBody))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code)
+
+	forged := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
+	forged.Header.Set("signature", strings.Repeat("AB", 32))
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, forged)
+	fmt.Println(w.Code)
+	// Output:
+	// resetpassword evt-1 at 2026-05-01T12:00:00Z: user u-1, phone +91******9999
+	// 204
+	// 401
+}
