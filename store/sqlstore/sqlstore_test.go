@@ -369,3 +369,50 @@ func TestInvalidJSONRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestHostUsersIntegerIDs adapts a host table keyed by an integer, the common
+// case, and runs a whole reset through it.
+func TestHostUsersIntegerIDs(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			profileType := "TEXT"
+			if b.name == "postgres" {
+				profileType = "jsonb"
+			}
+			setup := `CREATE TABLE members (member_id BIGINT PRIMARY KEY, cell TEXT UNIQUE NOT NULL,
+				secret TEXT NOT NULL, data ` + profileType + `);
+				INSERT INTO members VALUES (1001, '+15550100', 'old', '{"name":"Kim","tags":["a"]}'), (1002, '+15550101', 'other', NULL)`
+			s := b.open(t, Config{HostUsers: &HostUsers{
+				UserByPhone:    `SELECT member_id, secret, data FROM members WHERE cell = @phone`,
+				UpdatePassword: `UPDATE members SET secret = @password_hash, data = @profile WHERE member_id = @user_id`, // the ID comes back as text
+			}}, setup)
+			ctx := testCtx(t)
+			now := time.Now().UTC().Truncate(time.Second)
+
+			u, err := s.UserByPhone(ctx, "any", "+15550100")
+			require.NoError(t, err)
+			assert.Equal(t, "1001", u.ID)
+			assert.JSONEq(t, `{"name":"Kim","tags":["a"]}`, string(u.Profile))
+			other, err := s.UserByPhone(ctx, "any", "+15550101")
+			require.NoError(t, err)
+			assert.JSONEq(t, `{}`, string(other.Profile), "a NULL profile reads as an empty object")
+			require.ErrorContains(t, s.AddUser(ctx, store.User{TenantID: "any", ID: "9", Phone: "+1"}), "HostUsers.AddUser")
+
+			c := store.Challenge{TenantID: "any", Phone: "+15550100", CodeHash: []byte("right"), CreatedAt: now,
+				ExpiresAt: now.Add(time.Minute), MaxAttempts: 3}
+			require.NoError(t, s.SaveChallenge(ctx, c))
+			require.NoError(t, s.Reset(ctx, store.Reset{
+				Check:  store.CodeCheck{TenantID: "any", Phone: c.Phone, CodeHash: c.CodeHash, Now: now},
+				Change: store.PasswordChange{TenantID: "any", UserID: u.ID, PasswordHash: "new", Profile: json.RawMessage(`{"name":"Kim","tags":["a"],"changed":1}`), ChangedAt: now},
+			}))
+			u, err = s.UserByPhone(ctx, "any", "+15550100")
+			require.NoError(t, err)
+			assert.Equal(t, "new", u.PasswordHash)
+			assert.JSONEq(t, `{"name":"Kim","tags":["a"],"changed":1}`, string(u.Profile))
+			other2, err := s.UserByPhone(ctx, "any", "+15550101")
+			require.NoError(t, err)
+			assert.Equal(t, "other", other2.PasswordHash, "only the reset user changed")
+		})
+	}
+}
