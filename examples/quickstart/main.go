@@ -18,8 +18,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/otpreset/otpreset/examples/webpage"
 	"github.com/otpreset/otpreset/otpreset"
@@ -27,6 +30,8 @@ import (
 	"github.com/otpreset/otpreset/sms/twilio"
 	"github.com/otpreset/otpreset/store"
 	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/otpreset/store/sqlstore"
 )
 
 func main() {
@@ -41,6 +46,8 @@ func main() {
 // options are the command's flags.
 type options struct {
 	addr, apiKey, phone, password string
+	// store is "memory", "sqlite:PATH", "postgres://..." or "redis://...".
+	store string
 	// Twilio: flags override the TWILIO_* environment.
 	twilioAccount, twilioToken, twilioFrom, twilioService string
 }
@@ -55,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fs.StringVar(&o.apiKey, "apikey", "demo-api-key", "the demo tenant's API key")
 	fs.StringVar(&o.phone, "phone", "+919999999999", "the demo user's phone number")
 	fs.StringVar(&o.password, "password", "OldP@ssw0rd1", "the demo user's starting password")
+	fs.StringVar(&o.store, "store", "memory", "memory | sqlite:PATH (survives a restart) | postgres://... | redis://... (codes and sessions in Redis, users in memory)")
 	fs.StringVar(&o.twilioAccount, "twilio-account-sid", "", "Twilio account SID (else $TWILIO_ACCOUNT_SID); unset: print messages instead of sending")
 	fs.StringVar(&o.twilioToken, "twilio-auth-token", "", "Twilio auth token (else $TWILIO_AUTH_TOKEN)")
 	fs.StringVar(&o.twilioFrom, "twilio-from", "", "Twilio sender number (else $TWILIO_FROM)")
@@ -73,7 +81,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	hasher := otpreset.NewArgon2idHasher(nil, 0)
-	st := memstore.New()
+	st, closeStore, err := openStore(ctx, o.store, out)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	tenant := &otpreset.Tenant{ID: "demo", AppName: "otpreset demo", Domain: "localhost"}
 	if err := seedUser(ctx, st, hasher, tenant.ID, phone, o.password); err != nil {
 		return err
@@ -120,6 +132,68 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 			return err
 		}
 		return nil
+	}
+}
+
+// demoStore is a store the demo can seed its user into.
+type demoStore interface {
+	store.Store
+	AddUser(ctx context.Context, u store.User) error
+}
+
+// composite adds AddUser to a store.Composite whose users are in memory.
+type composite struct {
+	store.Composite
+	users *memstore.Store
+}
+
+func (c composite) AddUser(ctx context.Context, u store.User) error { return c.users.AddUser(ctx, u) }
+
+// openStore opens the store named by spec. SQL schemas are migrated here,
+// on request: the quickstart asks for it, a library never does it silently.
+func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func(), error) {
+	nop := func() {}
+	switch {
+	case spec == "" || spec == "memory":
+		return memstore.New(), nop, nil
+	case strings.HasPrefix(spec, "sqlite:"):
+		s, err := sqlstore.OpenSQLite(strings.TrimPrefix(spec, "sqlite:"), sqlstore.Config{})
+		if err != nil {
+			return nil, nop, err
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, nop, err
+		}
+		fmt.Fprintln(out, "store: SQLite at", strings.TrimPrefix(spec, "sqlite:"))
+		return s, s.Close, nil
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		s, err := sqlstore.OpenPostgres(ctx, spec, sqlstore.Config{})
+		if err != nil {
+			return nil, nop, err
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, nop, err
+		}
+		fmt.Fprintln(out, "store: PostgreSQL")
+		return s, s.Close, nil
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+		opt, err := redis.ParseURL(spec)
+		if err != nil {
+			return nil, nop, err
+		}
+		client := redis.NewClient(opt)
+		rs, err := redisstore.New(client, redisstore.Config{})
+		if err != nil {
+			_ = client.Close()
+			return nil, nop, err
+		}
+		users := memstore.New()
+		fmt.Fprintln(out, "store: codes and sessions in Redis, users in memory")
+		return composite{Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs}, users: users}, func() { _ = client.Close() }, nil
+	default:
+		return nil, nop, fmt.Errorf("-store %q: want memory, sqlite:PATH, postgres://... or redis://...", spec)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/otpreset/store/sqlstore"
 )
 
 type syncBuffer struct {
@@ -123,4 +125,49 @@ func TestQuickstartServesThePage(t *testing.T) {
 	status, body := call(t, "GET", base+"/", "", nil)
 	require.Equal(t, 200, status)
 	assert.Contains(t, body, `content="page-key"`)
+}
+
+// With -store sqlite:PATH the reset survives a restart.
+func TestSQLiteStoreSurvivesRestart(t *testing.T) {
+	path := t.TempDir() + "/demo.db"
+	reset := func(base string, out *syncBuffer) {
+		status, body := call(t, "POST", base+"/identity/v2/auth/password/otp?apikey=k", `{"phone":"+919999999999"}`, nil)
+		require.Equal(t, 200, status, body)
+		m := codeLine.FindStringSubmatch(out.String())
+		require.NotNil(t, m)
+		status, body = call(t, "PUT", base+"/identity/v2/auth/password/otp?apikey=k", `{"phone":"+919999999999","otp":"`+m[1]+`","Password":"survives restart"}`, nil)
+		require.Equal(t, 200, status, body)
+	}
+	func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-apikey", "k", "-store", "sqlite:" + path}, out, ready)
+		}()
+		reset("http://"+<-ready, out)
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	base, _ := startQuickstart(t, "-apikey", "k", "-store", "sqlite:"+path)
+	status, _ := call(t, "POST", base+"/identity/v2/auth/login?apikey=k", `{"phone":"+919999999999","password":"survives restart"}`, nil)
+	assert.Equal(t, 200, status, "the password set before the restart still works")
+}
+
+func TestStoreFlag(t *testing.T) {
+	_, _, err := openStore(context.Background(), "mysql://x", io.Discard)
+	assert.Error(t, err)
+	if url := os.Getenv("OTPRESET_REDIS_URL"); url != "" {
+		st, closeFn, err := openStore(context.Background(), url, io.Discard)
+		require.NoError(t, err)
+		defer closeFn()
+		assert.IsType(t, composite{}, st)
+	}
+	if url := os.Getenv("OTPRESET_POSTGRES_URL"); url != "" {
+		st, closeFn, err := openStore(context.Background(), url, io.Discard)
+		require.NoError(t, err)
+		defer closeFn()
+		assert.IsType(t, &sqlstore.Store{}, st)
+	}
 }
