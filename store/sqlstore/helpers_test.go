@@ -23,21 +23,21 @@ import (
 // not empty, is SQL run before the store is returned (a host's table).
 type backend struct {
 	name string
-	open func(t *testing.T, cfg Config, setup string) *Store
+	open func(t testing.TB, cfg Config, setup string) *Store
 }
 
 func backends() []backend {
 	return []backend{{"sqlite", newSQLite}, {"postgres", newPostgres}}
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // newSQLite returns a migrated store on a new file in t.TempDir().
-func newSQLite(t *testing.T, cfg Config, setup string) *Store {
+func newSQLite(t testing.TB, cfg Config, setup string) *Store {
 	t.Helper()
 	cfg = quiet(cfg)
 	s, err := OpenSQLite(filepath.Join(t.TempDir(), "otpreset.db"), cfg)
@@ -54,7 +54,7 @@ func newSQLite(t *testing.T, cfg Config, setup string) *Store {
 // postgresURL is the server the PostgreSQL tests use. Without
 // OTPRESET_POSTGRES_URL they skip on a developer's machine but fail in CI,
 // so a CI that lost its database cannot pass by skipping.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("OTPRESET_POSTGRES_URL")
 	if u == "" {
@@ -70,7 +70,7 @@ func postgresURL(t *testing.T) string {
 // pgSchemaURL creates a schema with a random name, drops it when the test
 // ends, and returns a connection string whose search_path is that schema, so
 // every test has its own tables.
-func pgSchemaURL(t *testing.T) string {
+func pgSchemaURL(t testing.TB) string {
 	t.Helper()
 	base := postgresURL(t)
 	admin := adminPool(t, base)
@@ -104,7 +104,7 @@ var admin struct {
 
 // adminPool is one pool shared by the tests to create and drop their
 // schemas (connecting is the slowest part of a test's setup).
-func adminPool(t *testing.T, base string) *pgxpool.Pool {
+func adminPool(t testing.TB, base string) *pgxpool.Pool {
 	t.Helper()
 	admin.once.Do(func() {
 		admin.pool, admin.err = pgxpool.New(context.Background(), base)
@@ -122,7 +122,7 @@ func TestMain(m *testing.M) {
 }
 
 // newPostgres returns a migrated store in a schema of its own.
-func newPostgres(t *testing.T, cfg Config, setup string) *Store {
+func newPostgres(t testing.TB, cfg Config, setup string) *Store {
 	t.Helper()
 	cfg = quiet(cfg)
 	u := pgSchemaURL(t)
