@@ -94,8 +94,9 @@ type Stats struct {
 	// Dropped: evicted by QueueFullDropOldest, or abandoned because Close's
 	// context ended first.
 	Dropped uint64
-	// Rejected: events Emit refused (queue full under QueueFullReject, or
-	// sink closed).
+	// Rejected: events Emit did not accept (it returned an error: queue
+	// full under QueueFullReject, sink closed, invalid event, or the
+	// EndpointSource failed).
 	Rejected uint64
 }
 
