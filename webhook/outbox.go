@@ -81,6 +81,10 @@ type DispatcherStats struct {
 // failure on one endpoint of several, delivers again with the same
 // webhook-id, which receivers use to de-duplicate.
 //
+// MarkDelivered is called on the sink's worker that finished the last
+// endpoint, with a 10 s timeout and the values (not the cancellation) of the
+// context given to Poll or Run.
+//
 // Run one Dispatcher per process; several processes on one outbox each
 // deliver every pending message (still at least once, with more duplicates).
 type Dispatcher struct {
