@@ -262,6 +262,16 @@ func TestPostgresResetRoundTrips(t *testing.T) {
 		AccessTokenHash: []byte("old-access"), RefreshTokenHash: []byte("old-refresh"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 
 	tracer.reset()
+	wrong := store.Reset{
+		Check:  store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte("wrong"), Now: now},
+		Change: store.PasswordChange{TenantID: "t", UserID: "u1", PasswordHash: "bad", ChangedAt: now},
+	}
+	require.ErrorIs(t, s.Reset(ctx, wrong), store.ErrCodeMismatch)
+	sent := tracer.reset()
+	require.Len(t, sent, 7, "statements: %q", sent)
+	assert.Equal(t, []string{"begin", pgResetSQL, "rollback", "begin"}, sent[:4])
+	assert.Equal(t, "commit", sent[6], "the counted try is committed")
+
 	err := s.Reset(ctx, store.Reset{
 		Check:  store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: c.CodeHash, Now: now},
 		Change: store.PasswordChange{TenantID: "t", UserID: "u1", PasswordHash: "new", Profile: json.RawMessage(`{"Uid":"u1","x":1}`), ChangedAt: now},
@@ -270,7 +280,7 @@ func TestPostgresResetRoundTrips(t *testing.T) {
 		Outbox: []store.OutboxMessage{{ID: "e1", TenantID: "t", Payload: json.RawMessage(`{"HookName":"resetpassword"}`), CreatedAt: now}},
 	})
 	require.NoError(t, err)
-	sent := tracer.reset()
+	sent = tracer.reset()
 	require.Len(t, sent, 3, "statements: %q", sent)
 	assert.Equal(t, "begin", sent[0])
 	assert.Equal(t, pgResetSQL, sent[1])
