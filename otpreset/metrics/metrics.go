@@ -3,7 +3,8 @@
 //
 //	m := metrics.New(prometheus.DefaultRegisterer)
 //	h, _ := otpreset.New(otpreset.Config{..., Observer: m})
-//	sink := webhook.NewHTTPSink(webhook.HTTPSinkConfig{..., OnDelivery: m.WebhookDelivery})
+//	sink, _ := webhook.NewHTTPSink(webhook.HTTPSinkConfig{...})
+//	metrics.RegisterWebhooks(prometheus.DefaultRegisterer, sink.Stats)
 package metrics
 
 import (
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/otpreset/otpreset/webhook"
 )
 
 // Metrics implements otpreset.Observer with Prometheus collectors.
@@ -48,12 +51,9 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "otpreset_password_hash_seconds", Help: "Time to hash a new password, including the wait for a hashing slot.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
-		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "otpreset_webhook_deliveries_total", Help: "Webhook delivery attempts by outcome: delivered, retried, failed, dropped.",
-		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency, m.sms, m.lockouts, m.captcha, m.hash, m.webhooks)
+		reg.MustRegister(m.requests, m.latency, m.sms, m.lockouts, m.captcha, m.hash)
 	}
 	return m
 }
@@ -78,6 +78,27 @@ func (m *Metrics) CaptchaFailed(tenantID, reason string) {
 // Hashed implements otpreset.Observer.
 func (m *Metrics) Hashed(took time.Duration) { m.hash.Observe(took.Seconds()) }
 
-// WebhookDelivery counts one webhook delivery attempt's outcome
-// ("delivered", "retried", "failed", "dropped").
-func (m *Metrics) WebhookDelivery(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }
+// RegisterWebhooks exports a webhook sink's counters (webhook.HTTPSink.Stats
+// or webhook.Dispatcher's) as otpreset_webhook_deliveries_total{outcome},
+// read at scrape time.
+func RegisterWebhooks(reg prometheus.Registerer, stats func() webhook.Stats) error {
+	outcomes := map[string]func(webhook.Stats) uint64{
+		"accepted":  func(s webhook.Stats) uint64 { return s.Accepted },
+		"delivered": func(s webhook.Stats) uint64 { return s.Delivered },
+		"retried":   func(s webhook.Stats) uint64 { return s.Retried },
+		"failed":    func(s webhook.Stats) uint64 { return s.Failed },
+		"dropped":   func(s webhook.Stats) uint64 { return s.Dropped },
+		"rejected":  func(s webhook.Stats) uint64 { return s.Rejected },
+	}
+	for outcome, pick := range outcomes {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "otpreset_webhook_deliveries_total",
+			Help:        "Webhook deliveries by outcome: accepted, delivered, retried, failed, dropped, rejected.",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, func() float64 { return float64(pick(stats())) })
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/otpreset/otpreset/otpreset"
 	"github.com/otpreset/otpreset/otpreset/metrics"
 	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/otpreset/webhook"
 )
 
 func TestMetricsFromRealRequests(t *testing.T) {
@@ -23,7 +24,7 @@ func TestMetricsFromRealRequests(t *testing.T) {
 	env.Send("+14155550123")
 	require.Equal(t, 200, env.Reset("+919999999999", env.Code("+919999999999"), "new password 1").Code)
 	env.Reset("+919999999999", "000000", "new password 2")
-	m.WebhookDelivery("delivered")
+	require.NoError(t, metrics.RegisterWebhooks(reg, func() webhook.Stats { return webhook.Stats{Accepted: 2, Delivered: 1, Retried: 3} }))
 
 	expected := `
 # HELP otpreset_requests_total Requests answered, by endpoint, HTTP status and LoginRadius ErrorCode (0 for success).
@@ -35,9 +36,14 @@ otpreset_requests_total{endpoint="send",error_code="0",status="200"} 2
 # TYPE otpreset_sms_total counter
 otpreset_sms_total{outcome="sent",tenant="test-tenant"} 1
 otpreset_sms_total{outcome="unknown_phone",tenant="test-tenant"} 1
-# HELP otpreset_webhook_deliveries_total Webhook delivery attempts by outcome: delivered, retried, failed, dropped.
+# HELP otpreset_webhook_deliveries_total Webhook deliveries by outcome: accepted, delivered, retried, failed, dropped, rejected.
 # TYPE otpreset_webhook_deliveries_total counter
+otpreset_webhook_deliveries_total{outcome="accepted"} 2
 otpreset_webhook_deliveries_total{outcome="delivered"} 1
+otpreset_webhook_deliveries_total{outcome="dropped"} 0
+otpreset_webhook_deliveries_total{outcome="failed"} 0
+otpreset_webhook_deliveries_total{outcome="rejected"} 0
+otpreset_webhook_deliveries_total{outcome="retried"} 3
 `
 	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(expected),
 		"otpreset_requests_total", "otpreset_sms_total", "otpreset_webhook_deliveries_total"))
