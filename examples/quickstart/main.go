@@ -193,7 +193,7 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 		fmt.Fprintln(out, "store: codes and sessions in Redis, users in memory")
 		return composite{Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs}, users: users}, func() { _ = client.Close() }, nil
 	default:
-		return nil, nop, fmt.Errorf("-store %q: want memory, sqlite:PATH, postgres://... or redis://...", spec)
+		return nil, nop, fmt.Errorf("-store %q: want memory, sqlite:PATH, a postgres:// URL or a redis:// URL", spec)
 	}
 }
 

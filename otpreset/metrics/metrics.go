@@ -24,7 +24,6 @@ type Metrics struct {
 	lockouts *prometheus.CounterVec
 	captcha  *prometheus.CounterVec
 	hash     prometheus.Histogram
-	webhooks *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: not
