@@ -42,37 +42,46 @@ func newAPIError(status, code int, message, description string) *APIError {
 	return &APIError{Status: status, ErrorCode: code, Message: message, Description: description, ProviderErrorResponse: json.RawMessage("null")}
 }
 
-// The fixed answers. Messages and descriptions of 908, 901, 950 and 1409 are
-// the seed's, byte for byte.
+// fixedAPIError is newAPIError with its body encoded once, for the answers
+// that never change.
+func fixedAPIError(status, code int, message, description string) *APIError {
+	e := newAPIError(status, code, message, description)
+	e.raw = e.mustEncode()
+	return e
+}
+
+// The fixed answers, encoded once (they are written on every refusal).
+// Messages and descriptions of 908, 901, 950 and 1409 are the seed's, byte
+// for byte. They are shared: never modify one.
 var (
-	errMissingAPIKey = newAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The apikey is a required parameter.")
-	errUnknownAPIKey = newAPIError(http.StatusForbidden, 901, "The API key is unauthorized", "The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.")
-	errInternal      = newAPIError(http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
+	errMissingAPIKey = fixedAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The apikey is a required parameter.")
+	errUnknownAPIKey = fixedAPIError(http.StatusForbidden, 901, "The API key is unauthorized", "The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.")
+	errInternal      = fixedAPIError(http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
 	errAuthFailed    = &APIError{Status: http.StatusUnauthorized, ErrorCode: 1409, Message: "Authentication failed", Description: "The credentials provided could not be authenticated.",
 		raw: []byte(`{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated."}`)}
 
-	errNotJSON         = newAPIError(http.StatusBadRequest, 1090, "The request body is not formatted correctly", "The request body must be a JSON object.")
-	errBodyTooLarge    = newAPIError(http.StatusRequestEntityTooLarge, 1090, "The request body is not formatted correctly", "The request body is larger than the limit.")
-	errContentType     = newAPIError(http.StatusBadRequest, 1083, "The Content-Type is not supported", "Send the request body as application/json.")
-	errMissingPassword = newAPIError(http.StatusBadRequest, 1089, "A parameter is not formatted correctly", "The password is a required parameter.")
-	errMissingPhone    = newAPIError(http.StatusBadRequest, 1076, "A parameter is not formatted correctly", "The phone is a required parameter.")
-	errMissingOTP      = newAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The otp is a required parameter.")
-	errBadPhone        = newAPIError(http.StatusBadRequest, 1096, "Invalid phone number, format", "The phone number is not valid; send it in international form, e.g. +919999999999.")
-	errMethod          = newAPIError(http.StatusMethodNotAllowed, 405, "Method not allowed", "This endpoint accepts POST (send a code) and PUT (reset the password).")
-	errNotFound        = newAPIError(http.StatusNotFound, 404, "Not found", "No endpoint is served at this path.")
+	errNotJSON         = fixedAPIError(http.StatusBadRequest, 1090, "The request body is not formatted correctly", "The request body must be a JSON object.")
+	errBodyTooLarge    = fixedAPIError(http.StatusRequestEntityTooLarge, 1090, "The request body is not formatted correctly", "The request body is larger than the limit.")
+	errContentType     = fixedAPIError(http.StatusBadRequest, 1083, "The Content-Type is not supported", "Send the request body as application/json.")
+	errMissingPassword = fixedAPIError(http.StatusBadRequest, 1089, "A parameter is not formatted correctly", "The password is a required parameter.")
+	errMissingPhone    = fixedAPIError(http.StatusBadRequest, 1076, "A parameter is not formatted correctly", "The phone is a required parameter.")
+	errMissingOTP      = fixedAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The otp is a required parameter.")
+	errBadPhone        = fixedAPIError(http.StatusBadRequest, 1096, "Invalid phone number, format", "The phone number is not valid; send it in international form, e.g. +919999999999.")
+	errMethod          = fixedAPIError(http.StatusMethodNotAllowed, 405, "Method not allowed", "This endpoint accepts POST (send a code) and PUT (reset the password).")
+	errNotFound        = fixedAPIError(http.StatusNotFound, 404, "Not found", "No endpoint is served at this path.")
 
-	errUnknownPhone = newAPIError(http.StatusForbidden, 1043, "Phone number does not exist", "No account is registered with this phone number.")
-	errSendFailed   = newAPIError(http.StatusForbidden, 1072, "The Verification code (OTP) send failed", "The code could not be sent; please try again later.")
+	errUnknownPhone = fixedAPIError(http.StatusForbidden, 1043, "Phone number does not exist", "No account is registered with this phone number.")
+	errSendFailed   = fixedAPIError(http.StatusForbidden, 1072, "The Verification code (OTP) send failed", "The code could not be sent; please try again later.")
 
-	errInvalidOTP   = newAPIError(http.StatusForbidden, 1067, "Invalid OTP code", "The code is not valid; please check it or ask for a new one.")
-	errUsedOTP      = newAPIError(http.StatusForbidden, 1068, "OTP code has already been used", "This code was already used; please ask for a new one.")
-	errExpiredOTP   = newAPIError(http.StatusForbidden, 1069, "OTP code has expired", "This code has expired; please ask for a new one.")
-	errNoOTP        = newAPIError(http.StatusForbidden, 1070, "OTP code can not be accessed", "No code is available for this phone number; please ask for a new one.")
-	errUserNotExist = newAPIError(http.StatusForbidden, 938, "User does not exist", "No account is registered with this phone number.")
+	errInvalidOTP   = fixedAPIError(http.StatusForbidden, 1067, "Invalid OTP code", "The code is not valid; please check it or ask for a new one.")
+	errUsedOTP      = fixedAPIError(http.StatusForbidden, 1068, "OTP code has already been used", "This code was already used; please ask for a new one.")
+	errExpiredOTP   = fixedAPIError(http.StatusForbidden, 1069, "OTP code has expired", "This code has expired; please ask for a new one.")
+	errNoOTP        = fixedAPIError(http.StatusForbidden, 1070, "OTP code can not be accessed", "No code is available for this phone number; please ask for a new one.")
+	errUserNotExist = fixedAPIError(http.StatusForbidden, 938, "User does not exist", "No account is registered with this phone number.")
 
-	errCaptcha         = newAPIError(http.StatusForbidden, 1218, "CAPTCHA is invalid", "The CAPTCHA is missing or was not accepted; please solve it again.")
-	errCaptchaRequired = newAPIError(http.StatusForbidden, 1132, "CAPTCHA is required", "Too many failed attempts: this request must carry a valid CAPTCHA.")
-	errBreached        = newAPIError(http.StatusForbidden, 1315, "Password is breached", "This password appears in a known data breach; please choose another one.")
+	errCaptcha         = fixedAPIError(http.StatusForbidden, 1218, "CAPTCHA is invalid", "The CAPTCHA is missing or was not accepted; please solve it again.")
+	errCaptchaRequired = fixedAPIError(http.StatusForbidden, 1132, "CAPTCHA is required", "Too many failed attempts: this request must carry a valid CAPTCHA.")
+	errBreached        = fixedAPIError(http.StatusForbidden, 1315, "Password is breached", "This password appears in a known data breach; please choose another one.")
 )
 
 func errValidation(fields []FieldError) *APIError {
@@ -117,16 +126,25 @@ func (e *APIError) mustEncode() []byte {
 	return b
 }
 
+// Header values every error answer carries, shared so that writing them
+// allocates nothing (Header.Set allocates a slice per call). Capacity equals
+// length, so a later Header.Add copies instead of writing into them.
+var (
+	headerJSON    = []string{"application/json"}[:1:1]
+	headerNoStore = []string{"no-store"}[:1:1]
+	headerAllow   = []string{"POST, PUT"}[:1:1]
+)
+
 func writeAPIError(w http.ResponseWriter, e *APIError) {
 	noteErrorCode(w, e.ErrorCode)
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if e.Status == http.StatusMethodNotAllowed {
-		h.Set("Allow", "POST, PUT")
+		h["Allow"] = headerAllow
 	}
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(e.encode())
