@@ -1,0 +1,310 @@
+package otpreset_test
+
+// Benchmarks of the handler's paths, each beside the baseline it is judged
+// against, so ratios come from one run:
+//
+//	go test -run '^$' -bench . -benchmem ./otpreset/
+//
+// BenchmarkReject/<path>/otpreset vs BenchmarkReject/<path>/bare: the same
+// request answered by otpreset and by a bare net/http handler that decodes
+// the same JSON body and writes the same status and bytes.
+// BenchmarkResetSuccess/argon2id vs BenchmarkArgon2idCreateHash: a whole
+// successful reset against one argon2id hash with the same parameters.
+// Requests and response writers are reused, so allocs/op counts the
+// handler's own allocations, not the harness's. Rate limits are off.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/otpreset/sms"
+)
+
+const (
+	benchPhone    = "+919999999999"
+	benchOldPass  = "old password 1"
+	benchNewPass  = "StrongP@ssw0rd!"
+	benchKeyQuery = "?apikey=" + otpresettest.APIKey
+)
+
+// codeSender remembers the last code per phone, without keeping every
+// message (otpresettest.Sender would grow with b.N).
+type codeSender struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (s *codeSender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[m.To] = m.Code
+	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: "SM00000000000000000000000000000000"}, nil
+}
+
+func (s *codeSender) code(phone string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codes[phone]
+}
+
+// newBenchEnv is a handler with every rate limit off and lockouts out of
+// reach; hasher nil keeps otpresettest's fast one.
+func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.Env, *codeSender) {
+	b.Helper()
+	snd := &codeSender{codes: map[string]string{}}
+	env := otpresettest.New(b, func(c *otpreset.Config, t *otpreset.Tenant) {
+		c.Sender = snd
+		if hasher != nil {
+			c.Hasher = hasher
+		}
+		t.Limits = otpreset.Limits{
+			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
+			ResetPerPhone: "off", ResetPerIP: "off",
+			LockoutAttempts: math.MaxInt32,
+		}
+		t.Pumping.PrefixDailyCap = "off"
+		t.MaxCodeAttempts = math.MaxInt32
+	})
+	env.AddUser(benchPhone, benchOldPass)
+	return env, snd
+}
+
+// benchWriter is a reusable ResponseWriter that keeps only the status.
+type benchWriter struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func newBenchWriter() *benchWriter { return &benchWriter{h: http.Header{}} }
+
+func (w *benchWriter) Header() http.Header { return w.h }
+
+func (w *benchWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *benchWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+func (w *benchWriter) reset() {
+	clear(w.h)
+	w.status = 0
+	w.body = w.body[:0]
+}
+
+// benchRequest is one request served again and again with the same body.
+type benchRequest struct {
+	req  *http.Request
+	rd   *bytes.Reader
+	data []byte
+}
+
+func newBenchRequest(method, target, body string) *benchRequest {
+	br := &benchRequest{data: []byte(body)}
+	br.rd = bytes.NewReader(br.data)
+	br.req = httptest.NewRequest(method, target, nil)
+	br.req.Body = io.NopCloser(br.rd)
+	br.req.ContentLength = int64(len(br.data))
+	br.req.Header.Set("Content-Type", "application/json")
+	return br
+}
+
+func (br *benchRequest) serve(h http.Handler, w *benchWriter) {
+	br.rd.Reset(br.data)
+	w.reset()
+	h.ServeHTTP(w, br.req)
+}
+
+// bareHandler is the baseline: decode the JSON body the way a minimal
+// net/http handler would and answer fixed bytes.
+func bareHandler(status int, answer []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Phone    string `json:"phone"`
+			OTP      string `json:"otp"`
+			Password string `json:"password"`
+		}
+		_ = json.NewDecoder(io.LimitReader(r.Body, otpreset.DefaultMaxBodyBytes)).Decode(&body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(answer)
+	})
+}
+
+type rejectCase struct {
+	name         string
+	method       string
+	target       string
+	body         string
+	wantStatus   int
+	wantContains string
+}
+
+// rejectCases are the refusals that cost no hashing. The wrong code needs a
+// live code for the phone, so it is built after a send.
+func rejectCases(wrongOTP string) []rejectCase {
+	resetBody := `{"phone":"` + benchPhone + `","otp":"` + wrongOTP + `","Password":"` + benchNewPass + `"}`
+	return []rejectCase{
+		{"MissingKey", http.MethodPut, otpreset.Path, resetBody, http.StatusBadRequest, `"ErrorCode":908`},
+		{"UnknownKey", http.MethodPut, otpreset.Path + "?apikey=not-a-key", resetBody, http.StatusForbidden, `"ErrorCode":901`},
+		{"MalformedBody", http.MethodPut, otpreset.Path + benchKeyQuery, `{"phone":"` + benchPhone + `","otp":`, http.StatusBadRequest, `"ErrorCode":1090`},
+		{"WrongCode", http.MethodPut, otpreset.Path + benchKeyQuery, resetBody, http.StatusUnauthorized, `"errorCode":1409`},
+	}
+}
+
+// wrongCode returns a code that is not the one just sent.
+func wrongCode(right string) string {
+	d := right[0] - '0'
+	return string('0'+(d+1)%10) + right[1:]
+}
+
+// prepareRejects sends a code, then records what otpreset answers to each
+// reject case, so the bare baseline can answer the very same bytes.
+func prepareRejects(b *testing.B) (http.Handler, []rejectCase, [][]byte) {
+	b.Helper()
+	env, snd := newBenchEnv(b, nil)
+	if rec := env.Send(benchPhone); rec.Code != http.StatusOK {
+		b.Fatalf("send: %d %s", rec.Code, rec.Body)
+	}
+	cases := rejectCases(wrongCode(snd.code(benchPhone)))
+	answers := make([][]byte, len(cases))
+	for i, c := range cases {
+		w := newBenchWriter()
+		newBenchRequest(c.method, c.target, c.body).serve(env.Handler, w)
+		if w.status != c.wantStatus || !strings.Contains(string(w.body), c.wantContains) {
+			b.Fatalf("%s: got %d %s, want %d with %s", c.name, w.status, w.body, c.wantStatus, c.wantContains)
+		}
+		answers[i] = bytes.Clone(w.body)
+	}
+	return env.Handler, cases, answers
+}
+
+func BenchmarkReject(b *testing.B) {
+	h, cases, answers := prepareRejects(b)
+	for i, c := range cases {
+		handlers := []struct {
+			name string
+			h    http.Handler
+		}{{"otpreset", h}, {"bare", bareHandler(c.wantStatus, answers[i])}}
+		for _, hd := range handlers {
+			b.Run(c.name+"/"+hd.name, func(b *testing.B) {
+				b.ReportAllocs()
+				br, w := newBenchRequest(c.method, c.target, c.body), newBenchWriter()
+				for b.Loop() {
+					br.serve(hd.h, w)
+					if w.status != c.wantStatus {
+						b.Fatalf("status %d, want %d: %s", w.status, c.wantStatus, w.body)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRejectParallel is BenchmarkReject from GOMAXPROCS goroutines:
+// it shows lock contention (store, limiter) that a serial run hides.
+func BenchmarkRejectParallel(b *testing.B) {
+	h, cases, answers := prepareRejects(b)
+	for i, c := range cases {
+		handlers := []struct {
+			name string
+			h    http.Handler
+		}{{"otpreset", h}, {"bare", bareHandler(c.wantStatus, answers[i])}}
+		for _, hd := range handlers {
+			b.Run(c.name+"/"+hd.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					br, w := newBenchRequest(c.method, c.target, c.body), newBenchWriter()
+					for pb.Next() {
+						br.serve(hd.h, w)
+						if w.status != c.wantStatus {
+							b.Errorf("status %d, want %d: %s", w.status, c.wantStatus, w.body)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkSend is a code sent to a known phone (the sender answers at
+// once; MinSendDuration is off).
+func BenchmarkSend(b *testing.B) {
+	env, _ := newBenchEnv(b, nil)
+	b.ReportAllocs()
+	br, w := newBenchRequest(http.MethodPost, otpreset.Path+benchKeyQuery, `{"phone":"`+benchPhone+`"}`), newBenchWriter()
+	for b.Loop() {
+		br.serve(env.Handler, w)
+		if w.status != http.StatusOK {
+			b.Fatalf("send: %d %s", w.status, w.body)
+		}
+	}
+}
+
+// BenchmarkResetSuccess is a whole successful reset with a fresh code each
+// time (the send is outside the timer): "argon2id" with the production
+// parameters, "fasthash" with otpresettest's cheap ones, which leaves the
+// handler's and the store's own cost.
+func BenchmarkResetSuccess(b *testing.B) {
+	for _, hc := range []struct {
+		name   string
+		hasher otpreset.PasswordHasher
+	}{
+		{"argon2id", otpreset.NewArgon2idHasher(otpreset.DefaultArgon2idParams, 0)},
+		{"fasthash", nil},
+	} {
+		b.Run(hc.name, func(b *testing.B) {
+			env, snd := newBenchEnv(b, hc.hasher)
+			send := newBenchRequest(http.MethodPost, otpreset.Path+benchKeyQuery, `{"phone":"`+benchPhone+`"}`)
+			w := newBenchWriter()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				send.serve(env.Handler, w)
+				if w.status != http.StatusOK {
+					b.Fatalf("send: %d %s", w.status, w.body)
+				}
+				reset := newBenchRequest(http.MethodPut, otpreset.Path+benchKeyQuery,
+					`{"phone":"`+benchPhone+`","otp":"`+snd.code(benchPhone)+`","Password":"`+benchNewPass+`"}`)
+				b.StartTimer()
+				reset.serve(env.Handler, w)
+				if w.status != http.StatusOK {
+					b.Fatalf("reset: %d %s", w.status, w.body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkArgon2idCreateHash is the floor of a successful reset: one hash
+// with the same parameters, no handler.
+func BenchmarkArgon2idCreateHash(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := argon2id.CreateHash(benchNewPass, otpreset.DefaultArgon2idParams); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
