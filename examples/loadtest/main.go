@@ -9,6 +9,7 @@
 //	go run ./examples/loadtest                        # every scenario, as a table
 //	go run ./examples/loadtest -json -d 2s            # as JSON, 2 s per measurement
 //	go run ./examples/loadtest -scenario reject -c 128 -n 200000
+//	go run ./examples/loadtest -d 5s -rounds 5 -json-file report.json  # table, and JSON to a file
 //
 // Scenarios (-scenario, comma separated; default all):
 //
@@ -25,7 +26,10 @@
 // (m=19 MiB, t=2, p=1; see -argon2-memory). The server listens on a port of
 // 127.0.0.1 the system picks, never another address, and everything stops
 // by itself: each measurement after -d (or -n operations), the whole run
-// after -timeout.
+// after -timeout. Each measurement is repeated -rounds times, interleaved
+// with the scenario's other measurements, and every ratio is the median of
+// the ratios within a round, so that load from elsewhere on the machine
+// falls on both sides alike.
 package main
 
 import (
@@ -68,6 +72,7 @@ type options struct {
 	rounds      int
 	scenarios   []scenario
 	json        bool
+	jsonFile    string
 	inflight    int
 	timeout     time.Duration
 	params      *argon2id.Params
@@ -87,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "measurements of each run, interleaved with the scenario's other runs; ratios are the median over rounds")
 	fs.StringVar(&names, "scenario", "all", "comma-separated scenarios: reject, reset1, reset64, memory, or all")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	fs.StringVar(&o.jsonFile, "json-file", "", "also write the JSON report to this file")
 	fs.IntVar(&o.inflight, "inflight", 500, "resets in flight at once in the memory scenario")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.UintVar(&memory, "argon2-memory", uint(otpreset.DefaultArgon2idParams.Memory), "argon2id memory in KiB (default: otpreset's)")
@@ -163,6 +169,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("stopped after -timeout %s or a signal: %w", o.timeout, ctx.Err())
 	}
 	rep.Targets = checkTargets(rep, o)
+	if o.jsonFile != "" {
+		f, err := os.Create(o.jsonFile)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(f, rep); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		return writeJSON(stdout, rep)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func TestRunJSON(t *testing.T) {
 		assert.Equal(t, want, got, sc.Name)
 	}
 
-	require.Len(t, rep.Targets, 3+1+1+2)
+	require.Len(t, rep.Targets, 3+1+2+2)
 	for _, c := range rep.Targets {
 		assert.False(t, math.IsNaN(c.Measured) || math.IsInf(c.Measured, 0), c.Name)
 		assert.Positive(t, c.Measured, c.Name)
@@ -78,8 +79,15 @@ func TestRunJSON(t *testing.T) {
 
 func TestRunTable(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"-scenario", "reject", "-n", "40", "-rounds", "1", "-c", "2"}, &out)
+	file := filepath.Join(t.TempDir(), "report.json")
+	err := run(context.Background(), []string{"-scenario", "reject", "-n", "40", "-rounds", "1", "-c", "2", "-json-file", file}, &out)
 	require.NoError(t, err)
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var rep report
+	require.NoError(t, json.Unmarshal(data, &rep), "-json-file holds the report")
+	require.Len(t, rep.Scenarios, 1)
+	assert.Len(t, rep.Scenarios[0].Runs, 6)
 	s := out.String()
 	assert.Contains(t, s, "scenario")
 	assert.Contains(t, s, "malformed body")

@@ -179,6 +179,15 @@ func checkTargets(r *report, o *options) []check {
 					med, ">=", 0.9, detail))
 			}
 		}
+		// The ceiling the machine really offers: CreateHash alone from as
+		// many goroutines as the hasher allows (a shared or memory-bound
+		// machine does not give cores / hash time even to argon2id alone).
+		if a, ok := r.find("reset64", "CreateHash", kindArgon2id); ok {
+			if vs, med, ok := perRound(h, a, func(h, a round) (float64, bool) { return h.Throughput / a.Throughput, a.Throughput > 0 }); ok {
+				out = append(out, newCheck(fmt.Sprintf("reset at %d clients: throughput / CreateHash alone from %d goroutines", h.Clients, a.Clients),
+					med, ">=", 0.9, fmt.Sprintf("rounds %s; overall %.2f vs %.2f/s", fmtRatios(vs), h.Throughput, a.Throughput)))
+			}
+		}
 	}
 	names := []string{memoryRunName("")}
 	if o.gomemlimit != "" {
