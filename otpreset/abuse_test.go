@@ -421,3 +421,23 @@ func TestSlowProviderAnsweredAtTheFloor(t *testing.T) {
 	}
 	assert.NotEmpty(t, env.Code(phone))
 }
+
+// CONTRACT.md: a rate-limited reset answers 429 with the 1198-style body; the
+// lockout after failed codes is the 403 one.
+func TestResetRateLimitPerPhone(t *testing.T) {
+	env := otpresettest.New(t, func(_ *otpreset.Config, tn *otpreset.Tenant) {
+		tn.Limits.ResetPerPhone = "2-15M"
+	})
+	env.AddUser(phone, oldPass)
+	env.Send(phone)
+	for i := 0; i < 2; i++ {
+		require.Equal(t, 401, env.Reset(phone, "000000", newPass).Code)
+	}
+	rec := env.Reset(phone, env.Code(phone), newPass)
+	assert.Equal(t, 429, rec.Code)
+	m := decode(t, rec.Body.Bytes())
+	assert.Equal(t, 1198.0, m["ErrorCode"])
+	assert.NotEmpty(t, m["Data"].(map[string]any)["LoginLockedTimeout"])
+	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+	assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Limit"))
+}

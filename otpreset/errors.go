@@ -97,6 +97,15 @@ func errLocked(until string, retryAfter int) *APIError {
 	return e
 }
 
+// errResetLimit is the reset endpoint's per-phone rate limit: HTTP 429 with
+// the 1198-style lockout body (CONTRACT.md: "Rate limited: HTTP 429 ...
+// 1198-style lockout on the reset endpoint").
+func errResetLimit(until string, retryAfter int) *APIError {
+	e := errLocked(until, retryAfter)
+	e.Status = http.StatusTooManyRequests
+	return e
+}
+
 func errSendLimit(retryAfter int) *APIError {
 	e := newAPIError(http.StatusTooManyRequests, 1179, "You have reached a limit for generating OTP", "Too many codes were requested; please try again later.")
 	e.RetryAfter = retryAfter

@@ -28,10 +28,19 @@ func NormalizePhone(s string) (string, error) {
 		return "", ErrInvalidPhone
 	}
 	n, err := phonenumbers.Parse(s, "ZZ")
-	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return "", ErrInvalidPhone
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	out := phonenumbers.Format(n, phonenumbers.E164)
+	// Some numbering plans (a national prefix that is also a leading digit,
+	// as in Bangladesh) make Parse strip a digit from its own output. Such a
+	// number could be stored in one form and looked up in another, so it is
+	// refused rather than changed twice.
+	again, err := phonenumbers.Parse(out, "ZZ")
+	if err != nil || phonenumbers.Format(again, phonenumbers.E164) != out {
+		return "", ErrInvalidPhone
+	}
+	return out, nil
 }
 
 // MaskPhone hides the middle of a phone number for logs:

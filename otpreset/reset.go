@@ -62,7 +62,7 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	if res.Reached {
 		setRateHeaders(w.Header(), res)
 		log.Warn("refused", "reason", "reset rate per phone")
-		writeAPIError(w, errLocked(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset)))
+		writeAPIError(w, errResetLimit(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset)))
 		return
 	}
 
