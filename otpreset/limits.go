@@ -3,6 +3,7 @@ package otpreset
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -254,4 +255,35 @@ func RemoteIP(r *http.Request) string {
 		return a.Unmap().String()
 	}
 	return host
+}
+
+// limits counts one request of endpoint against the client IP's rate and
+// then the phone's, cheapest refusal first. It writes the refusal (429 for
+// the IP; phoneLimited's answer for the phone) or a fault itself and reports
+// whether the request may go on.
+func (h *Handler) limits(ctx context.Context, w http.ResponseWriter, log *slog.Logger, tenantID, endpoint, ip, phone,
+	ipRate, ipDefault, phoneRate, phoneDefault string, phoneLimited func(LimitResult) *APIError) bool {
+	res, err := h.cfg.Limiter.take(ctx, endpoint+":ip:"+tenantID+":"+ip, ipRate, ipDefault)
+	if err != nil {
+		h.fault(w, log, "rate limit", err)
+		return false
+	}
+	setRateHeaders(w.Header(), res)
+	if res.Reached {
+		log.Warn("refused", "reason", endpoint+" rate per IP")
+		writeAPIError(w, errTooManyRequests(retryAfter(time.Now(), res.Reset)))
+		return false
+	}
+	res, err = h.cfg.Limiter.take(ctx, endpoint+":phone:"+tenantID+":"+phone, phoneRate, phoneDefault)
+	if err != nil {
+		h.fault(w, log, "rate limit", err)
+		return false
+	}
+	if res.Reached {
+		setRateHeaders(w.Header(), res)
+		log.Warn("refused", "reason", endpoint+" rate per phone")
+		writeAPIError(w, phoneLimited(res))
+		return false
+	}
+	return true
 }

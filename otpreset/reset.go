@@ -43,26 +43,10 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "reset")
 	lim := tenantLimits(t)
 
-	res, err := h.cfg.Limiter.take(ctx, "reset:ip:"+t.ID+":"+ip, lim.ResetPerIP, DefaultResetPerIP)
-	if err != nil {
-		h.fault(w, log, "rate limit", err)
-		return
-	}
-	setRateHeaders(w.Header(), res)
-	if res.Reached {
-		log.Warn("refused", "reason", "reset rate per IP")
-		writeAPIError(w, errTooManyRequests(retryAfter(time.Now(), res.Reset)))
-		return
-	}
-	res, err = h.cfg.Limiter.take(ctx, "reset:phone:"+t.ID+":"+phone, lim.ResetPerPhone, DefaultResetPerPhone)
-	if err != nil {
-		h.fault(w, log, "rate limit", err)
-		return
-	}
-	if res.Reached {
-		setRateHeaders(w.Header(), res)
-		log.Warn("refused", "reason", "reset rate per phone")
-		writeAPIError(w, errResetLimit(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset)))
+	if !h.limits(ctx, w, log, t.ID, "reset", ip, phone, lim.ResetPerIP, DefaultResetPerIP, lim.ResetPerPhone, DefaultResetPerPhone,
+		func(res LimitResult) *APIError {
+			return errResetLimit(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset))
+		}) {
 		return
 	}
 

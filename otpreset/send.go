@@ -36,27 +36,8 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "send")
 	lim := tenantLimits(t)
 
-	// Limits, cheapest refusal first: the client's address, then the phone.
-	res, err := h.cfg.Limiter.take(ctx, "send:ip:"+t.ID+":"+ip, lim.SendPerIP, DefaultSendPerIP)
-	if err != nil {
-		h.fault(w, log, "rate limit", err)
-		return
-	}
-	setRateHeaders(w.Header(), res)
-	if res.Reached {
-		log.Warn("refused", "reason", "send rate per IP")
-		writeAPIError(w, errTooManyRequests(retryAfter(time.Now(), res.Reset)))
-		return
-	}
-	res, err = h.cfg.Limiter.take(ctx, "send:phone:"+t.ID+":"+phone, lim.SendPerPhone, DefaultSendPerPhone)
-	if err != nil {
-		h.fault(w, log, "rate limit", err)
-		return
-	}
-	if res.Reached {
-		setRateHeaders(w.Header(), res)
-		log.Warn("refused", "reason", "send rate per phone")
-		writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
+	if !h.limits(ctx, w, log, t.ID, "send", ip, phone, lim.SendPerIP, DefaultSendPerIP, lim.SendPerPhone, DefaultSendPerPhone,
+		func(res LimitResult) *APIError { return errSendLimit(retryAfter(time.Now(), res.Reset)) }) {
 		return
 	}
 
@@ -129,7 +110,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 	}
 	if sendable {
 		capRate := t.Pumping.PrefixDailyCap
-		res, err = h.cfg.Limiter.take(ctx, "sms:prefix:"+t.ID+":"+phonePrefix(t.Pumping, phone), capRate, DefaultPrefixDailyCap)
+		res, err := h.cfg.Limiter.take(ctx, "sms:prefix:"+t.ID+":"+phonePrefix(t.Pumping, phone), capRate, DefaultPrefixDailyCap)
 		if err != nil {
 			h.fault(w, log, "rate limit", err)
 			return
@@ -143,7 +124,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 
 	var receipt sms.Receipt
 	if sendable {
-		res, err = h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
+		res, err := h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
 		if err != nil {
 			h.fault(w, log, "rate limit", err)
 			return
