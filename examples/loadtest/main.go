@@ -40,6 +40,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -97,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.UintVar(&memory, "argon2-memory", uint(otpreset.DefaultArgon2idParams.Memory), "argon2id memory in KiB (default: otpreset's)")
 	fs.UintVar(&iterations, "argon2-iterations", uint(otpreset.DefaultArgon2idParams.Iterations), "argon2id iterations (default: otpreset's)")
-	fs.StringVar(&o.gomemlimit, "gomemlimit", "64MiB", "also run the memory scenario's otpreset child with this GOMEMLIMIT (\"\" to skip)")
+	fs.StringVar(&o.gomemlimit, "gomemlimit", "auto", "also run the memory scenario's otpreset child with this GOMEMLIMIT; auto: 20 MiB under the RSS budget (hash concurrency x argon2id memory + 64 MiB); \"\" to skip")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the in-process scenarios to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -121,6 +122,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	p := *otpreset.DefaultArgon2idParams
 	p.Memory, p.Iterations = uint32(memory), uint32(iterations)
 	o.params = &p
+	if o.gomemlimit == "auto" {
+		o.gomemlimit = fmt.Sprintf("%dMiB", rssBudgetMiB(runtime.GOMAXPROCS(0), o.params)-20)
+	}
 	if names == "all" {
 		o.scenarios = scenarios
 	} else {
@@ -133,6 +137,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// rssBudgetMiB is the memory target: hash concurrency x argon2id memory +
+// 64 MiB.
+func rssBudgetMiB(hashSlots int, p *argon2id.Params) int {
+	return hashSlots*int(p.Memory)/1024 + 64
 }
 
 // run parses args, runs the scenarios and prints the report to stdout.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -107,7 +109,9 @@ func TestParseFlags(t *testing.T) {
 			assert.Equal(t, 500, o.inflight)
 			assert.Len(t, o.scenarios, len(scenarios))
 			assert.Equal(t, uint32(19*1024), o.params.Memory)
+			assert.Equal(t, fmt.Sprintf("%dMiB", runtime.GOMAXPROCS(0)*19+64-20), o.gomemlimit, "auto")
 		}},
+		{args: []string{"-gomemlimit", ""}, check: func(t *testing.T, o *options) { assert.Empty(t, o.gomemlimit) }},
 		{args: []string{"-scenario", "reset1, memory", "-n", "10"}, check: func(t *testing.T, o *options) {
 			require.Len(t, o.scenarios, 2)
 			assert.Equal(t, "reset1", o.scenarios[0].name)

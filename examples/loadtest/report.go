@@ -202,7 +202,7 @@ func checkTargets(r *report, o *options) []check {
 		if procs == 0 {
 			procs = r.Machine.GOMAXPROCS
 		}
-		limit := float64(procs)*float64(o.params.Memory)/1024 + 64
+		limit := float64(procs)*float64(o.params.Memory)/1024 + 64 // rssBudgetMiB, unrounded
 		detail := fmt.Sprintf("%d resets in flight: peak %.1f MiB (idle %.1f MiB); limit %d x %.1f MiB + 64 MiB",
 			h.Clients, mib(h.PeakRSSKiB), mib(h.BaseRSSKiB), procs, float64(o.params.Memory)/1024)
 		if b, ok := r.find("memory", memoryRunName(""), kindBare); ok {
