@@ -23,6 +23,7 @@ type Handler struct {
 	cfg         Config
 	log         *slog.Logger
 	accountSids sync.Map // tenant ID -> last real AccountSid
+	codes       *codeHasher
 }
 
 // New checks cfg, applies defaults and returns the handler.
@@ -81,7 +82,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.ClientIP = RemoteIP
 	}
 	cfg.Secret = append([]byte(nil), cfg.Secret...)
-	return &Handler{cfg: cfg, log: cfg.Logger.With("component", "otpreset")}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger.With("component", "otpreset"), codes: newCodeHasher(cfg.Secret)}, nil
 }
 
 // ServeHTTP routes POST (send a code) and PUT (reset the password) on any

@@ -35,25 +35,24 @@ const (
 
 // pumpingRefusal returns why e164 must not get an SMS, or "".
 func pumpingRefusal(p SMSPumping, e164 string) string {
-	n, err := phonenumbers.Parse(e164, "ZZ")
+	n, err := lookupPhone(e164)
 	if err != nil {
 		return "unparseable"
 	}
 	if len(p.AllowedCallingCodes) > 0 {
-		cc := int(n.GetCountryCode())
 		allowed := false
 		for _, c := range p.AllowedCallingCodes {
-			if c == cc {
+			if c == n.countryCode {
 				allowed = true
 				break
 			}
 		}
 		if !allowed {
-			return "calling code +" + strconv.Itoa(cc) + " not allowed"
+			return "calling code +" + strconv.Itoa(n.countryCode) + " not allowed"
 		}
 	}
 	if !p.AllowNonMobile {
-		switch phonenumbers.GetNumberType(n) {
+		switch n.numberType {
 		case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.UNKNOWN:
 		default:
 			return "not a mobile number"

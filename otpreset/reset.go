@@ -78,7 +78,7 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 		h.fault(w, log, "user lookup", err)
 		return
 	}
-	check := store.CodeCheck{TenantID: t.ID, Phone: phone, CodeHash: codeHash(h.cfg.Secret, t.ID, phone, otp), Now: h.cfg.Clock.Now()}
+	check := store.CodeCheck{TenantID: t.ID, Phone: phone, CodeHash: h.codes.sum(t.ID, phone, otp), Now: h.cfg.Clock.Now()}
 	if err != nil { // unknown phone: a failure like any other
 		h.failCode(w, r, t, lim, phone, store.ErrNotFound, log)
 		return

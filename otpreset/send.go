@@ -80,7 +80,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		maxAttempts = DefaultMaxCodeAttempts
 	}
 	err = h.cfg.Store.SaveChallenge(ctx, store.Challenge{
-		TenantID: t.ID, Phone: phone, CodeHash: codeHash(h.cfg.Secret, t.ID, phone, code),
+		TenantID: t.ID, Phone: phone, CodeHash: h.codes.sum(t.ID, phone, code),
 		CreatedAt: now, ExpiresAt: now.Add(ttl), MaxAttempts: maxAttempts,
 	})
 	if err != nil {
