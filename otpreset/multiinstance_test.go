@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 
@@ -19,22 +18,8 @@ import (
 	"github.com/otpreset/otpreset/store"
 	"github.com/otpreset/otpreset/store/redisstore"
 	"github.com/otpreset/otpreset/store/sqlstore"
+	"github.com/otpreset/otpreset/store/storetest"
 )
-
-// serverURL returns the env var's value; without it the test skips on a
-// developer's machine and fails in CI (a CI that lost its server must not
-// pass by skipping).
-func serverURL(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set but CI is: this test needs the real server", name)
-		}
-		t.Skipf("%s is not set: skipping (bash .ci/run starts the server and sets it)", name)
-	}
-	return v
-}
 
 func randomName(prefix string) string {
 	b := make([]byte, 6)
@@ -45,7 +30,7 @@ func randomName(prefix string) string {
 // pgSchema creates a schema of its own for the test and returns a URL whose
 // search_path is that schema.
 func pgSchema(t *testing.T) string {
-	base := serverURL(t, "OTPRESET_POSTGRES_URL")
+	base := storetest.ServerURL(t, storetest.PostgresURLEnv)
 	ctx := context.Background()
 	schema := randomName("otpreset_mi_")
 	conn, err := pgx.Connect(ctx, base)
@@ -79,7 +64,7 @@ type instance struct {
 // codes and sessions when overRedis), each with its own connections.
 func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]instance {
 	pgURL := pgSchema(t)
-	redisURL := serverURL(t, "OTPRESET_REDIS_URL")
+	redisURL := storetest.ServerURL(t, storetest.RedisURLEnv)
 	opt, err := redis.ParseURL(redisURL)
 	require.NoError(t, err)
 	prefix := randomName("otpreset-mi-") + ":"

@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/otpreset/store/storetest"
 )
 
 // The tests need a Redis server named by OTPRESET_REDIS_URL
 // (redis://127.0.0.1:6379/0). Without it they skip, unless CI is set, in
 // which case they fail: CI must never go green by skipping the Redis tests.
-const redisURLEnv = "OTPRESET_REDIS_URL"
+const redisURLEnv = storetest.RedisURLEnv
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -42,13 +43,7 @@ func TestMain(m *testing.M) {
 // newClient connects to the test Redis, or skips (fails under CI).
 func newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	url := os.Getenv(redisURLEnv)
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s must name a Redis server when CI is set", redisURLEnv)
-		}
-		t.Skipf("%s is not set; set it (e.g. redis://127.0.0.1:6379/0) to run the Redis tests", redisURLEnv)
-	}
+	url := storetest.ServerURL(t, redisURLEnv)
 	opt, err := redis.ParseURL(url)
 	require.NoError(t, err, "parse %s", redisURLEnv)
 	opt.PoolSize = 64

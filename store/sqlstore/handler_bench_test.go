@@ -10,15 +10,11 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -129,39 +125,12 @@ type hbEnv struct {
 
 func newHBEnv(t testing.TB) *hbEnv {
 	t.Helper()
-	base := os.Getenv("OTPRESET_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OTPRESET_POSTGRES_URL is not set but CI is: the PostgreSQL tests must run in CI")
-		}
-		t.Skip("OTPRESET_POSTGRES_URL is not set: skipping the PostgreSQL handler benchmarks")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-
-	admin, err := pgx.Connect(ctx, base)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "otpreset_hbench_" + hex.EncodeToString(b)
-	_, err = admin.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	schemaURL := sqlstore.PGSchemaURL(t)
 
 	tracer := &hbTracer{}
-	pc, err := pgxpool.ParseConfig(u.String())
+	pc, err := pgxpool.ParseConfig(schemaURL)
 	require.NoError(t, err)
 	pc.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/otpreset/store/storetest"
 )
 
 // backend opens a fresh, migrated, empty Store of one dialect. setup, when
@@ -51,28 +52,12 @@ func newSQLite(t testing.TB, cfg Config, setup string) *Store {
 	return s
 }
 
-// postgresURL is the server the PostgreSQL tests use. Without
-// OTPRESET_POSTGRES_URL they skip on a developer's machine but fail in CI,
-// so a CI that lost its database cannot pass by skipping.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("OTPRESET_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OTPRESET_POSTGRES_URL is not set but CI is: the PostgreSQL tests must run in CI")
-		}
-		t.Skip("OTPRESET_POSTGRES_URL is not set: skipping the PostgreSQL tests " +
-			"(set it, e.g. postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable, to run them)")
-	}
-	return u
-}
-
 // pgSchemaURL creates a schema with a random name, drops it when the test
 // ends, and returns a connection string whose search_path is that schema, so
 // every test has its own tables.
 func pgSchemaURL(t testing.TB) string {
 	t.Helper()
-	base := postgresURL(t)
+	base := storetest.ServerURL(t, storetest.PostgresURLEnv)
 	admin := adminPool(t, base)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

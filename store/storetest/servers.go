@@ -1,0 +1,28 @@
+package storetest
+
+import (
+	"os"
+	"testing"
+)
+
+// Environment variables naming the real servers adapter tests run against;
+// bash .ci/run starts both on loopback and sets them.
+const (
+	PostgresURLEnv = "OTPRESET_POSTGRES_URL"
+	RedisURLEnv    = "OTPRESET_REDIS_URL"
+)
+
+// ServerURL returns the server URL in the environment variable env. When it
+// is unset the test is skipped on a developer's machine but fails when CI is
+// set, so a CI run that lost its server cannot pass by skipping.
+func ServerURL(t testing.TB, env string) string {
+	t.Helper()
+	u := os.Getenv(env)
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set but CI is: the tests that need this server must run in CI", env)
+		}
+		t.Skipf("%s is not set: skipping the tests that need this server (bash .ci/run starts one and sets it)", env)
+	}
+	return u
+}
