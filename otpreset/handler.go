@@ -197,16 +197,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_, _ = w.Write(b)
 }
 
-// tenantLimits returns t's limits with defaults.
-func tenantLimits(t *Tenant) Limits {
-	l := t.Limits
-	if l.LockoutAttempts <= 0 {
-		l.LockoutAttempts = DefaultLockoutAttempts
-	}
-	if l.LockoutWindow <= 0 {
-		l.LockoutWindow = DefaultLockoutWindow
-	}
-	return l
-}
-
 func lockoutKey(t *Tenant, phone string) string { return "lock:" + t.ID + ":" + phone }

@@ -145,12 +145,12 @@ func (l *Limiter) lockout(ctx context.Context, key string, lim Limits) (bool, ti
 
 // fail records one failed code for key; it reports whether the key is now
 // locked.
-func (l *Limiter) fail(ctx context.Context, key string, lim Limits) (bool, time.Time, error) {
+func (l *Limiter) fail(ctx context.Context, key string, lim Limits) (bool, error) {
 	c, err := l.store.Get(ctx, key, lockoutRate(lim))
 	if err != nil {
-		return false, time.Time{}, fmt.Errorf("otpreset: lockout store: %w", err)
+		return false, fmt.Errorf("otpreset: lockout store: %w", err)
 	}
-	return c.Remaining == 0, time.Unix(c.Reset, 0), nil
+	return c.Remaining == 0, nil
 }
 
 // clear forgets key's failures (after a successful reset or solved captcha).

@@ -41,9 +41,8 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.cfg.ClientIP(r)
 	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "reset")
-	lim := tenantLimits(t)
 
-	if !h.limits(ctx, w, log, t.ID, "reset", ip, phone, lim.ResetPerIP, DefaultResetPerIP, lim.ResetPerPhone, DefaultResetPerPhone,
+	if !h.limits(ctx, w, log, t.ID, "reset", ip, phone, t.Limits.ResetPerIP, DefaultResetPerIP, t.Limits.ResetPerPhone, DefaultResetPerPhone,
 		func(res LimitResult) *APIError {
 			return errResetLimit(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset))
 		}) {
@@ -51,7 +50,7 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Lockout and captcha before anything that touches the code.
-	if apiErr := h.captchaGate(ctx, t, q, ip, phone, lim, log); apiErr != nil {
+	if apiErr := h.captchaGate(ctx, t, q, ip, phone, log); apiErr != nil {
 		writeAPIError(w, apiErr)
 		return
 	}
@@ -80,13 +79,13 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	}
 	check := store.CodeCheck{TenantID: t.ID, Phone: phone, CodeHash: h.codes.sum(t.ID, phone, otp), Now: h.cfg.Clock.Now()}
 	if err != nil { // unknown phone: a failure like any other
-		h.failCode(w, r, t, lim, phone, store.ErrNotFound, log)
+		h.failCode(w, r, t, phone, store.ErrNotFound, log)
 		return
 	}
 	// Check the code before hashing, so a wrong code costs no argon2id.
 	if err := h.cfg.Store.VerifyChallenge(ctx, check); err != nil {
 		if isCodeError(err) {
-			h.failCode(w, r, t, lim, phone, err, log)
+			h.failCode(w, r, t, phone, err, log)
 			return
 		}
 		h.fault(w, log, "verify code", err)
@@ -173,13 +172,13 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := store.ApplyReset(applyCtx, h.cfg.Store, reset); err != nil {
 		if isCodeError(err) { // lost a race for the same code
-			h.failCode(w, r, t, lim, phone, err, log)
+			h.failCode(w, r, t, phone, err, log)
 			return
 		}
 		h.fault(w, log, "apply reset", err)
 		return
 	}
-	if err := h.cfg.Limiter.clear(applyCtx, lockoutKey(t, phone), lim); err != nil {
+	if err := h.cfg.Limiter.clear(applyCtx, lockoutKey(t, phone), t.Limits); err != nil {
 		log.Error("clearing lockout", "err", err)
 	}
 	if event != nil {
@@ -204,8 +203,8 @@ func isCodeError(err error) bool {
 
 // failCode answers a phone/code pair that did not authenticate, and counts it
 // toward the phone's lockout (known phone or not).
-func (h *Handler) failCode(w http.ResponseWriter, r *http.Request, t *Tenant, lim Limits, phone string, cause error, log *slog.Logger) {
-	locked, until, err := h.cfg.Limiter.fail(r.Context(), lockoutKey(t, phone), lim)
+func (h *Handler) failCode(w http.ResponseWriter, r *http.Request, t *Tenant, phone string, cause error, log *slog.Logger) {
+	locked, err := h.cfg.Limiter.fail(r.Context(), lockoutKey(t, phone), t.Limits)
 	if err != nil {
 		h.fault(w, log, "lockout", err)
 		return
@@ -218,7 +217,6 @@ func (h *Handler) failCode(w http.ResponseWriter, r *http.Request, t *Tenant, li
 		writeAPIError(w, errAuthFailed)
 		return
 	}
-	_ = until
 	switch {
 	case errors.Is(cause, store.ErrNotFound):
 		writeAPIError(w, errUserNotExist)
@@ -252,15 +250,15 @@ func reasonOf(err error) string {
 
 // captchaGate applies the lockout and the tenant's captcha policy: it
 // returns the refusal to answer, or nil to go on.
-func (h *Handler) captchaGate(ctx context.Context, t *Tenant, q *request, ip, phone string, lim Limits, log *slog.Logger) *APIError {
-	locked, until, err := h.cfg.Limiter.lockout(ctx, lockoutKey(t, phone), lim)
+func (h *Handler) captchaGate(ctx context.Context, t *Tenant, q *request, ip, phone string, log *slog.Logger) *APIError {
+	locked, until, err := h.cfg.Limiter.lockout(ctx, lockoutKey(t, phone), t.Limits)
 	if err != nil {
 		log.Error("server fault", "step", "lockout", "err", err)
 		return errInternal
 	}
 	need := t.Captcha.Mode == CaptchaAlways
 	if locked {
-		if lim.LockoutType != LockoutCaptcha && t.Captcha.Mode != CaptchaAfterFailures {
+		if t.Limits.LockoutType != LockoutCaptcha && t.Captcha.Mode != CaptchaAfterFailures {
 			log.Warn("refused", "reason", "locked")
 			return errLocked(until.UTC().Format(time.RFC3339), retryAfter(time.Now(), until))
 		}

@@ -34,14 +34,14 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.cfg.ClientIP(r)
 	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "send")
-	lim := tenantLimits(t)
+	lim := t.Limits
 
 	if !h.limits(ctx, w, log, t.ID, "send", ip, phone, lim.SendPerIP, DefaultSendPerIP, lim.SendPerPhone, DefaultSendPerPhone,
 		func(res LimitResult) *APIError { return errSendLimit(retryAfter(time.Now(), res.Reset)) }) {
 		return
 	}
 
-	if apiErr := h.captchaGate(ctx, t, q, ip, phone, lim, log); apiErr != nil {
+	if apiErr := h.captchaGate(ctx, t, q, ip, phone, log); apiErr != nil {
 		writeAPIError(w, apiErr)
 		return
 	}
@@ -122,6 +122,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	voice := boolParam(q.param("isvoiceotp"))
 	var receipt sms.Receipt
 	if sendable {
 		res, err := h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
@@ -134,7 +135,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
 			return
 		}
-		msg := sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: boolParam(q.param("isvoiceotp"))}
+		msg := sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: voice}
 		receipt, err = h.deliver(ctx, msg, start, t.ReportSendFailure, log)
 		switch {
 		case errors.Is(err, errStillSending):
@@ -164,7 +165,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
 		h.padSend(ctx, start)
 	}
 	if receipt.Sid == "" { // unknown phone, or the provider failed
-		msg := sms.Message{TenantID: t.ID, To: phone, Voice: boolParam(q.param("isvoiceotp"))}
+		msg := sms.Message{TenantID: t.ID, To: phone, Voice: voice}
 		if im, ok := h.cfg.Sender.(sms.Imitator); ok {
 			receipt = im.Imitate(msg)
 		} else {
@@ -193,9 +194,7 @@ func (h *Handler) accountSid(t *Tenant) string {
 }
 
 // fault logs a server-side failure and answers 950.
-func (h *Handler) fault(w http.ResponseWriter, log interface {
-	Error(string, ...any)
-}, what string, err error) {
+func (h *Handler) fault(w http.ResponseWriter, log *slog.Logger, what string, err error) {
 	if errors.Is(err, context.Canceled) {
 		// The client went away; nothing useful can be written.
 		log.Error("request cancelled", "step", what)
