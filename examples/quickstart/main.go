@@ -197,13 +197,7 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 	}
 }
 
-// userAdder is what the demo needs to seed its user.
-type userAdder interface {
-	AddUser(ctx context.Context, u store.User) error
-	UserByPhone(ctx context.Context, tenantID, phone string) (store.User, error)
-}
-
-func seedUser(ctx context.Context, st userAdder, hasher otpreset.PasswordHasher, tenantID, phone, password string) error {
+func seedUser(ctx context.Context, st demoStore, hasher otpreset.PasswordHasher, tenantID, phone, password string) error {
 	if _, err := st.UserByPhone(ctx, tenantID, phone); err == nil {
 		return nil // kept from an earlier run (durable stores)
 	}
