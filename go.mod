@@ -1,4 +1,4 @@
-module github.com/otpreset/otpreset
+module github.com/otpreset/go
 
 go 1.26.0
 

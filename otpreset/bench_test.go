@@ -27,9 +27,9 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/sms"
 )
 
 const (

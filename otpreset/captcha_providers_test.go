@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/hcaptcha"
-	"github.com/otpreset/otpreset/captcha/qq"
-	"github.com/otpreset/otpreset/captcha/recaptcha"
-	"github.com/otpreset/otpreset/captcha/turnstile"
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/hcaptcha"
+	"github.com/otpreset/go/captcha/qq"
+	"github.com/otpreset/go/captcha/recaptcha"
+	"github.com/otpreset/go/captcha/turnstile"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
 )
 
 // siteverifyServer answers like reCAPTCHA's, hCaptcha's and Turnstile's

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/otpreset/password"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/otpreset/password"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/webhook"
 )
 
 // Path is where the two endpoints are served. The handler answers any request

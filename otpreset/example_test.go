@@ -11,10 +11,10 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
 )
 
 // Mounting on the standard library's ServeMux.

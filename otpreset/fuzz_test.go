@@ -19,9 +19,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/sms"
 )
 
 // The fuzz targets build their handler once per target (not per input), with

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/webhook"
 )
 
 // Handler serves both endpoints of the flow. Create it with New; it is safe

@@ -13,12 +13,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/redisstore"
-	"github.com/otpreset/otpreset/store/sqlstore"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/redisstore"
+	"github.com/otpreset/go/store/sqlstore"
+	"github.com/otpreset/go/store/storetest"
 )
 
 func randomName(prefix string) string {

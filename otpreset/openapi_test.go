@@ -20,11 +20,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/otpreset/password"
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/otpreset/password"
+	"github.com/otpreset/go/store"
 )
 
 // specPath is the OpenAPI description of the two endpoints, at the module root.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 // ErrInvalidPhone is returned by NormalizePhone for input that is not a

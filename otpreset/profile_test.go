@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/otpreset"
 )
 
 // The seed's example answer decodes into ResetResponse and encodes back to

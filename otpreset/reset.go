@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/otpreset/password"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/otpreset/password"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/webhook"
 )
 
 // serveReset answers PUT: check the code, set the new password.

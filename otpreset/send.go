@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
 )
 
 // serveSend answers POST: issue a code and text it.

@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/sqlstore"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/sqlstore"
+	"github.com/otpreset/go/webhook"
 )
 
 // receiver records verified deliveries by webhook-id.

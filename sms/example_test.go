@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 func ExampleLogSender() {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 func TestLogSenderWritesOneLine(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 func TestMaskPhone(t *testing.T) {

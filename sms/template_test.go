@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 var data = sms.TemplateData{Code: "123456", Minutes: 5, AppName: "Acme", Domain: "example.com"}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/webhook"
 )
 
 // A receiver checks every delivery against its raw body before decoding it.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/webhook"
 )
 
 // FuzzVerify: Verify never panics on any headers and body, and whenever it

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
 )
 
 // seedOutbox writes msgs into ms the way otpreset does: inside a successful

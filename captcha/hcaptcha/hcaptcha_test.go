@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	pt "github.com/otpreset/otpreset/captcha/internal/providertest"
+	"github.com/otpreset/go/captcha"
+	pt "github.com/otpreset/go/captcha/internal/providertest"
 )
 
 const (

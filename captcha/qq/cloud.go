@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/siteverify"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/siteverify"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Tencent Cloud API 3.0 constants for DescribeCaptchaResult.

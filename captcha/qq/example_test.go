@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/qq"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/qq"
 )
 
 func Example() {

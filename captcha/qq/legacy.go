@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // legacyResponse is the legacy API's answer, for example

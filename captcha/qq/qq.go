@@ -33,8 +33,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Provider is the name used in errors and logs.

@@ -25,9 +25,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/siteverify"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/siteverify"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Provider is the name used in errors and logs.

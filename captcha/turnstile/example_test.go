@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/turnstile"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/turnstile"
 )
 
 func Example() {

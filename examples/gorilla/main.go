@@ -15,9 +15,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store/memstore"
 )
 
 // newRouter is the host's router: its own routes, and otpreset under /api.

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
 )
 
 func TestGorillaMount(t *testing.T) {

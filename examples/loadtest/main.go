@@ -48,7 +48,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/otpreset"
 )
 
 func main() {

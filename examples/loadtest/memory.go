@@ -16,7 +16,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/otpreset"
 )
 
 // The memory scenario runs each measured side in a child process (this

@@ -8,7 +8,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/otpreset"
 )
 
 // scenario is a named group of measurements.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/store"
 )
 
 // loginHandler is example host code, not part of the library: LoginRadius's

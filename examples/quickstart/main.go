@@ -24,14 +24,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/otpreset/otpreset/examples/webpage"
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/twilio"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/redisstore"
-	"github.com/otpreset/otpreset/store/sqlstore"
+	"github.com/otpreset/go/examples/webpage"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/twilio"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/redisstore"
+	"github.com/otpreset/go/store/sqlstore"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store/sqlstore"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store/sqlstore"
 )
 
 type syncBuffer struct {

@@ -26,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/webhook"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/webhook"
 )
 
 var testSecrets = webhook.Secrets{

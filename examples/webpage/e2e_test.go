@@ -23,13 +23,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/examples/webpage"
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/examples/webpage"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/screenshot.png from the browser test")

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/otpreset/otpreset/examples/webpage"
+	"github.com/otpreset/go/examples/webpage"
 )
 
 // The page and its two files, served beside otpreset's endpoint.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/otpreset"
 )
 
 //go:embed assets/index.html assets/app.js assets/app.css

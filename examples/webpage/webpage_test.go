@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/examples/webpage"
-	"github.com/otpreset/otpreset/otpreset"
+	"github.com/otpreset/go/examples/webpage"
+	"github.com/otpreset/go/otpreset"
 )
 
 // get serves one request and returns the answer.

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/otpreset/otpreset/otpreset/metrics"
+	"github.com/otpreset/go/otpreset/metrics"
 )
 
 func Example() {

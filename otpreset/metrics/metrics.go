@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/webhook"
 )
 
 // Metrics implements otpreset.Observer with Prometheus collectors.

@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/metrics"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/metrics"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/webhook"
 )
 
 func TestMetricsFromRealRequests(t *testing.T) {

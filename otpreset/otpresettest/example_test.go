@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
 )
 
 // A host's table-driven test of its mounted handler. In a real test file the

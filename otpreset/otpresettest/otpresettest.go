@@ -23,11 +23,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/webhook"
 )
 
 // APIKey is the test tenant's API key; TenantID its id.

@@ -10,7 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/otpreset/otpreset/otpreset/password"
+	"github.com/otpreset/go/otpreset/password"
 )
 
 func ExamplePolicy_Check() {

@@ -24,7 +24,7 @@ const (
 	DefaultHIBPTimeout = 3 * time.Second
 	// DefaultHIBPUserAgent identifies otpreset to the API, which requires a
 	// User-Agent describing the consumer.
-	DefaultHIBPUserAgent = "otpreset-breach-check (+https://github.com/otpreset/otpreset)"
+	DefaultHIBPUserAgent = "otpreset-breach-check (+https://github.com/otpreset/go)"
 )
 
 // maxRangeBody bounds how much of a range response is read. A padded

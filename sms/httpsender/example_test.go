@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/httpsender"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/httpsender"
+	"github.com/otpreset/go/webhook"
 )
 
 func ExampleNew() {

@@ -32,9 +32,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/internal/httpx"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/internal/httpx"
+	"github.com/otpreset/go/webhook"
 )
 
 // ErrConfig is wrapped by New's errors.

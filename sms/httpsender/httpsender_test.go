@@ -21,9 +21,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/httpsender"
-	"github.com/otpreset/otpreset/webhook"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/httpsender"
+	"github.com/otpreset/go/webhook"
 )
 
 const (

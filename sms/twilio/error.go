@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/internal/httpx"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/internal/httpx"
 )
 
 // Twilio error codes worth telling apart (https://www.twilio.com/docs/api/errors).

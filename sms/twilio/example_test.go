@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/twilio"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/twilio"
 )
 
 func ExampleNew() {

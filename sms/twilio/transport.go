@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/otpreset/otpreset/sms/internal/httpx"
+	"github.com/otpreset/go/sms/internal/httpx"
 )
 
 // maxBody bounds how much of an answer is read; Twilio's resources are a

@@ -29,7 +29,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/otpreset/otpreset/sms"
+	"github.com/otpreset/go/sms"
 )
 
 // DefaultBaseURL is Twilio's REST API.

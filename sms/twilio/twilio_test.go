@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/sms/twilio"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/twilio"
 )
 
 var textMsg = sms.Message{

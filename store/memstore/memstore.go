@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // Store keeps users, challenges and sessions in maps behind one mutex. It

@@ -3,9 +3,9 @@ package memstore_test
 import (
 	"testing"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/storetest"
 )
 
 var (

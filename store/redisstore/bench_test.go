@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 // BenchmarkChallenge measures one round trip per operation against the test

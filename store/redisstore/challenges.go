@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // A challenge is a Redis hash at <prefix>{<tenant>}:code:<phone> with fields

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 const (

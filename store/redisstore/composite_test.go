@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 // cheap argon2id parameters: these tests are about the store, not hashing.

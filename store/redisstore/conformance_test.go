@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/redisstore"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/redisstore"
+	"github.com/otpreset/go/store/storetest"
 )
 
 // seededComposite is the production shape: users elsewhere (here memstore's

@@ -12,9 +12,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 // Users stay in the host's database; challenges and sessions go to Redis.

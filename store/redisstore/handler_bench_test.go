@@ -25,12 +25,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/otpreset"
-	"github.com/otpreset/otpreset/otpreset/otpresettest"
-	"github.com/otpreset/otpreset/sms"
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/memstore"
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 const hbPhone = "+919999999999"

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/ulule/limiter/v3"
 
-	"github.com/otpreset/otpreset/store/redisstore"
+	"github.com/otpreset/go/store/redisstore"
 )
 
 // TestLimiterSharedAcrossInstances: two limiters, each with its own Redis

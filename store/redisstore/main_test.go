@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store/redisstore"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/store/redisstore"
+	"github.com/otpreset/go/store/storetest"
 )
 
 // The tests need a Redis server named by OTPRESET_REDIS_URL

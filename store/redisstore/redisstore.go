@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // DefaultPrefix is the key prefix used when Config.Prefix is empty.

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/sqlstore"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/sqlstore"
 )
 
 // A SQLite store: open, migrate, then a wrong and a right reset.

@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/storetest"
 )
 
 // backend opens a fresh, migrated, empty Store of one dialect. setup, when

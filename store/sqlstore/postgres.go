@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // OpenPostgres connects to PostgreSQL at url (a pgx connection string such

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // Config configures a Store. The zero value is valid: users live in

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
-	"github.com/otpreset/otpreset/store/storetest"
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/storetest"
 )
 
 var (

@@ -36,7 +36,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/store"
+	"github.com/otpreset/go/store"
 )
 
 // UserSeeder is implemented by the store under test so the suite can create

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Request is what the fake provider received.

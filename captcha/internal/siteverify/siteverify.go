@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Codes of our own for answers that the provider accepted but the policy did

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
-	pt "github.com/otpreset/otpreset/captcha/internal/providertest"
-	"github.com/otpreset/otpreset/captcha/internal/transport"
+	"github.com/otpreset/go/captcha"
+	pt "github.com/otpreset/go/captcha/internal/providertest"
+	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

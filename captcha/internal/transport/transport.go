@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otpreset/otpreset/captcha"
+	"github.com/otpreset/go/captcha"
 )
 
 // ErrMisconfigured is wrapped (together with captcha.ErrUnavailable) when the

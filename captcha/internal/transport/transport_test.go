@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/otpreset/captcha"
+	"github.com/otpreset/go/captcha"
 )
 
 func TestCodes(t *testing.T) {
