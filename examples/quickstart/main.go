@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +47,8 @@ type options struct {
 	addr, apiKey, phone, password string
 	// store is "memory", "sqlite:PATH", "postgres://..." or "redis://...".
 	store string
+	// secret is the code secret in hex (else $OTPRESET_SECRET); see loadSecret.
+	secret string
 	// Twilio: flags override the TWILIO_* environment.
 	twilioAccount, twilioToken, twilioFrom, twilioService string
 }
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fs.StringVar(&o.phone, "phone", "+919999999999", "the demo user's phone number")
 	fs.StringVar(&o.password, "password", "OldP@ssw0rd1", "the demo user's starting password")
 	fs.StringVar(&o.store, "store", "memory", "memory | sqlite:PATH (survives a restart) | postgres://... | redis://... (codes and sessions in Redis, users in memory)")
+	fs.StringVar(&o.secret, "secret", "", "code secret, at least 32 bytes in hex (else $"+secretEnv+"; "+generateHint+"); unset: random with memory, kept in PATH.secret with sqlite:PATH, required with postgres and redis")
 	fs.StringVar(&o.twilioAccount, "twilio-account-sid", "", "Twilio account SID (else $TWILIO_ACCOUNT_SID); unset: print messages instead of sending")
 	fs.StringVar(&o.twilioToken, "twilio-auth-token", "", "Twilio auth token (else $TWILIO_AUTH_TOKEN)")
 	fs.StringVar(&o.twilioFrom, "twilio-from", "", "Twilio sender number (else $TWILIO_FROM)")
@@ -81,6 +83,12 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	hasher := otpreset.NewArgon2idHasher(nil, 0)
+	// The secret comes before the store, so a shared store without one is
+	// refused before anything connects to it.
+	secret, err := loadSecret(o.secret, os.Getenv, o.store, out)
+	if err != nil {
+		return err
+	}
 	st, closeStore, err := openStore(ctx, o.store, out)
 	if err != nil {
 		return err
@@ -88,10 +96,6 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	defer closeStore()
 	tenant := &otpreset.Tenant{ID: "demo", AppName: "otpreset demo", Domain: "localhost"}
 	if err := seedUser(ctx, st, hasher, tenant.ID, phone, o.password); err != nil {
-		return err
-	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
 	h, err := otpreset.New(otpreset.Config{
