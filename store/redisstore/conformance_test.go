@@ -27,10 +27,23 @@ var _ storetest.UserSeeder = seededComposite{}
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		rs, _, _ := newStore(t, redisstore.Config{})
-		users := memstore.New()
-		return seededComposite{
-			Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs},
-			users:     users,
-		}
+		return composite(rs)
 	})
+}
+
+// TestConformanceCluster runs the same suite on a Redis Cluster of three
+// masters: every script must find all its keys in one slot there.
+func TestConformanceCluster(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		rs, _, _ := newClusterStore(t, redisstore.Config{})
+		return composite(rs)
+	})
+}
+
+func composite(rs *redisstore.Store) seededComposite {
+	users := memstore.New()
+	return seededComposite{
+		Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs},
+		users:     users,
+	}
 }

@@ -16,8 +16,18 @@ import (
 // connection and limiter store (two servers), count against one limit.
 func TestLimiterSharedAcrossInstances(t *testing.T) {
 	t.Parallel()
+	limiterShared(t, newClient(t), newClient(t))
+}
+
+// TestLimiterSharedAcrossInstancesCluster: the same on a Redis Cluster,
+// where the counters of different keys live on different masters.
+func TestLimiterSharedAcrossInstancesCluster(t *testing.T) {
+	t.Parallel()
+	limiterShared(t, newClusterClient(t), newClusterClient(t))
+}
+
+func limiterShared(t *testing.T, client1, client2 redis.UniversalClient) {
 	ctx := context.Background()
-	client1, client2 := newClient(t), newClient(t)
 	prefix := testPrefix(t, client1)
 	rate, err := limiter.NewRateFromFormatted("5-H")
 	require.NoError(t, err)
@@ -59,7 +69,7 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 	assert.True(t, lc.Reached)
 
 	// The counters live under the prefix, with the rate's period as TTL.
-	keys, err := client1.Keys(ctx, prefix+"limit:*").Result()
+	keys, err := keysMatching(ctx, client1, prefix+"limit:*")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{prefix + "limit:" + key, prefix + "limit:send:tenant-a:+14155550123"}, keys)
 	ttl, err := client1.PTTL(ctx, prefix+"limit:"+key).Result()

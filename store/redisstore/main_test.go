@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,23 +71,69 @@ func testPrefix(t testing.TB, client redis.UniversalClient) string {
 func deleteAll(t testing.TB, client redis.UniversalClient, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := keysMatching(ctx, client, prefix+"*")
+	if err != nil {
 		t.Errorf("scan %s*: %v", prefix, err)
 		return
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := client.Del(ctx, keys[:n]...).Err(); err != nil {
+	// One DEL per key: on a cluster, keys of different slots cannot share
+	// a command.
+	for _, k := range keys {
+		if err := client.Del(ctx, k).Err(); err != nil {
 			t.Errorf("delete test keys: %v", err)
 			return
 		}
-		keys = keys[n:]
 	}
+}
+
+// keysMatching lists the keys matching pattern on a single server, or on
+// every master of a cluster (SCAN on a ClusterClient asks one node only).
+func keysMatching(ctx context.Context, client redis.UniversalClient, pattern string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, client)
+	}
+	return keys, err
+}
+
+// newClusterClient connects to the test Redis Cluster named by
+// OTPRESET_REDIS_CLUSTER_ADDRS, or skips (fails under CI).
+func newClusterClient(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), PoolSize: 64})
+	t.Cleanup(func() { _ = client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, client.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.Ping(ctx).Err()
+	}), "ping every node of the cluster at %s", storetest.RedisClusterAddrsEnv)
+	return client
+}
+
+// newClusterStore is newStore on the test Redis Cluster.
+func newClusterStore(t testing.TB, cfg redisstore.Config) (*redisstore.Store, *redis.ClusterClient, string) {
+	t.Helper()
+	client := newClusterClient(t)
+	cfg.Prefix = testPrefix(t, client)
+	s, err := redisstore.New(client, cfg)
+	require.NoError(t, err)
+	return s, client, cfg.Prefix
 }
 
 // newStore returns a Store on the test Redis under a fresh prefix, with the
