@@ -4,9 +4,10 @@
 //
 // v2 (checkbox or invisible) is accepted when Google says success. v3 adds a
 // score (1.0 very likely human, 0.0 very likely a bot) and an action name:
-// set MinScore and Action, and the verifier refuses tokens below the score or
-// minted for another action. Hostnames and MaxAge check where and when the
-// challenge was solved.
+// tokens scoring below MinScore (by default DefaultMinScore, 0.5, Google's
+// recommended starting point) are refused, and so are tokens minted for
+// another action when Action is set. Hostnames and MaxAge check where and
+// when the challenge was solved.
 //
 // Every failure to get a verdict (timeout, 5xx, an answer that is not the
 // documented JSON) is an error wrapping captcha.ErrUnavailable: the caller
@@ -22,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
@@ -68,13 +70,29 @@ var classes = map[string]siteverify.Class{
 	CodeTimeoutOrDuplicate:   siteverify.Token,
 }
 
+// DefaultMinScore is the v3 score threshold used when Config.MinScore is
+// zero: Google's recommended starting point ("by default, you can use a
+// threshold of 0.5"). Lower it only after looking at your site's scores in
+// the admin console.
+const DefaultMinScore = 0.5
+
+// NoScoreCheck, as Config.MinScore, accepts a v3 token whatever its score
+// (any negative value does). Zero cannot mean that, because zero is the
+// unset value that gets DefaultMinScore.
+const NoScoreCheck = -1
+
 // Config configures a Verifier. Only Secret is required.
 type Config struct {
 	// Secret is the site's secret key (server side only).
 	Secret string
-	// MinScore, for v3 keys, is the lowest score accepted (Google suggests
-	// 0.5 to start). Zero means no score check (v2 keys). When set, an
-	// answer without a score is refused.
+	// MinScore is the lowest v3 score accepted.
+	//   - Zero (unset): DefaultMinScore (0.5) for answers that carry a score;
+	//     answers without one (v2 keys) are accepted, so the default suits
+	//     both key types.
+	//   - Between 0 and 1: that threshold, and an answer without a score is
+	//     refused (a threshold says the key is a v3 key).
+	//   - Negative (NoScoreCheck): no score check at all.
+	// Values above 1 (and NaN) are refused by New.
 	MinScore float64
 	// Action, for v3 keys, is the action name the page passed to
 	// grecaptcha.execute (for example "reset_password"); when set, tokens
@@ -114,8 +132,8 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("recaptcha: Secret is required")
 	}
-	if cfg.MinScore < 0 || cfg.MinScore > 1 {
-		return nil, errors.New("recaptcha: MinScore must be between 0 and 1")
+	if math.IsNaN(cfg.MinScore) || cfg.MinScore > 1 {
+		return nil, errors.New("recaptcha: MinScore must be at most 1 (negative: no score check)")
 	}
 	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
 	if err != nil {
@@ -131,7 +149,11 @@ func New(cfg Config) (*Verifier, error) {
 		MaxAge:      cfg.MaxAge,
 		Now:         cfg.Now,
 	}}
-	if minScore := cfg.MinScore; minScore > 0 {
+	switch minScore := cfg.MinScore; {
+	case minScore == 0:
+		// A v2 key's answer has no score; only v3 answers are judged.
+		v.sv.ScoreOK = func(s *float64) bool { return s == nil || *s >= DefaultMinScore }
+	case minScore > 0:
 		v.sv.ScoreOK = func(s *float64) bool { return s != nil && *s >= minScore }
 	}
 	return v, nil

@@ -3,6 +3,7 @@ package recaptcha
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,6 +78,34 @@ func TestVerify(t *testing.T) {
 			config: v3,
 			status: 200, body: `{"success": true, "action": "reset_password", "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
 			want: pt.Rejected, codes: []string{"missing-score"}, calls: 1,
+		},
+		{
+			name:   "v3 low score refused by the default threshold",
+			status: 200, body: `{"success": true, "score": 0.3, "action": "reset_password", "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
+			want: pt.Rejected, codes: []string{"score-threshold"}, calls: 1,
+		},
+		{
+			name:   "v3 score at the default threshold",
+			status: 200, body: `{"success": true, "score": 0.5, "action": "reset_password", "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
+			want: pt.OK, calls: 1,
+		},
+		{
+			name:   "NoScoreCheck accepts a low score",
+			config: func(c *Config) { c.MinScore = NoScoreCheck },
+			status: 200, body: `{"success": true, "score": 0.0, "action": "reset_password", "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
+			want: pt.OK, calls: 1,
+		},
+		{
+			name:   "NoScoreCheck accepts a v2 answer",
+			config: func(c *Config) { c.MinScore = NoScoreCheck },
+			status: 200, body: `{"success": true, "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
+			want: pt.OK, calls: 1,
+		},
+		{
+			name:   "explicit lower threshold",
+			config: func(c *Config) { c.MinScore = 0.2 },
+			status: 200, body: `{"success": true, "score": 0.3, "challenge_ts": "` + ts(0) + `", "hostname": "example.com"}`,
+			want: pt.OK, calls: 1,
 		},
 		{
 			name:   "v3 wrong action",
@@ -319,7 +348,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"alternate endpoint", Config{Secret: secret, Endpoint: AlternateEndpoint}, true},
 		{"no secret", Config{}, false},
 		{"score above one", Config{Secret: secret, MinScore: 1.5}, false},
-		{"negative score", Config{Secret: secret, MinScore: -0.1}, false},
+		{"negative score: no score check", Config{Secret: secret, MinScore: NoScoreCheck}, true},
+		{"NaN score", Config{Secret: secret, MinScore: math.NaN()}, false},
 		{"relative endpoint", Config{Secret: secret, Endpoint: "/siteverify"}, false},
 		{"non-http endpoint", Config{Secret: secret, Endpoint: "ftp://example.com/x"}, false},
 	}
