@@ -1,7 +1,6 @@
 // Command webhookreceiver is a minimal receiver of otpreset's webhooks. It
-// verifies every delivery with webhook.Verify before reading it, ignores
-// repeated deliveries of one event (by webhook-id, or HookId without the
-// Standard Webhooks headers), and prints each event on standard output.
+// verifies every delivery with webhook.Verify before reading it, and prints
+// each event on standard output once.
 //
 //	WEBHOOK_SECRET=tenant-webhook-secret \
 //	WEBHOOK_STANDARD_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw \
@@ -9,6 +8,20 @@
 //
 // Set the secrets the sender's endpoint is configured with; each one set is
 // required on every delivery.
+//
+// Replays are refused by what the signatures cover, never by an unsigned
+// header: with only the LoginRadius "signature" in use, webhook-id and
+// webhook-timestamp are not signed, and an attacker could replay a captured
+// delivery under a new id. So:
+//   - repeats are recognised by the payload's HookId, which every scheme signs
+//     (a retry of one event carries the same body, HookId included);
+//   - an event whose payload Time is older than -max-age (default 24 h,
+//     longer than the sender's retries: about half an hour with HTTPSink's
+//     defaults) or more than 5 minutes in the future is refused with 400, so a
+//     HookId needs remembering only until its Time + max-age, which bounds
+//     the memory;
+//   - with WEBHOOK_STANDARD_SECRET set, webhook.Verifier also refuses a
+//     webhook-timestamp more than 5 minutes from now (webhook.DefaultTolerance).
 package main
 
 import (
@@ -31,6 +44,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":8090", "listen address")
+	maxAge := flag.Duration("max-age", defaultMaxAge, "refuse events whose payload Time is older than this; keep it above the sender's retry span")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	secrets := webhook.Secrets{
@@ -43,7 +57,7 @@ func main() {
 	}
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           newReceiver(webhook.Verifier{Secrets: secrets}, os.Stdout, log),
+		Handler:           newReceiver(webhook.Verifier{Secrets: secrets}, os.Stdout, log).withMaxAge(*maxAge),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -64,8 +78,13 @@ func main() {
 }
 
 const (
-	maxBody  = 1 << 20        // a ResetPassword payload is a few KiB
-	dedupTTL = 24 * time.Hour // how long a delivered id is remembered
+	maxBody = 1 << 20 // a ResetPassword payload is a few KiB
+	// defaultMaxAge is how old an event's payload Time may be. It must
+	// outlast the sender's retries, or a late but genuine retry is refused.
+	defaultMaxAge = 24 * time.Hour
+	// maxSkew is how far in the future an event's Time may be (the
+	// sender's clock may run a little ahead of ours).
+	maxSkew = 5 * time.Minute
 )
 
 // receiver is the webhook endpoint.
@@ -73,14 +92,37 @@ type receiver struct {
 	verifier webhook.Verifier
 	out      io.Writer
 	log      *slog.Logger
+	maxAge   time.Duration
+	now      func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]time.Time // event id -> when first received
+	mu sync.Mutex
+	// seen maps the HookId of each event acted on to the time after which
+	// the event's own Time makes it stale, so it can be forgotten: a
+	// replay after that is refused by age, not by memory.
+	seen      map[string]time.Time
+	nextSweep int // len(seen) at which expired entries are next dropped
 }
 
+// newReceiver returns the endpoint; it tells time with v.Now (time.Now when
+// nil), as the verifier does.
 func newReceiver(v webhook.Verifier, out io.Writer, log *slog.Logger) *receiver {
-	return &receiver{verifier: v, out: out, log: log, seen: map[string]time.Time{}}
+	now := v.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &receiver{verifier: v, out: out, log: log, maxAge: defaultMaxAge, now: now, seen: map[string]time.Time{}, nextSweep: minSweep}
 }
+
+// withMaxAge sets how old an event may be (non-positive: defaultMaxAge).
+func (rc *receiver) withMaxAge(d time.Duration) *receiver {
+	if d > 0 {
+		rc.maxAge = d
+	}
+	return rc
+}
+
+// minSweep is the size of seen below which expired entries are not swept.
+const minSweep = 1024
 
 // event is the LoginRadius webhook payload.
 type event struct {
@@ -117,11 +159,23 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an otpreset event", http.StatusBadRequest)
 		return
 	}
-	id := r.Header.Get(webhook.HeaderID)
-	if id == "" {
-		id = e.HookId
+	at, err := time.Parse(time.RFC3339, e.Time)
+	if err != nil {
+		http.Error(w, "not an otpreset event", http.StatusBadRequest)
+		return
 	}
-	if !rc.first(id) {
+	// Only signed data decides from here on: HookId and Time are in the
+	// verified body, whichever scheme signed it.
+	id := e.HookId
+	now := rc.now()
+	if age := now.Sub(at); age > rc.maxAge || age < -maxSkew {
+		// 400 rather than 401: the delivery is authentic, and a 4xx tells
+		// the sender that retrying will not help.
+		rc.log.Warn("webhook refused: event time out of range", "hook_id", id, "age", age.Round(time.Second))
+		http.Error(w, "event time out of range", http.StatusBadRequest)
+		return
+	}
+	if !rc.first(id, at.Add(rc.maxAge), now) {
 		// Delivery is at least once: acknowledge a repeat so the sender
 		// stops, but act on each event only once.
 		fmt.Fprintf(rc.out, "duplicate %s ignored\n", id)
@@ -134,23 +188,27 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// first records id and reports whether it was new. Ids older than dedupTTL
-// are forgotten, which bounds the map.
-func (rc *receiver) first(id string) bool {
-	now := time.Now()
+// first records id, remembered until expires, and reports whether it was
+// new. Only authentic, fresh events get here, so the map holds at most the
+// events of one max-age window; expired entries are swept whenever the map
+// has doubled since the last sweep, which keeps each insert O(1) amortised.
+func (rc *receiver) first(id string, expires, now time.Time) bool {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if at, ok := rc.seen[id]; ok && now.Sub(at) < dedupTTL {
+	if _, ok := rc.seen[id]; ok {
+		// Kept even if expired: the age check refuses it before it gets
+		// here once its Time is stale.
 		return false
 	}
-	if len(rc.seen) >= 1024 {
-		for k, at := range rc.seen {
-			if now.Sub(at) >= dedupTTL {
+	if len(rc.seen) >= rc.nextSweep {
+		for k, exp := range rc.seen {
+			if now.After(exp) {
 				delete(rc.seen, k)
 			}
 		}
+		rc.nextSweep = max(minSweep, 2*len(rc.seen))
 	}
-	rc.seen[id] = now
+	rc.seen[id] = expires
 	return true
 }
 

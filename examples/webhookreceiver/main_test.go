@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -98,16 +99,118 @@ func TestReceiver(t *testing.T) {
 
 func TestReceiverIgnoresRepeats(t *testing.T) {
 	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	const hookID = "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10"
 	var out syncBuffer
 	rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent }}, &out, slog.New(slog.DiscardHandler))
 	for i, want := range []int{http.StatusNoContent, http.StatusOK, http.StatusOK} {
 		w := httptest.NewRecorder()
 		// A retry is signed again with a later timestamp, same id.
-		rc.ServeHTTP(w, signed(t, eventBody, "evt-1", sent.Add(time.Duration(i)*time.Second)))
+		rc.ServeHTTP(w, signed(t, eventBody, hookID, sent.Add(time.Duration(i)*time.Second)))
 		assert.Equal(t, want, w.Code)
 	}
-	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword evt-1"))
-	assert.Equal(t, 2, strings.Count(out.String(), "duplicate evt-1 ignored"))
+	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword "+hookID))
+	assert.Equal(t, 2, strings.Count(out.String(), "duplicate "+hookID+" ignored"))
+}
+
+// eventAt is a ResetPassword payload with the given HookId and Time.
+func eventAt(hookID string, at time.Time) string {
+	return `{"HookName":"resetpassword","Time":"` + at.UTC().Format(time.RFC3339) + `","HookId":"` + hookID + `","Data":{"Uid":"u-1","PhoneId":"+919999999999"}}`
+}
+
+// post delivers body signed with s (webhook-id id, when s.Standard is set)
+// at time at, adding extra headers, and returns the status.
+func post(t *testing.T, rc *receiver, s webhook.Secrets, body, id string, at time.Time, extra http.Header) int {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	require.NoError(t, webhook.SignHeaders(r.Header, s, id, at, []byte(body)))
+	for k, v := range extra {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	rc.ServeHTTP(w, r)
+	return w.Code
+}
+
+// With only LoginRadius's signature, webhook-id is not signed: a captured
+// delivery replayed under a new id is still the same event (same signed
+// HookId) and is not acted on again.
+func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
+	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var out syncBuffer
+	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return sent.Add(time.Minute) }}, &out, slog.New(slog.DiscardHandler))
+	body := eventAt("hook-1", sent)
+	assert.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, body, "", sent, http.Header{"Webhook-Id": {"msg-a"}}))
+	for _, replayID := range []string{"msg-b", "msg-c", ""} {
+		assert.Equal(t, http.StatusOK, post(t, rc, lrOnly, body, "", sent, http.Header{"Webhook-Id": {replayID}}), "replay as %q", replayID)
+	}
+	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword hook-1"), out.String())
+	assert.Equal(t, 3, strings.Count(out.String(), "duplicate hook-1 ignored"))
+
+	// With both schemes, a re-signed delivery under a new webhook-id (what a
+	// sender holding the secret could do) is still recognised by HookId.
+	out = syncBuffer{}
+	rc = newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent.Add(time.Minute) }}, &out, slog.New(slog.DiscardHandler))
+	assert.Equal(t, http.StatusNoContent, post(t, rc, testSecrets, body, "msg-a", sent, nil))
+	assert.Equal(t, http.StatusOK, post(t, rc, testSecrets, body, "msg-b", sent.Add(time.Minute), nil))
+	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword hook-1"), out.String())
+}
+
+// An authentic event whose payload Time is out of range is refused: with only
+// LoginRadius's signature there is no signed timestamp but this one.
+func TestReceiverRefusesStaleEventTime(t *testing.T) {
+	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	now := time.Date(2026, 5, 2, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		maxAge time.Duration
+		at     time.Time
+		status int
+	}{
+		{"fresh", 0, now.Add(-time.Minute), http.StatusNoContent},
+		{"at the default max age", 0, now.Add(-defaultMaxAge), http.StatusNoContent},
+		{"older than the default max age", 0, now.Add(-defaultMaxAge - time.Second), http.StatusBadRequest},
+		{"a week old", 0, now.Add(-7 * 24 * time.Hour), http.StatusBadRequest},
+		{"slightly in the future", 0, now.Add(maxSkew), http.StatusNoContent},
+		{"far in the future", 0, now.Add(maxSkew + time.Second), http.StatusBadRequest},
+		{"older than a configured max age", time.Hour, now.Add(-time.Hour - time.Second), http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out syncBuffer
+			rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, &out, slog.New(slog.DiscardHandler)).withMaxAge(tt.maxAge)
+			assert.Equal(t, tt.status, post(t, rc, lrOnly, eventAt("hook-1", tt.at), "", now, nil))
+			if tt.status != http.StatusNoContent {
+				assert.Empty(t, out.String(), "a refused event is not acted on")
+			}
+		})
+	}
+
+	t.Run("unreadable Time", func(t *testing.T) {
+		rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, io.Discard, slog.New(slog.DiscardHandler))
+		body := strings.Replace(eventAt("hook-1", now), now.Format(time.RFC3339), "yesterday", 1)
+		assert.Equal(t, http.StatusBadRequest, post(t, rc, lrOnly, body, "", now, nil))
+	})
+}
+
+// The ids remembered are bounded by the events of one max-age window: once
+// the clock passes an event's Time + max-age it is forgotten, and a replay of
+// it is refused by its age instead.
+func TestReceiverForgetsExpiredIDs(t *testing.T) {
+	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, io.Discard, slog.New(slog.DiscardHandler))
+	for i := range minSweep {
+		require.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, eventAt(fmt.Sprint("old-", i), t0), "", now, nil))
+	}
+	assert.Len(t, rc.seen, minSweep)
+
+	now = t0.Add(defaultMaxAge + time.Second)
+	assert.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, eventAt("new", now), "", now, nil))
+	assert.Len(t, rc.seen, 1, "expired ids were swept")
+	assert.Equal(t, http.StatusBadRequest, post(t, rc, lrOnly, eventAt("old-0", t0), "", now, nil), "a forgotten event is refused by age")
 }
 
 // End to end: otpreset's HTTPSink delivers to this receiver.
@@ -146,10 +249,12 @@ func TestMaskPhone(t *testing.T) {
 
 // The receiver's handler on a signed delivery and on a forged one.
 func Example() {
-	h := newReceiver(webhook.Verifier{Secrets: testSecrets}, os.Stdout, slog.New(slog.DiscardHandler))
+	// The clock of this example: 30 seconds after the event's Time.
+	now := time.Date(2026, 5, 1, 12, 0, 30, 0, time.UTC)
+	h := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return now }}, os.Stdout, slog.New(slog.DiscardHandler))
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
-	_ = webhook.SignHeaders(r.Header, testSecrets, "evt-1", time.Now(), []byte(eventBody))
+	_ = webhook.SignHeaders(r.Header, testSecrets, "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10", now, []byte(eventBody))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Println(w.Code)
@@ -160,7 +265,7 @@ func Example() {
 	h.ServeHTTP(w, forged)
 	fmt.Println(w.Code)
 	// Output:
-	// resetpassword evt-1 at 2026-05-01T12:00:00Z: user u-1, phone +91******9999
+	// resetpassword 3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10 at 2026-05-01T12:00:00Z: user u-1, phone +91******9999
 	// 204
 	// 401
 }
