@@ -35,11 +35,20 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
+	code := exitCode(run(ctx, os.Args[1:], os.Stdout, nil), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode maps run's result to the exit status: 0 when the server ended
+// normally or -h printed the usage (asked for, so not a failure), else 1 with
+// the error on stderr.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "quickstart:", err)
+	return 1
 }
 
 // options are the command's flags.
@@ -57,7 +66,10 @@ type options struct {
 // receives the listening address (tests use it).
 func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag package would print a parse error and the whole usage to one
+	// writer; usage asked for with -h goes to out (stdout), a parse error
+	// goes back to the caller (stderr) with a hint instead.
+	fs.SetOutput(io.Discard)
 	var o options
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&o.apiKey, "apikey", "demo-api-key", "the demo tenant's API key")
@@ -70,7 +82,15 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fs.StringVar(&o.twilioFrom, "twilio-from", "", "Twilio sender number (else $TWILIO_FROM)")
 	fs.StringVar(&o.twilioService, "twilio-messaging-service-sid", "", "Twilio messaging service SID (else $TWILIO_MESSAGING_SERVICE_SID)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			fs.Usage()
+			return err
+		}
+		return fmt.Errorf("%w (-h lists the flags)", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (-h lists the flags)", fs.Arg(0))
 	}
 	sender, err := newSender(o, os.Getenv, out)
 	if err != nil {
@@ -161,6 +181,9 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 	case spec == "" || spec == "memory":
 		return memstore.New(), nop, nil
 	case strings.HasPrefix(spec, "sqlite:"):
+		if strings.TrimPrefix(spec, "sqlite:") == "" {
+			return nil, nop, errors.New("-store sqlite: needs the database's file path, e.g. sqlite:otpreset.db")
+		}
 		s, err := sqlstore.OpenSQLite(strings.TrimPrefix(spec, "sqlite:"), sqlstore.Config{})
 		if err != nil {
 			return nil, nop, err
@@ -174,7 +197,7 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		s, err := sqlstore.OpenPostgres(ctx, spec, sqlstore.Config{})
 		if err != nil {
-			return nil, nop, err
+			return nil, nop, fmt.Errorf("-store %s: %w", redactURL(spec), err)
 		}
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
@@ -188,6 +211,15 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 			return nil, nop, err
 		}
 		client := redis.NewClient(opt)
+		// go-redis connects lazily: without this ping an unreachable server
+		// would surface as a 500 on the first request instead of at start-up.
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = client.Ping(pingCtx).Err()
+		cancel()
+		if err != nil {
+			_ = client.Close()
+			return nil, nop, fmt.Errorf("-store %s: cannot reach Redis: %w", redactURL(spec), err)
+		}
 		rs, err := redisstore.New(client, redisstore.Config{})
 		if err != nil {
 			_ = client.Close()

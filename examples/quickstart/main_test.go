@@ -171,3 +171,59 @@ func TestStoreFlag(t *testing.T) {
 		assert.IsType(t, &sqlstore.Store{}, st)
 	}
 }
+
+// -h prints the usage to stdout and exits 0; a mistyped flag exits 1 with the
+// error on stderr and nothing on stdout.
+func TestHelpAndFlagErrors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := exitCode(run(context.Background(), []string{"-h"}, &out, nil), &errOut)
+	assert.Equal(t, 0, code, "usage asked for is not a failure")
+	assert.Contains(t, out.String(), "Usage of quickstart")
+	assert.Contains(t, out.String(), "-secret")
+	assert.Empty(t, errOut.String())
+
+	out.Reset()
+	code = exitCode(run(context.Background(), []string{"-nope"}, &out, nil), &errOut)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut.String(), "flag provided but not defined: -nope")
+	assert.Contains(t, errOut.String(), "-h lists the flags")
+	assert.Empty(t, out.String())
+}
+
+// A store the quickstart cannot use stops it at start-up with a message
+// naming the flag, instead of a server that fails on its first request.
+func TestStartupRefusesUnusableStore(t *testing.T) {
+	t.Setenv(secretEnv, "")
+	secret := strings.Repeat("5a17", 16)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"sqlite without a path", []string{"-store", "sqlite:"}, "-store sqlite: needs the database's file path"},
+		{"redis not listening", []string{"-store", "redis://:hunter2@127.0.0.1:1/0", "-secret", secret}, "cannot reach Redis"},
+		{"postgres not listening", []string{"-store", "postgres://postgres:hunter2@127.0.0.1:1/x?sslmode=disable", "-secret", secret}, "-store postgres://postgres:xxxxx@127.0.0.1:1"},
+		{"shared store without a secret", []string{"-store", "redis://127.0.0.1:1/0"}, "openssl rand -hex 32"},
+		{"stray argument", []string{"sqlite:x.db"}, `unexpected argument "sqlite:x.db"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ready := make(chan string, 1)
+			done := make(chan error, 1)
+			out := &syncBuffer{}
+			go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, tc.args...), out, ready) }()
+			select {
+			case addr := <-ready:
+				cancel()
+				<-done
+				t.Fatalf("started on %s with %v", addr, tc.args)
+			case err := <-done:
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+				assert.NotContains(t, err.Error(), "hunter2", "the store's password is not echoed")
+				assert.Equal(t, 1, exitCode(err, io.Discard))
+			}
+		})
+	}
+}
