@@ -19,10 +19,16 @@ const (
 	CodeRegionNotEnabled = 21408 // no permission to send to that region
 	CodeUnsubscribed     = 21610 // the recipient replied STOP
 	CodeNotMobile        = 21614 // the 'To' number is not a mobile number
+
+	CodeChannelToNotFound   = 63003 // WhatsApp: the 'To' number is not a WhatsApp user
+	CodeChannelFromNotFound = 63007 // WhatsApp: no WhatsApp sender with the 'From' address
+	CodeOutsideWindow       = 63016 // WhatsApp: free text outside the 24-hour window; use a template
 )
 
 // Error is an error answer from Twilio's REST API, as Twilio documents its
-// body: {"code":21211,"message":"...","more_info":"...","status":400}. It
+// body: {"code":21211,"message":"...","more_info":"...","status":400}; or a
+// watched WhatsApp message that failed after Twilio accepted it (see
+// Config.ConfirmWhatsApp), with MessageStatus set and Status 0. It
 // wraps sms.ErrSendFailed, so errors.Is(err, sms.ErrSendFailed) holds, and
 // errors.As(err, &twilioErr) gives the details.
 type Error struct {
@@ -38,11 +44,19 @@ type Error struct {
 	MoreInfo string
 	// Wait is the answer's Retry-After, 0 when it had none.
 	Wait time.Duration
+	// MessageStatus is the failed message's status ("failed",
+	// "undelivered") when Twilio accepted it and it failed later; empty
+	// for an error answer.
+	MessageStatus string
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "twilio: HTTP %d", e.Status)
+	if e.MessageStatus != "" {
+		fmt.Fprintf(&b, "twilio: message %s", e.MessageStatus)
+	} else {
+		fmt.Fprintf(&b, "twilio: HTTP %d", e.Status)
+	}
 	if e.Code != 0 {
 		fmt.Fprintf(&b, ", error %d", e.Code)
 	}

@@ -47,10 +47,25 @@ type fakeTwilio struct {
 	replies []reply
 	block   bool          // hold each request until the client goes away
 	arrived chan struct{} // when block: a value per request held
+	// fetches script the answers to fetches of a message (GET
+	// Messages/{Sid}.json), in order; after them a message is
+	// "delivered".
+	fetches []fetchReply
+	created map[string]url.Values // the form of each created message, by sid
+	stuck   string                // when set, the status of a message after fetches
+	// fetchError, when set, answers every fetch.
+	fetchError *reply
+}
+
+// fetchReply is the state a fetched message is in.
+type fetchReply struct {
+	status       string
+	errorCode    int    // 0: null
+	errorMessage string // "": null
 }
 
 func newFakeTwilio(t *testing.T, replies ...reply) *fakeTwilio {
-	f := &fakeTwilio{replies: replies, arrived: make(chan struct{}, 16)}
+	f := &fakeTwilio{replies: replies, arrived: make(chan struct{}, 16), created: map[string]url.Values{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -69,6 +84,10 @@ func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
 	n := len(f.reqs) + 1
 	f.reqs = append(f.reqs, request{Method: r.Method, Path: r.URL.Path, User: user, Password: pass, HasAuth: ok,
 		ContentType: r.Header.Get("Content-Type"), Form: r.PostForm})
+	if r.Method == http.MethodGet {
+		f.fetch(w, r)
+		return
+	}
 	var rep *reply
 	if len(f.replies) > 0 {
 		rep, f.replies = &f.replies[0], f.replies[1:]
@@ -95,7 +114,48 @@ func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(callResource(account, fmt.Sprintf("CA%032x", n), r.PostForm))
 		return
 	}
-	json.NewEncoder(w).Encode(messageResource(account, fmt.Sprintf("SM%032x", n), r.PostForm))
+	sid := fmt.Sprintf("SM%032x", n)
+	f.mu.Lock()
+	f.created[sid] = r.PostForm
+	f.mu.Unlock()
+	json.NewEncoder(w).Encode(messageResource(account, sid, r.PostForm))
+}
+
+// fetch answers GET .../Messages/{Sid}.json with the message in its next
+// scripted state (called with f.mu held), or Twilio's 404 for a sid it did
+// not create.
+func (f *fakeTwilio) fetch(w http.ResponseWriter, r *http.Request) {
+	defer f.mu.Unlock()
+	parts := strings.Split(r.URL.Path, "/")
+	sid := strings.TrimSuffix(parts[len(parts)-1], ".json")
+	form, ok := f.created[sid]
+	w.Header().Set("Content-Type", "application/json")
+	if f.fetchError != nil {
+		w.WriteHeader(f.fetchError.status)
+		fmt.Fprint(w, f.fetchError.body)
+		return
+	}
+	if !ok || parts[len(parts)-2] != "Messages" {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"code":20404,"message":"The requested resource %s was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}`, r.URL.Path)
+		return
+	}
+	next := fetchReply{status: "delivered"}
+	if f.stuck != "" {
+		next.status = f.stuck
+	}
+	if len(f.fetches) > 0 {
+		next, f.fetches = f.fetches[0], f.fetches[1:]
+	}
+	m := messageResource(parts[3], sid, form)
+	m["status"] = next.status
+	if next.errorCode != 0 {
+		m["error_code"] = next.errorCode
+	}
+	if next.errorMessage != "" {
+		m["error_message"] = next.errorMessage
+	}
+	json.NewEncoder(w).Encode(m)
 }
 
 // messageResource is the Message resource Twilio answers a create with

@@ -1,5 +1,7 @@
 // Package twilio sends one-time codes with Twilio: text messages through the
-// Messages API and, when a user asks for a voice code, a phone call through
+// Messages API, by SMS or, for a message whose Channel is sms.ChannelWhatsApp,
+// by WhatsApp ("whatsapp:" addresses, an approved authentication template
+// for codes); and, when a user asks for a voice code, a phone call through
 // the Calls API whose TwiML reads the digits one by one, twice.
 //
 // It uses the official SDK (github.com/twilio/twilio-go) and adds what an
@@ -10,12 +12,14 @@
 //
 //	s, err := twilio.New(twilio.ConfigFromEnv(os.Getenv))
 //
-// Wrap it in sms.Retry to retry 429s and 5xx answers, and in sms.Failover
-// to fall back to another provider.
+// Wrap it in sms.Retry to retry 429s and 5xx answers, in sms.ChannelFallback
+// to send by SMS when WhatsApp fails, and in sms.Failover to fall back to
+// another provider.
 package twilio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +62,20 @@ type Route struct {
 	// From when empty. A Messaging Service cannot place calls, and an
 	// alphanumeric sender id cannot either.
 	VoiceFrom string
+	// WhatsAppFrom is the tenant's WhatsApp sender, a number in E.164
+	// form: a message whose Channel is sms.ChannelWhatsApp goes from
+	// "whatsapp:"+WhatsAppFrom to "whatsapp:"+To. When empty, WhatsApp
+	// messages go through MessagingServiceSid (whose sender pool must hold
+	// a WhatsApp sender); with neither, they fail with sms.ErrNoChannel,
+	// and sms.ChannelFallback sends them by SMS.
+	WhatsAppFrom string
+	// WhatsAppContentSid ("HX" + 32 hex digits) is an approved WhatsApp
+	// authentication template (Twilio's Content API) whose variable {{1}}
+	// is the code. WhatsApp delivers free text only within 24 hours of the
+	// user's last message to the sender (error 63016 otherwise), so codes
+	// need one. A message without a Code (the reset notice), or every
+	// message when this is empty, is sent as its Body.
+	WhatsAppContentSid string
 }
 
 func (r Route) zero() bool { return r == Route{} }
@@ -96,8 +114,22 @@ type Config struct {
 	// HTTPClient's Transport carries the requests; http.DefaultTransport
 	// when nil. Its Timeout is ignored: see Timeout.
 	HTTPClient *http.Client
-	// Timeout bounds each Send; default sms.DefaultTimeout.
+	// Timeout bounds each Send; default sms.DefaultTimeout. It includes
+	// ConfirmWhatsApp.
 	Timeout time.Duration
+	// ConfirmWhatsApp, when positive, makes Send watch a WhatsApp message
+	// for up to that long after Twilio accepted it, fetching the message
+	// every ConfirmInterval: WhatsApp reports most failures (63016 outside
+	// the 24-hour window, 63003 not a WhatsApp user) after the create was
+	// answered 201, as the status "failed" or "undelivered". Send then
+	// fails with an *Error holding that code (and sms.ChannelFallback sends
+	// the text by SMS). A message still on its way when the time is up
+	// counts as sent. 0, the default: only an error answer to the create
+	// fails.
+	ConfirmWhatsApp time.Duration
+	// ConfirmInterval is the pause between two fetches of a watched
+	// message; default 500ms.
+	ConfirmInterval time.Duration
 	// Now is the clock for Retry-After dates; default time.Now.
 	Now func() time.Time
 	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
@@ -137,12 +169,16 @@ type Sender struct {
 	now        func() time.Time
 	log        *slog.Logger
 	voiceIntro string
+
+	confirmEvery time.Duration
 }
 
 var (
 	accountSidRe = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	keySidRe     = regexp.MustCompile(`^SK[0-9a-fA-F]{32}$`)
 	serviceSidRe = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	contentSidRe = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
+	e164Re       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	alnumRe      = regexp.MustCompile(`^[0-9A-Za-z]+$`)
 )
 
@@ -210,15 +246,34 @@ func New(cfg Config) (*Sender, error) {
 	if s.voiceIntro == "" {
 		s.voiceIntro = DefaultVoiceIntro
 	}
+	if cfg.ConfirmWhatsApp < 0 || cfg.ConfirmInterval < 0 {
+		return nil, fmt.Errorf("%w: ConfirmWhatsApp and ConfirmInterval cannot be negative", ErrConfig)
+	}
+	if cfg.ConfirmWhatsApp >= s.timeout {
+		return nil, fmt.Errorf("%w: ConfirmWhatsApp (%v) must be shorter than Timeout (%v)", ErrConfig, cfg.ConfirmWhatsApp, s.timeout)
+	}
+	s.confirmEvery = cfg.ConfirmInterval
+	if s.confirmEvery == 0 {
+		s.confirmEvery = 500 * time.Millisecond
+	}
 	return s, nil
 }
 
 func checkRoute(r Route) error {
-	if r.MessagingServiceSid == "" && r.From == "" && r.VoiceFrom == "" {
-		return errors.New("set From, MessagingServiceSid or VoiceFrom")
+	if r.MessagingServiceSid == "" && r.From == "" && r.VoiceFrom == "" && r.WhatsAppFrom == "" {
+		return errors.New("set From, MessagingServiceSid, VoiceFrom or WhatsAppFrom")
 	}
 	if r.MessagingServiceSid != "" && !serviceSidRe.MatchString(r.MessagingServiceSid) {
 		return errors.New("MessagingServiceSid must be MG followed by 32 hex digits")
+	}
+	if r.WhatsAppFrom != "" && !e164Re.MatchString(r.WhatsAppFrom) {
+		return errors.New(`WhatsAppFrom must be a number in E.164 form ("+14155238886", without "whatsapp:")`)
+	}
+	if r.WhatsAppContentSid != "" && !contentSidRe.MatchString(r.WhatsAppContentSid) {
+		return errors.New("WhatsAppContentSid must be HX followed by 32 hex digits")
+	}
+	if r.WhatsAppContentSid != "" && r.WhatsAppFrom == "" && r.MessagingServiceSid == "" {
+		return errors.New("WhatsAppContentSid needs WhatsAppFrom or MessagingServiceSid")
 	}
 	return nil
 }
@@ -234,28 +289,27 @@ func (s *Sender) route(tenant string) Route {
 	return s.cfg.Default
 }
 
-// Send sends m as a text (Messages API) or, when m.Voice, places a call that
+// Send sends m as a text (Messages API) by SMS or, when m.Channel is
+// sms.ChannelWhatsApp, by WhatsApp; or, when m.Voice, places a call that
 // reads m.Code (Calls API). The Receipt holds Twilio's account and message
-// (SM...) or call (CA...) SIDs. Errors wrap sms.ErrSendFailed; Twilio's
-// answers are an *Error.
+// (SM...) or call (CA...) SIDs, of the same form on either channel. Errors
+// wrap sms.ErrSendFailed; Twilio's answers are an *Error. A channel the
+// tenant's route cannot serve fails with sms.ErrNoChannel.
 func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	route := s.route(m.TenantID)
-	tr := &transport{ctx: ctx, base: s.base, next: s.roundTrip}
-	c := &twclient.Client{
-		Credentials: twclient.NewCredentials(s.user, s.pass),
-		HTTPClient: &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
-	c.SetAccountSid(s.cfg.AccountSid)
-	api := twapi.NewApiServiceWithClient(c)
+	api, tr := s.api(ctx)
 
 	what, create := "message", s.createMessage
-	if m.Voice {
+	whatsApp := false
+	switch {
+	case m.Voice:
 		what, create = "call", s.createCall
+	case m.Channel == sms.ChannelWhatsApp:
+		what, create, whatsApp = "WhatsApp message", s.createWhatsApp, true
+	case !m.Channel.IsSMS():
+		return sms.Receipt{}, fmt.Errorf("%w: %w: twilio: channel %q", sms.ErrSendFailed, sms.ErrNoChannel, m.Channel)
 	}
 	res, err := create(api, route, m)
 	if err != nil {
@@ -268,10 +322,30 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	if res.accountSid != nil && *res.accountSid != "" {
 		r.AccountSid = *res.accountSid
 	}
+	if whatsApp {
+		if err := s.confirm(ctx, r.Sid, deref(res.status)); err != nil {
+			return sms.Receipt{}, err
+		}
+	}
 	s.log.LogAttrs(ctx, slog.LevelDebug, "sms: twilio accepted the "+what,
 		slog.String("to", sms.MaskPhone(m.To)), slog.String("tenant", m.TenantID),
 		slog.String("sid", r.Sid), slog.String("status", deref(res.status)))
 	return r, nil
+}
+
+// api returns an SDK client whose requests carry ctx, and the transport
+// that keeps their answers' status and headers.
+func (s *Sender) api(ctx context.Context) (*twapi.ApiService, *transport) {
+	tr := &transport{ctx: ctx, base: s.base, next: s.roundTrip}
+	c := &twclient.Client{
+		Credentials: twclient.NewCredentials(s.user, s.pass),
+		HTTPClient: &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.SetAccountSid(s.cfg.AccountSid)
+	return twapi.NewApiServiceWithClient(c), tr
 }
 
 // resource is what Send keeps of a created message or call.
@@ -289,6 +363,38 @@ func (s *Sender) createMessage(api *twapi.ApiService, route Route, m sms.Message
 		p.SetFrom(route.From)
 	default:
 		return resource{}, fmt.Errorf("%w: %w for texts of tenant %q", sms.ErrSendFailed, ErrNoRoute, m.TenantID)
+	}
+	msg, err := api.CreateMessage(p)
+	if err != nil {
+		return resource{}, err
+	}
+	return resource{msg.AccountSid, msg.Sid, msg.Status}, nil
+}
+
+// createWhatsApp sends a WhatsApp message from the route's WhatsApp number
+// or Messaging Service: a code through the route's authentication
+// template, anything else as free text.
+func (s *Sender) createWhatsApp(api *twapi.ApiService, route Route, m sms.Message) (resource, error) {
+	p := &twapi.CreateMessageParams{}
+	p.SetTo("whatsapp:" + m.To)
+	switch {
+	case route.WhatsAppFrom != "":
+		p.SetFrom("whatsapp:" + route.WhatsAppFrom)
+	case route.MessagingServiceSid != "":
+		p.SetMessagingServiceSid(route.MessagingServiceSid)
+	default:
+		return resource{}, fmt.Errorf("%w: %w: %w for WhatsApp messages of tenant %q", sms.ErrSendFailed, sms.ErrNoChannel, ErrNoRoute, m.TenantID)
+	}
+	if route.WhatsAppContentSid != "" && m.Code != "" {
+		// Twilio's Content API: the template and its variables, no Body
+		// (a Body beside a ContentSid is refused).
+		vars, err := json.Marshal(map[string]string{"1": m.Code})
+		if err != nil {
+			return resource{}, fmt.Errorf("%w: twilio: content variables: %w", sms.ErrSendFailed, err)
+		}
+		p.SetContentSid(route.WhatsAppContentSid).SetContentVariables(string(vars))
+	} else {
+		p.SetBody(m.Body)
 	}
 	msg, err := api.CreateMessage(p)
 	if err != nil {
