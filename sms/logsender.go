@@ -15,7 +15,8 @@ import (
 //
 //	sms tenant=acme to=+919999999999 voice=false code=123456 sid=SM5c... body="Acme: 123456 is your ..."
 //
-// It answers with a Twilio-shaped Receipt (AccountSid "AC" + 32 hex digits,
+// with channel=whatsapp after voice= for a WhatsApp message. It answers
+// with a Twilio-shaped Receipt (AccountSid "AC" + 32 hex digits,
 // stable for the sender; Sid "SM" or, for a voice code, "CA" + 32 hex digits).
 // Never use it in production: the line holds the code and the full phone.
 //
@@ -46,8 +47,12 @@ func (s *LogSender) Send(ctx context.Context, m Message) (Receipt, error) {
 	if w == nil {
 		w = os.Stderr
 	}
-	line := fmt.Sprintf("sms tenant=%s to=%s voice=%t code=%s sid=%s body=%s\n",
-		logValue(m.TenantID), logValue(m.To), m.Voice, logValue(m.Code), r.Sid, strconv.Quote(m.Body))
+	channel := "" // SMS lines stay as they were before channels
+	if !m.Voice && !m.Channel.IsSMS() {
+		channel = " channel=" + logValue(string(m.Channel))
+	}
+	line := fmt.Sprintf("sms tenant=%s to=%s voice=%t%s code=%s sid=%s body=%s\n",
+		logValue(m.TenantID), logValue(m.To), m.Voice, channel, logValue(m.Code), r.Sid, strconv.Quote(m.Body))
 	if _, err := io.WriteString(w, line); err != nil {
 		return Receipt{}, fmt.Errorf("%w: log sender: %w", ErrSendFailed, err)
 	}

@@ -35,6 +35,11 @@ func TestLogSenderWritesOneLine(t *testing.T) {
 	assert.Equal(t, r.AccountSid, r2.AccountSid, "the account stays the same")
 	assert.Regexp(t, `^CA[0-9a-f]{32}$`, r2.Sid)
 	assert.Contains(t, buf.String(), "voice=true code=654321")
+
+	r3, err := s.Send(context.Background(), sms.Message{TenantID: "acme", To: "+919999999999", Code: "111222", Channel: sms.ChannelWhatsApp})
+	require.NoError(t, err)
+	assert.Regexp(t, `^SM[0-9a-f]{32}$`, r3.Sid, "the same receipt form on WhatsApp")
+	assert.Contains(t, buf.String(), "voice=false channel=whatsapp code=111222")
 }
 
 func TestLogSenderQuotesOddValues(t *testing.T) {

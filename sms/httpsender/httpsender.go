@@ -11,6 +11,10 @@
 //
 //	{"tenant":"acme","to":"+919999999999","body":"...","code":"123456","voice":false}
 //
+// A message for another channel than SMS (sms.Message.Channel) also has
+// "channel":"whatsapp"; a receiver that cannot serve it answers an error
+// (e.g. 422), and sms.ChannelFallback then sends the text by SMS.
+//
 // The expected answer is a 2xx with {"sid":"...","account_sid":"..."}
 // (account_sid optional). 429 and 5xx answers are retryable (see
 // sms.Retry), with Retry-After honoured; other answers are permanent
@@ -122,6 +126,9 @@ type request struct {
 	Body   string `json:"body"`
 	Code   string `json:"code,omitempty"`
 	Voice  bool   `json:"voice"`
+	// Channel is left out for SMS, so receivers written before channels
+	// see the same body.
+	Channel string `json:"channel,omitempty"`
 }
 
 // answer is the JSON body expected back.
@@ -136,6 +143,9 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	in := request{Tenant: m.TenantID, To: m.To, Body: m.Body, Code: m.Code, Voice: m.Voice}
+	if !m.Voice && !m.Channel.IsSMS() {
+		in.Channel = string(m.Channel)
+	}
 	if s.cfg.OmitCode {
 		in.Code = ""
 	}

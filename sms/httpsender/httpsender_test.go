@@ -282,3 +282,24 @@ func TestLogsMaskPhone(t *testing.T) {
 	assert.NotContains(t, buf.String(), code)
 	assert.NotContains(t, buf.String(), lrSecret)
 }
+
+func TestSendNamesTheChannel(t *testing.T) {
+	p := newProvider(t)
+	s := newSender(t, p.URL+"/sms", nil)
+	for _, c := range []sms.Channel{sms.ChannelWhatsApp, sms.ChannelSMS, ""} {
+		m := msg
+		m.Channel = c
+		_, err := s.Send(context.Background(), m)
+		require.NoError(t, err)
+	}
+	voice := msg
+	voice.Channel, voice.Voice = sms.ChannelWhatsApp, true
+	_, err := s.Send(context.Background(), voice)
+	require.NoError(t, err)
+	reqs := p.requests()
+	require.Len(t, reqs, 4)
+	assert.JSONEq(t, `{"tenant":"acme","to":"+919999999999","body":"Acme: 482915 is your code","code":"482915","voice":false,"channel":"whatsapp"}`, string(reqs[0].body))
+	for _, r := range reqs[1:] {
+		assert.NotContains(t, string(r.body), "channel", "SMS and voice bodies are as before channels")
+	}
+}
