@@ -16,8 +16,8 @@ import (
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/postgres"
 	"github.com/otpreset/go/store/redisstore"
-	"github.com/otpreset/go/store/sqlstore"
 	"github.com/otpreset/go/store/storetest"
 )
 
@@ -56,7 +56,7 @@ func pgSchema(t *testing.T) string {
 // instance is one "server": its own connection pools, its own handler.
 type instance struct {
 	env   *otpresettest.Env
-	users *sqlstore.Store
+	users *postgres.Store
 }
 
 // twoInstances builds two handlers that share one PostgreSQL schema (users,
@@ -72,7 +72,7 @@ func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]insta
 	ctx := context.Background()
 	var out [2]instance
 	for i := range out {
-		pg, err := sqlstore.OpenPostgres(ctx, pgURL, sqlstore.Config{})
+		pg, err := postgres.Open(ctx, pgURL, postgres.Config{})
 		require.NoError(t, err)
 		t.Cleanup(pg.Close)
 		if i == 0 {

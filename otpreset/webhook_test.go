@@ -17,7 +17,7 @@ import (
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store"
-	"github.com/otpreset/go/store/sqlstore"
+	"github.com/otpreset/go/store/sqlite"
 	"github.com/otpreset/go/webhook"
 )
 
@@ -64,9 +64,10 @@ func TestOutboxSurvivesACrash(t *testing.T) {
 	// Process 1: three resets, then it dies with nothing delivered.
 	var tenantID string
 	func() {
-		st, err := sqlstore.OpenSQLite(dbPath, sqlstore.Config{})
+		db, err := sqlite.Open(dbPath)
 		require.NoError(t, err)
-		defer st.Close()
+		defer db.Close()
+		st := sqlite.New(db, sqlite.Config{})
 		require.NoError(t, st.Migrate(ctx))
 		env := otpresettest.New(t, func(c *otpreset.Config, _ *otpreset.Tenant) {
 			c.Store = st
@@ -84,9 +85,10 @@ func TestOutboxSurvivesACrash(t *testing.T) {
 	}()
 
 	// Process 2: a new store handle, sink and dispatcher on the same file.
-	st, err := sqlstore.OpenSQLite(dbPath, sqlstore.Config{})
+	db, err := sqlite.Open(dbPath)
 	require.NoError(t, err)
-	defer st.Close()
+	defer db.Close()
+	st := sqlite.New(db, sqlite.Config{})
 	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{Endpoints: webhook.StaticEndpoints{tenantID: {{URL: srv.URL, Secrets: secrets}}}})
 	require.NoError(t, err)
 	d, err := webhook.NewDispatcher(webhook.DispatcherConfig{Outbox: st, Sink: sink, PollInterval: 10 * time.Millisecond})

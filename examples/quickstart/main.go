@@ -25,12 +25,14 @@ import (
 
 	"github.com/otpreset/go/examples/webpage"
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/sms/twilio"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
+	"github.com/otpreset/go/store/postgres"
 	"github.com/otpreset/go/store/redisstore"
-	"github.com/otpreset/go/store/sqlstore"
+	"github.com/otpreset/go/store/sqlite"
 )
 
 func main() {
@@ -102,7 +104,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 
 	logger := slog.New(slog.NewTextHandler(out, nil))
-	hasher := otpreset.NewArgon2idHasher(nil, 0)
+	hasher := password.NewArgon2idHasher(nil, 0)
 	// The secret comes before the store, so a shared store without one is
 	// refused before anything connects to it.
 	secret, err := loadSecret(o.secret, os.Getenv, o.store, out)
@@ -184,18 +186,19 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 		if strings.TrimPrefix(spec, "sqlite:") == "" {
 			return nil, nop, errors.New("-store sqlite: needs the database's file path, e.g. sqlite:otpreset.db")
 		}
-		s, err := sqlstore.OpenSQLite(strings.TrimPrefix(spec, "sqlite:"), sqlstore.Config{})
+		db, err := sqlite.Open(strings.TrimPrefix(spec, "sqlite:"))
 		if err != nil {
 			return nil, nop, err
 		}
+		s := sqlite.New(db, sqlite.Config{})
 		if err := s.Migrate(ctx); err != nil {
-			s.Close()
+			_ = db.Close()
 			return nil, nop, err
 		}
 		fmt.Fprintln(out, "store: SQLite at", strings.TrimPrefix(spec, "sqlite:"))
-		return s, s.Close, nil
+		return s, func() { _ = db.Close() }, nil
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
-		s, err := sqlstore.OpenPostgres(ctx, spec, sqlstore.Config{})
+		s, err := postgres.Open(ctx, spec, postgres.Config{})
 		if err != nil {
 			return nil, nop, fmt.Errorf("-store %s: %w", redactURL(spec), err)
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/go/sms"
-	"github.com/otpreset/go/store/sqlstore"
+	"github.com/otpreset/go/store/postgres"
 )
 
 type syncBuffer struct {
@@ -168,7 +168,7 @@ func TestStoreFlag(t *testing.T) {
 		st, closeFn, err := openStore(context.Background(), url, io.Discard)
 		require.NoError(t, err)
 		defer closeFn()
-		assert.IsType(t, &sqlstore.Store{}, st)
+		assert.IsType(t, &postgres.Store{}, st)
 	}
 }
 

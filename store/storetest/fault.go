@@ -23,9 +23,15 @@ import (
 // same code succeeds.
 func ResetFault(t *testing.T, s store.Store, arm func(t *testing.T) (heal func())) error {
 	t.Helper()
+	return Shape{}.ResetFault(t, s, arm)
+}
+
+// ResetFault is the package's ResetFault for a store of this shape.
+func (sh Shape) ResetFault(t *testing.T, s store.Store, arm func(t *testing.T) (heal func())) error {
+	t.Helper()
 	_, ok := s.(UserSeeder)
 	require.Truef(t, ok, "%T does not implement storetest.UserSeeder", s)
-	f := seedReset(t, s, base(), 5)
+	f := sh.seedReset(t, s, base(), 5)
 	rs := resetter(t, s)
 	r := f.reset(t, f.challenge.CodeHash)
 

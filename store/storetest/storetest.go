@@ -13,6 +13,15 @@
 // type that embeds the adapter (so its other methods, including Reset and the
 // Outbox, are promoted) and adds AddUser writing to the host table.
 //
+// A store over a host's users table may not be able to give every guarantee
+// of a full store: its table may have no tenant column, no profile column, or
+// ids the database generates. The host declares that with a Shape, and
+// Shape.Run tests exactly what that shape can give, and still fails on every
+// real defect (an update of the wrong row, a lost hash, a tenant ignored by a
+// store that claims tenants, a code used twice):
+//
+//	storetest.Shape{SingleTenantUsers: true, NoProfile: true, StoreAssignsIDs: true}.Run(t, newStore)
+//
 // When the store also implements store.Resetter and store.Outbox, the suite
 // checks their contract as well (an atomic Reset, durable outbox messages).
 //
@@ -54,12 +63,59 @@ const (
 	phone2  = "+14155550123"
 )
 
-// Run runs the whole conformance suite. newStore is called once per subtest
-// and must return a fresh, empty store that implements store.Store and
-// UserSeeder; it registers its own cleanup with t.Cleanup.
+// Shape is what a store's users can be, for a store over a host's own users
+// table. The zero Shape is a full store (the built-in adapters, otpreset's
+// own users table): tenants kept apart, the profile kept whole, the ids the
+// suite gives kept. Challenges, sessions, resets and the outbox are tested
+// in full whatever the shape.
+type Shape struct {
+	// SingleTenantUsers: users are found by phone alone and updated by id
+	// alone (a table without a tenant column). The suite then adds users to
+	// one tenant only and does not test that users of one tenant are
+	// invisible from another. A store that keeps tenants must leave it false,
+	// or the suite cannot catch a query that forgets the tenant.
+	SingleTenantUsers bool
+	// NoProfile: the store keeps no profile. UserByPhone must still return a
+	// JSON object (an empty one is fine) and UpdatePassword must still
+	// replace the hash; the profile's content is not compared.
+	NoProfile bool
+	// StoreAssignsIDs: AddUser ignores User.ID and the store (an INTEGER
+	// PRIMARY KEY, an identity or uuid default) chooses it. The suite learns
+	// each user's id from UserByPhone right after adding it, and from then
+	// on requires that id back.
+	StoreAssignsIDs bool
+	// MissingUserID is an id that no user has, written as the store's ids
+	// are, so that looking it up is a clean miss rather than a type error
+	// (PostgreSQL refuses 'no-such-user' for an integer column). Empty means
+	// "no-such-user", or "0" when StoreAssignsIDs (databases start their
+	// integer ids at 1; set it for uuid ids).
+	MissingUserID string
+}
+
+func (sh Shape) missingID() string {
+	switch {
+	case sh.MissingUserID != "":
+		return sh.MissingUserID
+	case sh.StoreAssignsIDs:
+		return "0"
+	}
+	return "no-such-user"
+}
+
+// Run runs the whole conformance suite for a full store (the zero Shape).
+// newStore is called once per subtest and must return a fresh, empty store
+// that implements store.Store and UserSeeder; it registers its own cleanup
+// with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
-	h := harness{newStore: newStore}
+	Shape{}.Run(t, newStore)
+}
+
+// Run runs the conformance suite for a store of this shape; see the
+// package's Run for newStore.
+func (sh Shape) Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	h := harness{newStore: newStore, shape: sh}
 	t.Run("Users", func(t *testing.T) {
 		t.Run("TenantsIsolated", h.testTenantsIsolated)
 		t.Run("UserByPhoneNotFound", h.testUserByPhoneNotFound)
@@ -105,6 +161,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 type harness struct {
 	newStore func(t *testing.T) store.Store
+	shape    Shape
 }
 
 // fresh returns a new store and the time base of the test.
@@ -126,9 +183,28 @@ func ctxOf(t *testing.T) context.Context {
 	return ctx
 }
 
-func addUser(t *testing.T, s store.Store, u store.User) {
+// addUser seeds u and returns it as the store now holds it: with the id the
+// store chose (StoreAssignsIDs) and the profile it keeps (NoProfile). It
+// checks what a lookup right after must give in any shape: the phone's user,
+// with the hash that was added.
+func (sh Shape) addUser(t *testing.T, s store.Store, u store.User) store.User {
 	t.Helper()
 	require.NoError(t, s.(UserSeeder).AddUser(ctxOf(t), u), "AddUser")
+	if !sh.StoreAssignsIDs && !sh.NoProfile {
+		return u
+	}
+	got, err := s.UserByPhone(ctxOf(t), u.TenantID, u.Phone)
+	require.NoError(t, err, "UserByPhone right after AddUser")
+	require.NotEmpty(t, got.ID, "the store must give the user an id")
+	require.NotEqual(t, sh.missingID(), got.ID, "the store gave a user the id Shape.MissingUserID names")
+	assert.Equal(t, u.PasswordHash, got.PasswordHash, "PasswordHash right after AddUser")
+	if sh.StoreAssignsIDs {
+		u.ID = got.ID
+	}
+	if sh.NoProfile {
+		u.Profile = got.Profile
+	}
+	return u
 }
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -183,12 +259,18 @@ func newSession(t testing.TB, tenant, userID string, now time.Time) store.Sessio
 	}
 }
 
-func requireUser(t *testing.T, want, got store.User) {
+func (sh Shape) requireUser(t *testing.T, want, got store.User) {
 	t.Helper()
 	assert.Equal(t, want.TenantID, got.TenantID, "TenantID")
 	assert.Equal(t, want.ID, got.ID, "ID")
 	assert.Equal(t, want.Phone, got.Phone, "Phone")
 	assert.Equal(t, want.PasswordHash, got.PasswordHash, "PasswordHash")
+	if sh.NoProfile {
+		var obj map[string]any
+		require.NoErrorf(t, json.Unmarshal(got.Profile, &obj), "Profile must be a JSON object, even without a profile column: %q", got.Profile)
+		require.NotNil(t, obj, "Profile must be a JSON object, not null")
+		return
+	}
 	require.JSONEq(t, string(want.Profile), string(got.Profile), "Profile")
 }
 
@@ -221,43 +303,47 @@ func requireGone(t *testing.T, s store.Store, sess store.Session, now time.Time)
 func (h harness) testTenantsIsolated(t *testing.T) {
 	s, now := h.fresh(t)
 	ctx := ctxOf(t)
-	// Same phone and even the same user ID in two tenants: two users.
-	ua := newUser(tenantA, "user-1", phone1)
-	ub := newUser(tenantB, "user-1", phone1)
-	ub.Profile = json.RawMessage(`{"Uid":"user-1","FirstName":"Other tenant"}`)
-	addUser(t, s, ua)
-	addUser(t, s, ub)
+	sh := h.shape
+	ua := sh.addUser(t, s, newUser(tenantA, "user-1", phone1))
+	if !sh.SingleTenantUsers {
+		// Same phone and even the same user ID in two tenants: two users.
+		ub := newUser(tenantB, "user-1", phone1)
+		ub.Profile = json.RawMessage(`{"Uid":"user-1","FirstName":"Other tenant"}`)
+		ub.PasswordHash += "-b"
+		ub = sh.addUser(t, s, ub)
 
-	got, err := s.UserByPhone(ctx, tenantA, phone1)
-	require.NoError(t, err)
-	requireUser(t, ua, got)
-	got, err = s.UserByPhone(ctx, tenantB, phone1)
-	require.NoError(t, err)
-	requireUser(t, ub, got)
+		got, err := s.UserByPhone(ctx, tenantA, phone1)
+		require.NoError(t, err)
+		sh.requireUser(t, ua, got)
+		got, err = s.UserByPhone(ctx, tenantB, phone1)
+		require.NoError(t, err)
+		sh.requireUser(t, ub, got)
 
-	// A password change in A leaves B alone.
-	change := store.PasswordChange{TenantID: tenantA, UserID: "user-1", PasswordHash: "$argon2id$new-a",
-		Profile: json.RawMessage(`{"Uid":"user-1","Changed":true}`), ChangedAt: now}
-	require.NoError(t, s.UpdatePassword(ctx, change))
-	got, err = s.UserByPhone(ctx, tenantB, phone1)
-	require.NoError(t, err)
-	requireUser(t, ub, got)
+		// A password change in A leaves B alone.
+		change := store.PasswordChange{TenantID: tenantA, UserID: ua.ID, PasswordHash: "$argon2id$new-a",
+			Profile: json.RawMessage(`{"Uid":"user-1","Changed":true}`), ChangedAt: now}
+		require.NoError(t, s.UpdatePassword(ctx, change))
+		got, err = s.UserByPhone(ctx, tenantB, phone1)
+		require.NoError(t, err)
+		sh.requireUser(t, ub, got)
+	}
 
-	// A challenge in A is not visible from B.
+	// A challenge in A is not visible from B (challenges are otpreset's,
+	// kept per tenant whatever the users' shape).
 	c := newChallenge(t, tenantA, phone1, now, 5)
 	require.NoError(t, s.SaveChallenge(ctx, c))
-	err = s.VerifyChallenge(ctx, store.CodeCheck{TenantID: tenantB, Phone: phone1, CodeHash: c.CodeHash, Now: now})
+	err := s.VerifyChallenge(ctx, store.CodeCheck{TenantID: tenantB, Phone: phone1, CodeHash: c.CodeHash, Now: now})
 	require.ErrorIs(t, err, store.ErrNoChallenge)
 	err = s.ConsumeChallenge(ctx, store.CodeCheck{TenantID: tenantB, Phone: phone1, CodeHash: c.CodeHash, Now: now})
 	require.ErrorIs(t, err, store.ErrNoChallenge)
 	require.NoError(t, s.VerifyChallenge(ctx, check(c, c.CodeHash, now)), "tries from B must not touch A's code")
 
 	// A session in A is neither found nor revoked from B.
-	sa := newSession(t, tenantA, "user-1", now)
+	sa := newSession(t, tenantA, ua.ID, now)
 	require.NoError(t, s.CreateSession(ctx, sa))
 	_, err = s.LookupSession(ctx, tenantB, sa.AccessTokenHash, now)
 	require.ErrorIs(t, err, store.ErrNotFound)
-	n, err := s.RevokeSessions(ctx, tenantB, "user-1")
+	n, err := s.RevokeSessions(ctx, tenantB, ua.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "revoking in B must not count A's sessions")
 	requireLive(t, s, sa, now)
@@ -265,14 +351,20 @@ func (h harness) testTenantsIsolated(t *testing.T) {
 
 func (h harness) testUserByPhoneNotFound(t *testing.T) {
 	s, _ := h.fresh(t)
-	addUser(t, s, newUser(tenantA, "user-1", phone1))
-	tests := []struct{ name, tenant, phone string }{
-		{"unknown phone", tenantA, phone2},
-		{"known phone, other tenant", tenantB, phone1},
-		{"empty phone", tenantA, ""},
+	h.shape.addUser(t, s, newUser(tenantA, "user-1", phone1))
+	tests := []struct {
+		name, tenant, phone string
+		needsTenants        bool
+	}{
+		{"unknown phone", tenantA, phone2, false},
+		{"known phone, other tenant", tenantB, phone1, true},
+		{"empty phone", tenantA, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.needsTenants && h.shape.SingleTenantUsers {
+				t.Skip("Shape.SingleTenantUsers: users are not kept per tenant")
+			}
 			_, err := s.UserByPhone(ctxOf(t), tt.tenant, tt.phone)
 			require.ErrorIs(t, err, store.ErrNotFound)
 		})
@@ -282,17 +374,17 @@ func (h harness) testUserByPhoneNotFound(t *testing.T) {
 func (h harness) testProfileKeptWhole(t *testing.T) {
 	s, now := h.fresh(t)
 	ctx := ctxOf(t)
-	u := newUser(tenantA, "user-1", phone1)
-	addUser(t, s, u)
+	sh := h.shape
+	u := sh.addUser(t, s, newUser(tenantA, "user-1", phone1))
 	got, err := s.UserByPhone(ctx, tenantA, phone1)
 	require.NoError(t, err)
-	requireUser(t, u, got)
+	sh.requireUser(t, u, got)
 
 	newProfile := json.RawMessage(`{"Uid":"user-1","FirstName":"Asha",
 		"CustomFields":{"plan":"gold","nested":{"deep":[1,2.5,{"x":null}],"flag":true}},
 		"UnknownFutureField":"ünïcödé ✓","Another":{"a":{"b":{"c":["d"]}}},
 		"LastPasswordChangeDate":"2026-05-01T10:00:00Z","Empty":{},"List":[]}`)
-	change := store.PasswordChange{TenantID: tenantA, UserID: "user-1",
+	change := store.PasswordChange{TenantID: tenantA, UserID: u.ID,
 		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$bmV3aGFzaA", Profile: newProfile, ChangedAt: now}
 	require.NoError(t, s.UpdatePassword(ctx, change))
 
@@ -301,25 +393,31 @@ func (h harness) testProfileKeptWhole(t *testing.T) {
 	want := u
 	want.PasswordHash = change.PasswordHash
 	want.Profile = newProfile
-	requireUser(t, want, got)
+	sh.requireUser(t, want, got)
 }
 
 func (h harness) testUpdatePasswordNotFound(t *testing.T) {
 	s, now := h.fresh(t)
-	u := newUser(tenantA, "user-1", phone1)
-	addUser(t, s, u)
-	tests := []struct{ name, tenant, userID string }{
-		{"unknown user", tenantA, "user-2"},
-		{"known user, other tenant", tenantB, "user-1"},
+	sh := h.shape
+	u := sh.addUser(t, s, newUser(tenantA, "user-1", phone1))
+	tests := []struct {
+		name, tenant, userID string
+		needsTenants         bool
+	}{
+		{"unknown user", tenantA, sh.missingID(), false},
+		{"known user, other tenant", tenantB, u.ID, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.needsTenants && sh.SingleTenantUsers {
+				t.Skip("Shape.SingleTenantUsers: users are not kept per tenant")
+			}
 			err := s.UpdatePassword(ctxOf(t), store.PasswordChange{TenantID: tt.tenant, UserID: tt.userID,
 				PasswordHash: "$argon2id$x", Profile: json.RawMessage(`{}`), ChangedAt: now})
 			require.ErrorIs(t, err, store.ErrNotFound)
 			got, err := s.UserByPhone(ctxOf(t), tenantA, phone1)
 			require.NoError(t, err)
-			requireUser(t, u, got)
+			sh.requireUser(t, u, got)
 		})
 	}
 }
@@ -579,6 +677,7 @@ func (h harness) testSessionRevoke(t *testing.T) {
 
 // resetFixture is a user with a live code and sessions, plus a bystander.
 type resetFixture struct {
+	shape     Shape
 	s         store.Store
 	now       time.Time
 	user      store.User
@@ -590,20 +689,15 @@ type resetFixture struct {
 
 func (h harness) newResetFixture(t *testing.T, maxAttempts int) resetFixture {
 	s, now := h.fresh(t)
-	return seedReset(t, s, now, maxAttempts)
+	return h.shape.seedReset(t, s, now, maxAttempts)
 }
 
-func seedReset(t *testing.T, s store.Store, now time.Time, maxAttempts int) resetFixture {
+func (sh Shape) seedReset(t *testing.T, s store.Store, now time.Time, maxAttempts int) resetFixture {
 	t.Helper()
 	ctx := ctxOf(t)
-	f := resetFixture{
-		s:     s,
-		now:   now,
-		user:  newUser(tenantA, "user-1", phone1),
-		other: newUser(tenantA, "user-2", phone2),
-	}
-	addUser(t, s, f.user)
-	addUser(t, s, f.other)
+	f := resetFixture{shape: sh, s: s, now: now}
+	f.user = sh.addUser(t, s, newUser(tenantA, "user-1", phone1))
+	f.other = sh.addUser(t, s, newUser(tenantA, "user-2", phone2))
 	f.challenge = newChallenge(t, tenantA, phone1, now, maxAttempts)
 	require.NoError(t, s.SaveChallenge(ctx, f.challenge))
 	f.oldSess = []store.Session{newSession(t, tenantA, f.user.ID, now), newSession(t, tenantA, f.user.ID, now)}
@@ -642,10 +736,10 @@ func (f resetFixture) requireUnchanged(t *testing.T, r store.Reset) {
 	ctx := ctxOf(t)
 	got, err := f.s.UserByPhone(ctx, tenantA, f.user.Phone)
 	require.NoError(t, err)
-	requireUser(t, f.user, got)
+	f.shape.requireUser(t, f.user, got)
 	got, err = f.s.UserByPhone(ctx, tenantA, f.other.Phone)
 	require.NoError(t, err)
-	requireUser(t, f.other, got)
+	f.shape.requireUser(t, f.other, got)
 	for _, sess := range f.oldSess {
 		requireLive(t, f.s, sess, f.now)
 	}
@@ -678,10 +772,10 @@ func (h harness) testResetSuccess(t *testing.T) {
 	want := f.user
 	want.PasswordHash = r.Change.PasswordHash
 	want.Profile = r.Change.Profile
-	requireUser(t, want, got)
+	f.shape.requireUser(t, want, got)
 	got, err = f.s.UserByPhone(ctx, tenantA, f.other.Phone)
 	require.NoError(t, err)
-	requireUser(t, f.other, got)
+	f.shape.requireUser(t, f.other, got)
 
 	require.ErrorIs(t, f.s.VerifyChallenge(ctx, r.Check), store.ErrChallengeUsed)
 	for _, sess := range f.oldSess {
@@ -726,8 +820,8 @@ func (h harness) testResetUnknownUser(t *testing.T) {
 	f := h.newResetFixture(t, 5)
 	ctx := ctxOf(t)
 	r := f.reset(t, f.challenge.CodeHash)
-	r.Change.UserID = "no-such-user"
-	r.NewSession.UserID = "no-such-user"
+	r.Change.UserID = f.shape.missingID()
+	r.NewSession.UserID = f.shape.missingID()
 	err := resetter(t, f.s).Reset(ctx, r)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	f.requireUnchanged(t, r)

@@ -1,0 +1,19 @@
+// Package postgres is the PostgreSQL store.Store, through pgx (pgxpool).
+// Importing it links pgx and nothing else of the SQL world: the SQLite
+// adapter (and its driver) is a separate package, store/sqlite.
+//
+// It keeps one-time-code challenges, sessions and the webhook outbox in its
+// own tables (all prefixed otpreset_), and users either in otpreset_users or,
+// with Config.HostUsers, in the host's existing users table through the
+// host's own queries. Besides store.Store it implements store.Resetter (the
+// whole reset in one transaction: a failure after the code is consumed rolls
+// everything back, so the old password still works and the code stays
+// usable) and store.Outbox (webhook events written in that transaction).
+//
+// The schema ships as numbered migrations embedded in the binary and is
+// changed only when the host calls Migrate; README.md beside this file shows
+// the tables. Open connects by URL and owns its pool; New takes the host's
+// *pgxpool.Pool. Several servers can share one database: a code is consumed
+// by a conditional UPDATE that row-locks it, so of any number of concurrent
+// consumers exactly one succeeds, on any server.
+package postgres

@@ -1,0 +1,258 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/internal/sqlcore"
+)
+
+// Config configures a Store. The zero value is valid: users live in
+// otpreset_users, logs go to slog.Default, and time is the real clock.
+type Config struct {
+	// HostUsers, when set, reads and updates users in the host's own table
+	// with the host's own queries, instead of otpreset_users. Challenges,
+	// sessions and the outbox stay in otpreset's tables, and Migrate does
+	// not create otpreset_users.
+	HostUsers *HostUsers
+	// Logger receives the store's few log lines (migrations applied). Nil
+	// means slog.Default(). No code, hash or full phone number is ever logged.
+	Logger *slog.Logger
+	// Now is the clock for the times the store sets itself (delivered_at,
+	// applied_at). Nil means time.Now. Expiry is never decided by it: the
+	// caller's CodeCheck.Now and the now of LookupSession decide.
+	Now func() time.Time
+}
+
+// HostUsers adapts a host's existing users table. Each field is one SQL
+// statement written with named parameters (@name, pgx.NamedArgs); a query
+// may leave out parameters it has no use for (a single-tenant host ignores
+// @tenant_id, a table without a profile column ignores @profile). Inside
+// Reset the statements run in the same transaction as the code's
+// consumption, so a failure anywhere rolls the whole reset back.
+type HostUsers struct {
+	// UserByPhone selects at most one row of three columns: the user's ID
+	// (text, integer or uuid), the password hash (text) and the profile (JSON
+	// object as json, jsonb or text; NULL reads as {}, so a table without a
+	// profile column selects NULL). Parameters: @tenant_id, @phone.
+	UserByPhone string
+	// UpdatePassword updates the user's password hash (and profile, if the
+	// table keeps one). It must affect exactly one row; none means
+	// store.ErrNotFound. Parameters: @tenant_id, @user_id (text: PostgreSQL
+	// casts it to an integer or uuid column), @password_hash, @profile (JSON
+	// text), @changed_at (timestamptz).
+	UpdatePassword string
+	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and so
+	// the conformance suite and otpresettest) uses it. Parameters: @tenant_id,
+	// @user_id, @phone, @password_hash, @profile (JSON text). A table whose
+	// ids the database generates leaves @user_id out.
+	AddUser string
+}
+
+// Store is a store.Store over PostgreSQL through pgx. It implements
+// store.Store, store.Resetter, store.Outbox and storetest.UserSeeder. Create
+// it with Open or New, call Migrate once, and Close it when done. It is safe
+// for concurrent use.
+type Store struct {
+	core *sqlcore.Store
+	db   *pgDB
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Open connects to PostgreSQL at url (a pgx connection string such as
+// postgres://user:pass@host:5432/db?sslmode=verify-full; pgxpool settings
+// like pool_max_conns go in it too) and returns a Store that owns the pool.
+// It does not change the schema: call Migrate.
+func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return newStore(pool, true, cfg), nil
+}
+
+// New returns a Store over the host's pool, which stays the host's to
+// close. It does not change the schema: call Migrate.
+func New(pool *pgxpool.Pool, cfg Config) *Store {
+	return newStore(pool, false, cfg)
+}
+
+func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded above: cannot happen
+	}
+	db := &pgDB{pgQ: pgQ{pool}, pool: pool, owns: owns}
+	d := sqlcore.Dialect{
+		Name:           "postgres",
+		Time:           func(t time.Time) any { return t },
+		Named:          func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
+		ResetFast:      resetFast,
+		LockMigrations: `SELECT pg_advisory_xact_lock(7263540191)`, // any constant key; "otpreset" on a phone pad
+		Migrations:     migrations,
+	}
+	return &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
+}
+
+// Close releases the pool Open created. A pool passed to New is left open
+// for its owner.
+func (s *Store) Close() {
+	if s.db.owns {
+		s.db.pool.Close()
+	}
+}
+
+// --- pgx under the shared SQL ---
+
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+type pgQ struct{ q pgxQuerier }
+
+func (p pgQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.q.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (p pgQ) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return p.q.QueryRow(ctx, query, args...)
+}
+
+func (p pgQ) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	rows, err := p.q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+type pgDB struct {
+	pgQ
+	pool *pgxpool.Pool
+	owns bool
+}
+
+func (d *pgDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgQ{tx}) })
+}
+
+// resetSQL applies a whole reset in one statement. Every data-modifying
+// CTE depends, through EXISTS, on the consumption of the code, so when the
+// code does not match nothing else changes; and the consumption is a
+// conditional UPDATE that row-locks the challenge, so of concurrent resets
+// only the first one matches. The new session is invisible to the DELETE
+// (all CTEs see one snapshot), so it is not revoked with the old ones.
+const resetSQL = `WITH consumed AS (
+	UPDATE otpreset_challenges SET used_at = $3
+	WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND ` + sqlcore.Usable + `
+	RETURNING 1
+), changed AS (
+	UPDATE otpreset_users
+	SET password_hash = $6, profile = COALESCE($7::jsonb, profile), password_changed_at = $8
+	WHERE tenant_id = $21 AND id = $5 AND EXISTS (SELECT 1 FROM consumed)
+	RETURNING 1
+), revoked AS (
+	DELETE FROM otpreset_sessions
+	WHERE tenant_id = $21 AND user_id = $5 AND EXISTS (SELECT 1 FROM changed)
+	RETURNING 1
+), created AS (
+	INSERT INTO otpreset_sessions
+		(tenant_id, id, user_id, access_token_hash, refresh_token_hash, created_at, expires_at)
+	SELECT $10::text, $11::text, $12::text, $13::bytea, $14::bytea, $15::timestamptz, $16::timestamptz
+	WHERE $9::boolean AND EXISTS (SELECT 1 FROM changed)
+	RETURNING 1
+), outbox AS (
+	INSERT INTO otpreset_outbox (id, tenant_id, payload, created_at)
+	SELECT o.id, o.tenant_id, o.payload::json, o.created_at
+	FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[]) WITH ORDINALITY
+		AS o(id, tenant_id, payload, created_at, n)
+	WHERE EXISTS (SELECT 1 FROM changed)
+	ORDER BY o.n
+	RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
+
+// resetFast runs resetSQL in a transaction: BEGIN, the statement, COMMIT,
+// three round trips. ok=false (and nothing changed) means the code was not
+// consumed; the caller's general path then counts or explains it.
+func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
+	db := s.DB.(*pgDB)
+	c, ch := r.Check, r.Change
+	var profile any
+	if ch.Profile != nil {
+		p, err := s.ValidProfile(ch.Profile)
+		if err != nil {
+			return false, err
+		}
+		profile = p
+	}
+	var sess store.Session
+	if r.NewSession != nil {
+		sess = *r.NewSession
+	}
+	n := len(r.Outbox)
+	ids, tenants, payloads, created := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, m := range r.Outbox {
+		if !json.Valid(m.Payload) {
+			return false, errors.New("postgres: outbox payload is not valid JSON")
+		}
+		ids[i], tenants[i], payloads[i], created[i] = m.ID, m.TenantID, string(m.Payload), m.CreatedAt
+	}
+
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var consumed, changed bool
+		err := tx.QueryRow(ctx, resetSQL,
+			c.TenantID, c.Phone, c.Now, c.CodeHash,
+			ch.UserID, ch.PasswordHash, profile, ch.ChangedAt,
+			r.NewSession != nil, sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
+			sess.CreatedAt, sess.ExpiresAt,
+			ids, tenants, payloads, created, ch.TenantID,
+		).Scan(&consumed, &changed)
+		switch {
+		case err != nil:
+			return err
+		case !consumed:
+			return errNotConsumed // roll back: nothing changed anyway
+		case !changed:
+			return fmt.Errorf("user %w", store.ErrNotFound) // roll back the consumption
+		}
+		if s.AfterConsume != nil {
+			if err := s.AfterConsume(ctx, pgQ{tx}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotConsumed):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("postgres: reset: %w", err)
+	}
+	return true, nil
+}
+
+var errNotConsumed = errors.New("code not consumed")
