@@ -2,6 +2,7 @@ package otpresettest_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/otpreset/go/otpreset"
@@ -40,4 +41,23 @@ func ExampleSender() {
 	m := env.Sender.Messages()[0]
 	fmt.Println(m.To, len(m.Code))
 	// Output: +919999999999 6
+}
+
+// A host's test goes through the host's own router: here a ServeMux that
+// serves the handler under /auth and has a middleware of its own.
+func ExampleEnv_Mount() {
+	env := otpresettest.New(&testing.T{})
+	mux := http.NewServeMux()
+	seen := 0
+	mux.Handle("/auth/", http.StripPrefix("/auth", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen++ // the host's middleware
+		env.Handler.ServeHTTP(w, r)
+	})))
+	env.Mount(mux, "/auth")
+
+	env.AddUser("+919999999999", "old password 1")
+	env.Send("+919999999999")
+	rec := env.Reset("+919999999999", env.Code("+919999999999"), "new password 1")
+	fmt.Println(env.Path(), rec.Code, seen, env.PasswordWorks("+919999999999", "new password 1"))
+	// Output: /auth/identity/v2/auth/password/otp 200 2 true
 }

@@ -7,6 +7,14 @@
 //	env.AddUser("+919999999999", "old password")
 //	env.Send("+919999999999")                      // POST
 //	rec := env.Reset("+919999999999", env.Code("+919999999999"), "new password 1")
+//
+// A host tests its own wiring the same way: WithStore puts the host's store
+// (any store.Store whose users can be seeded) under the handler, and Mount
+// sends every request through the host's router, under the path it mounted
+// the handler at:
+//
+//	env := otpresettest.New(t, otpresettest.WithStore(st))
+//	env.Mount(newRouter(env.Handler), "/api")
 package otpresettest
 
 import (
@@ -127,11 +135,21 @@ func (w *Webhooks) Events() []webhook.Event {
 
 // Env is a ready handler with its fakes.
 type Env struct {
-	T        testing.TB
-	Handler  *otpreset.Handler
-	Config   otpreset.Config
-	Tenant   *otpreset.Tenant
-	Store    *memstore.Store
+	T       testing.TB
+	Handler *otpreset.Handler
+	// Router, when set (by Mount), serves every request Do makes: the host's
+	// router with Handler mounted on it. Nil means Handler itself.
+	Router http.Handler
+	// Prefix is the path Handler is mounted under on Router ("/api"); Send
+	// and Reset put it before otpreset.Path.
+	Prefix string
+	Config otpreset.Config
+	Tenant *otpreset.Tenant
+	// Store is the store the handler uses: a new memstore, or the one an
+	// option put in Config.Store (WithStore). AddUser and PasswordWorks use
+	// it, so its users must be seedable (UserSeeder, directly or as the
+	// Users of a store.Composite).
+	Store    store.Store
 	Sender   *Sender
 	Clock    *Clock
 	Webhooks *Webhooks
@@ -140,6 +158,19 @@ type Env struct {
 
 // Option changes the Config or Tenant before the handler is built.
 type Option func(*otpreset.Config, *otpreset.Tenant)
+
+// WithStore makes s the handler's store, and the one AddUser and
+// PasswordWorks use: a host's SQL store, say, to test its own tables.
+func WithStore(s store.Store) Option {
+	return func(c *otpreset.Config, _ *otpreset.Tenant) { c.Store = s }
+}
+
+// UserSeeder is what AddUser needs from the store: storetest.UserSeeder,
+// which every built-in store implements (a SQL store over a host's table
+// through HostUsers.AddUser).
+type UserSeeder interface {
+	AddUser(ctx context.Context, u store.User) error
+}
 
 // New builds an Env: tenant TenantID under APIKey, memstore, capturing
 // sender and webhooks, fixed clock at Start, a fast hasher.
@@ -170,6 +201,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&e.Config, e.Tenant)
 	}
+	e.Store = e.Config.Store
 	h, err := otpreset.New(e.Config)
 	if err != nil {
 		t.Fatalf("otpresettest: %v", err)
@@ -178,8 +210,39 @@ func New(t testing.TB, opts ...Option) *Env {
 	return e
 }
 
-// AddUser seeds a user with phone (E.164) and password; its ID is UserID(phone)
-// and its profile a minimal LoginRadius one.
+// Mount sends every later request of Do, Send and Reset through router, the
+// host's own router on which Handler is mounted under prefix ("" for the
+// root, "/api" for api.Handle(otpreset.Path, env.Handler) on a subrouter of
+// /api). The host's middleware and routing are then part of the test.
+func (e *Env) Mount(router http.Handler, prefix string) {
+	e.Router, e.Prefix = router, prefix
+}
+
+// Path is where the handler answers: Prefix + otpreset.Path.
+func (e *Env) Path() string { return e.Prefix + otpreset.Path }
+
+// seeder finds where AddUser can add users.
+func (e *Env) seeder() UserSeeder {
+	switch s := e.Store.(type) {
+	case UserSeeder:
+		return s
+	case store.Composite:
+		if us, ok := s.Users.(UserSeeder); ok {
+			return us
+		}
+	case *store.Composite:
+		if us, ok := s.Users.(UserSeeder); ok {
+			return us
+		}
+	}
+	e.T.Fatalf("otpresettest: AddUser: %T cannot add users (it needs AddUser(ctx, store.User) error)", e.Store)
+	return nil
+}
+
+// AddUser seeds a user with phone (E.164) and password, with the ID
+// UserID(phone) (which a store that assigns its own ids replaces) and a
+// minimal LoginRadius profile, and returns the user as the store now holds
+// it.
 func (e *Env) AddUser(phone, password string) store.User {
 	e.T.Helper()
 	hash, err := e.Hasher.Hash(context.Background(), password)
@@ -191,10 +254,14 @@ func (e *Env) AddUser(phone, password string) store.User {
 		"FirstName": "Test", "IsActive": true, "CustomFields": map[string]string{"team": "blue"},
 	})
 	u := store.User{TenantID: e.Tenant.ID, ID: UserID(phone), Phone: phone, PasswordHash: hash, Profile: profile}
-	if err := e.Store.AddUser(context.Background(), u); err != nil {
+	if err := e.seeder().AddUser(context.Background(), u); err != nil {
 		e.T.Fatalf("otpresettest: add user: %v", err)
 	}
-	return u
+	got, err := e.Store.UserByPhone(context.Background(), u.TenantID, phone)
+	if err != nil {
+		e.T.Fatalf("otpresettest: the user just added is not found: %v", err)
+	}
+	return got
 }
 
 // UserID is the ID AddUser gives the user of phone: derived from it, without
@@ -219,7 +286,8 @@ func (e *Env) PasswordWorks(phone, password string) bool {
 }
 
 // Do serves one request with a JSON body (nil for none) and returns the
-// recorded answer. path may carry a query; "?apikey=..." is not added.
+// recorded answer, through Router when Mount set one. path may carry a
+// query; neither Prefix nor "?apikey=..." is added (see Path).
 func (e *Env) Do(method, path string, body any, header http.Header) *httptest.ResponseRecorder {
 	e.T.Helper()
 	var rd *bytes.Reader
@@ -243,18 +311,22 @@ func (e *Env) Do(method, path string, body any, header http.Header) *httptest.Re
 		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()
-	e.Handler.ServeHTTP(rec, req)
+	var h http.Handler = e.Handler
+	if e.Router != nil {
+		h = e.Router
+	}
+	h.ServeHTTP(rec, req)
 	return rec
 }
 
 // Send asks for a code for phone.
 func (e *Env) Send(phone string) *httptest.ResponseRecorder {
-	return e.Do(http.MethodPost, otpreset.Path+"?apikey="+APIKey, map[string]string{"phone": phone}, nil)
+	return e.Do(http.MethodPost, e.Path()+"?apikey="+APIKey, map[string]string{"phone": phone}, nil)
 }
 
 // Reset resets phone's password with otp.
 func (e *Env) Reset(phone, otp, password string) *httptest.ResponseRecorder {
-	return e.Do(http.MethodPut, otpreset.Path+"?apikey="+APIKey, map[string]string{"phone": phone, "otp": otp, "Password": password}, nil)
+	return e.Do(http.MethodPut, e.Path()+"?apikey="+APIKey, map[string]string{"phone": phone, "otp": otp, "Password": password}, nil)
 }
 
 // Code returns the last code sent to phone.
