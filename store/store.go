@@ -1,8 +1,8 @@
 // Package store defines what otpreset needs from a host's database: users
 // looked up by tenant and phone, one-time-code challenges, and sessions. The
 // interfaces are small so that a host can implement them over its own tables;
-// ready adapters live in sub-packages (memstore, sqlstore, redisstore), and
-// storetest is the conformance suite every adapter runs.
+// ready adapters live in sub-packages (memstore, postgres, sqlite,
+// redisstore), and storetest is the conformance suite every adapter runs.
 //
 // Every method takes a context and returns errors that wrap the sentinels of
 // this package, so callers match them with errors.Is whatever the adapter.

@@ -1,6 +1,6 @@
 // Package memstore is an in-memory store.Store for tests and the quickstart.
 // It loses everything on restart and is not shared between processes: use
-// sqlstore or redisstore in production.
+// store/postgres, store/sqlite or redisstore in production.
 package memstore
 
 import (
