@@ -3,39 +3,29 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 )
 
+// TestGorillaMount drives the host's router, middleware included, with
+// otpresettest: Mount sends every request through it under /api.
 func TestGorillaMount(t *testing.T) {
 	env := otpresettest.New(t)
+	env.Mount(newRouter(env.Handler), "/api")
 	env.AddUser("+919999999999", "old password 1")
-	srv := httptest.NewServer(newRouter(env.Handler))
-	defer srv.Close()
-
-	res, err := http.Get(srv.URL + "/")
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Equal(t, 200, res.StatusCode, "the host's own route still works")
 
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/api"+otpreset.Path+"?apikey="+otpresettest.APIKey, jsonBody(`{"phone":"+919999999999"}`))
-	req.Header.Set("Content-Type", "application/json")
-	newRouter(env.Handler).ServeHTTP(rec, req)
-	require.Equal(t, 200, rec.Code, rec.Body.String())
+	env.Router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusOK, rec.Code, "the host's own route still works")
 
-	rec = httptest.NewRecorder()
-	req = httptest.NewRequest(http.MethodPut, "/api"+otpreset.Path+"?apikey="+otpresettest.APIKey,
-		jsonBody(`{"phone":"+919999999999","otp":"`+env.Code("+919999999999")+`","Password":"new password 1"}`))
-	newRouter(env.Handler).ServeHTTP(rec, req)
-	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.Equal(t, http.StatusOK, env.Send("+919999999999").Code)
+	rec = env.Reset("+919999999999", env.Code("+919999999999"), "new password 1")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.True(t, env.PasswordWorks("+919999999999", "new password 1"))
+	assert.Equal(t, http.StatusNotFound, env.Do(http.MethodPost, "/identity/v2/auth/password/otp", "{}", nil).Code,
+		"only under /api")
 }
-
-func jsonBody(s string) *strings.Reader { return strings.NewReader(s) }
