@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	fs.StringVar(&o.apiKey, "apikey", "demo-api-key", "the demo tenant's API key")
 	fs.StringVar(&o.phone, "phone", "+919999999999", "the demo user's phone number")
 	fs.StringVar(&o.password, "password", "OldP@ssw0rd1", "the demo user's starting password")
-	fs.StringVar(&o.store, "store", "memory", "memory | sqlite:PATH (survives a restart) | postgres://... | redis://... (codes and sessions in Redis, users in memory)")
+	fs.StringVar(&o.store, "store", "memory", "memory | sqlite:PATH (survives a restart) | postgres://... | redis://... or redis-cluster://host:port,host:port (codes and sessions in Redis, users in memory)")
 	fs.StringVar(&o.secret, "secret", "", "code secret, at least 32 bytes in hex (else $"+secretEnv+"; "+generateHint+"); unset: random with memory, kept in PATH.secret with sqlite:PATH, required with postgres and redis")
 	fs.StringVar(&o.twilioAccount, "twilio-account-sid", "", "Twilio account SID (else $TWILIO_ACCOUNT_SID); unset: print messages instead of sending")
 	fs.StringVar(&o.twilioToken, "twilio-auth-token", "", "Twilio auth token (else $TWILIO_AUTH_TOKEN)")
@@ -208,16 +208,22 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 		}
 		fmt.Fprintln(out, "store: PostgreSQL")
 		return s, s.Close, nil
-	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		opt, err := redis.ParseURL(spec)
-		if err != nil {
-			return nil, nop, err
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"), strings.HasPrefix(spec, "redis-cluster://"):
+		var client redis.UniversalClient
+		if addrs, ok := strings.CutPrefix(spec, "redis-cluster://"); ok {
+			// A Redis Cluster: some of its nodes, comma separated.
+			client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+		} else {
+			opt, err := redis.ParseURL(spec)
+			if err != nil {
+				return nil, nop, err
+			}
+			client = redis.NewClient(opt)
 		}
-		client := redis.NewClient(opt)
 		// go-redis connects lazily: without this ping an unreachable server
 		// would surface as a 500 on the first request instead of at start-up.
 		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = client.Ping(pingCtx).Err()
+		err := client.Ping(pingCtx).Err()
 		cancel()
 		if err != nil {
 			_ = client.Close()
