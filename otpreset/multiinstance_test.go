@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,14 +60,20 @@ type instance struct {
 	users *postgres.Store
 }
 
+// Where the two instances keep codes and sessions: PostgreSQL (beside the
+// users), one Redis server, or a Redis Cluster of three masters.
+const (
+	onPostgres     = "postgres"
+	onRedis        = "redis codes, postgres users"
+	onRedisCluster = "redis cluster codes, postgres users"
+)
+
 // twoInstances builds two handlers that share one PostgreSQL schema (users,
-// and codes and sessions unless overRedis) and one Redis (rate limits, and
-// codes and sessions when overRedis), each with its own connections.
-func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]instance {
+// and codes and sessions on onPostgres) and one Redis or Redis Cluster (rate
+// limits, and codes and sessions otherwise), each with its own connections.
+func twoInstances(t *testing.T, codesOn string, limits otpreset.Limits) [2]instance {
 	pgURL := pgSchema(t)
-	redisURL := storetest.ServerURL(t, storetest.RedisURLEnv)
-	opt, err := redis.ParseURL(redisURL)
-	require.NoError(t, err)
+	newClient := redisClient(t, codesOn)
 	prefix := randomName("otpreset-mi-") + ":"
 	tenantID := randomName("tenant-")
 	ctx := context.Background()
@@ -78,10 +85,10 @@ func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]insta
 		if i == 0 {
 			require.NoError(t, pg.Migrate(ctx))
 		}
-		client := redis.NewClient(opt)
+		client := newClient()
 		t.Cleanup(func() { _ = client.Close() })
 		var st store.Store = pg
-		if overRedis {
+		if codesOn != onPostgres {
 			rs, err := redisstore.New(client, redisstore.Config{Prefix: prefix})
 			require.NoError(t, err)
 			st = store.Composite{Users: pg, Challenges: rs, Sessions: rs}
@@ -102,6 +109,19 @@ func twoInstances(t *testing.T, overRedis bool, limits otpreset.Limits) [2]insta
 	return out
 }
 
+// redisClient answers a constructor of clients of the Redis the instances
+// share: the cluster for onRedisCluster, else the single server. It skips
+// (fails under CI) without one.
+func redisClient(t *testing.T, codesOn string) func() redis.UniversalClient {
+	if codesOn == onRedisCluster {
+		addrs := strings.Split(storetest.ServerURL(t, storetest.RedisClusterAddrsEnv), ",")
+		return func() redis.UniversalClient { return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}) }
+	}
+	opt, err := redis.ParseURL(storetest.ServerURL(t, storetest.RedisURLEnv))
+	require.NoError(t, err)
+	return func() redis.UniversalClient { return redis.NewClient(opt) }
+}
+
 func passwordIs(t *testing.T, in instance, tenantID, pw string) bool {
 	u, err := in.users.UserByPhone(context.Background(), tenantID, phone)
 	require.NoError(t, err)
@@ -111,11 +131,10 @@ func passwordIs(t *testing.T, in instance, tenantID, pw string) bool {
 }
 
 func TestTwoInstancesShareState(t *testing.T) {
-	for _, overRedis := range []bool{false, true} {
-		name := map[bool]string{false: "postgres", true: "redis codes, postgres users"}[overRedis]
-		t.Run(name, func(t *testing.T) {
+	for _, codesOn := range []string{onPostgres, onRedis, onRedisCluster} {
+		t.Run(codesOn, func(t *testing.T) {
 			t.Run("code sent through one is accepted by the other", func(t *testing.T) {
-				in := twoInstances(t, overRedis, otpreset.Limits{})
+				in := twoInstances(t, codesOn, otpreset.Limits{})
 				require.Equal(t, 200, in[0].env.Send(phone).Code)
 				rec := in[1].env.Reset(phone, in[0].env.Code(phone), newPass)
 				require.Equal(t, 200, rec.Code, rec.Body.String())
@@ -123,7 +142,7 @@ func TestTwoInstancesShareState(t *testing.T) {
 				assert.False(t, passwordIs(t, in[0], in[0].env.Tenant.ID, oldPass))
 			})
 			t.Run("200 concurrent correct resets over both: one wins", func(t *testing.T) {
-				in := twoInstances(t, overRedis, otpreset.Limits{ResetPerPhone: "off", ResetPerIP: "off", LockoutAttempts: 1000})
+				in := twoInstances(t, codesOn, otpreset.Limits{ResetPerPhone: "off", ResetPerIP: "off", LockoutAttempts: 1000})
 				require.Equal(t, 200, in[0].env.Send(phone).Code)
 				code := in[0].env.Code(phone)
 				const n = 200
@@ -148,7 +167,7 @@ func TestTwoInstancesShareState(t *testing.T) {
 				assert.Equal(t, 1, wins)
 			})
 			t.Run("per-phone limits hold across both", func(t *testing.T) {
-				in := twoInstances(t, overRedis, otpreset.Limits{SendPerPhone: "3-15M"})
+				in := twoInstances(t, codesOn, otpreset.Limits{SendPerPhone: "3-15M"})
 				for i := 0; i < 3; i++ {
 					require.Equal(t, 200, in[i%2].env.Send(phone).Code)
 				}
@@ -156,7 +175,7 @@ func TestTwoInstancesShareState(t *testing.T) {
 				assert.Equal(t, 429, in[0].env.Send(phone).Code)
 			})
 			t.Run("lockout holds across both", func(t *testing.T) {
-				in := twoInstances(t, overRedis, otpreset.Limits{})
+				in := twoInstances(t, codesOn, otpreset.Limits{})
 				in[0].env.Send(phone)
 				code := in[0].env.Code(phone)
 				for i := 0; i < 5; i++ {
