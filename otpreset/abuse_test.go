@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,31 +54,75 @@ func TestSendRateLimits(t *testing.T) {
 }
 
 func TestTrustedProxies(t *testing.T) {
-	clientIP, err := otpreset.TrustedProxies("10.0.0.0/8", "192.168.1.1")
+	xff, err := otpreset.TrustedProxies("X-Forwarded-For", "10.0.0.0/8", "192.168.1.1")
+	require.NoError(t, err)
+	realIP, err := otpreset.TrustedProxies("X-Real-IP", "10.0.0.0/8")
+	require.NoError(t, err)
+	forwarded, err := otpreset.TrustedProxies("Forwarded", "10.0.0.0/8")
 	require.NoError(t, err)
 	tests := []struct {
-		remote, xff, xrealip, want string
+		name         string
+		clientIP     func(*http.Request) string
+		remote, want string
+		headers      map[string]string
 	}{
-		{"203.0.113.9:1234", "1.2.3.4", "", "203.0.113.9"}, // untrusted peer: header ignored
-		{"10.1.2.3:1234", "1.2.3.4", "", "1.2.3.4"},
-		{"10.1.2.3:1234", "6.6.6.6, 1.2.3.4, 10.9.9.9", "", "1.2.3.4"}, // right-most untrusted
-		{"192.168.1.1:80", "", "5.6.7.8", "5.6.7.8"},
-		{"10.1.2.3:1234", "garbage", "", "10.1.2.3"},
-		{"[::ffff:10.1.2.3]:1234", "1.2.3.4", "", "1.2.3.4"},
+		{"untrusted peer: header ignored", xff, "203.0.113.9:1234", "203.0.113.9", map[string]string{"X-Forwarded-For": "1.2.3.4"}},
+		{"trusted peer", xff, "10.1.2.3:1234", "1.2.3.4", map[string]string{"X-Forwarded-For": "1.2.3.4"}},
+		{"right-most untrusted", xff, "10.1.2.3:1234", "1.2.3.4", map[string]string{"X-Forwarded-For": "6.6.6.6, 1.2.3.4, 10.9.9.9"}},
+		{"garbage", xff, "10.1.2.3:1234", "10.1.2.3", map[string]string{"X-Forwarded-For": "garbage"}},
+		{"mapped peer", xff, "[::ffff:10.1.2.3]:1234", "1.2.3.4", map[string]string{"X-Forwarded-For": "1.2.3.4"}},
+		// The host named X-Forwarded-For: X-Real-IP is never read.
+		{"no fallback to X-Real-IP", xff, "192.168.1.1:80", "192.168.1.1", map[string]string{"X-Real-IP": "5.6.7.8"}},
+		// The host named X-Real-IP (its proxy sets only that): the client's
+		// own X-Forwarded-For cannot choose its address.
+		{"X-Real-IP", realIP, "10.1.2.3:80", "5.6.7.8", map[string]string{"X-Real-IP": "5.6.7.8"}},
+		{"client's X-Forwarded-For ignored", realIP, "10.1.2.3:80", "5.6.7.8", map[string]string{"X-Real-IP": "5.6.7.8", "X-Forwarded-For": "9.9.9.9"}},
+		{"X-Real-IP missing", realIP, "10.1.2.3:80", "10.1.2.3", map[string]string{"X-Forwarded-For": "9.9.9.9"}},
+		{"RFC 7239", forwarded, "10.1.2.3:80", "2001:db8::1", map[string]string{"Forwarded": `for=9.9.9.9, for="[2001:db8::1]:4711";proto=https`}},
 	}
 	for _, tt := range tests {
-		r, _ := http.NewRequest("POST", "/", nil)
-		r.RemoteAddr = tt.remote
-		if tt.xff != "" {
-			r.Header.Set("X-Forwarded-For", tt.xff)
-		}
-		if tt.xrealip != "" {
-			r.Header.Set("X-Real-IP", tt.xrealip)
-		}
-		assert.Equal(t, tt.want, clientIP(r), "%+v", tt)
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := http.NewRequest("POST", "/", nil)
+			r.RemoteAddr = tt.remote
+			for k, v := range tt.headers {
+				r.Header.Set(k, v)
+			}
+			assert.Equal(t, tt.want, tt.clientIP(r))
+		})
 	}
-	_, err = otpreset.TrustedProxies("not-an-ip")
-	assert.Error(t, err)
+	_, err = otpreset.TrustedProxies("X-Forwarded-For", "not-an-ip")
+	assert.ErrorIs(t, err, otpreset.ErrInvalidConfig)
+	_, err = otpreset.TrustedProxies("", "10.0.0.0/8")
+	assert.ErrorIs(t, err, otpreset.ErrInvalidConfig)
+}
+
+// TestPerIPLimitCountsIPv6By64: one subscriber's /64 is one client. 100
+// sends from 100 addresses of one /64 once met no limit of 20 an hour.
+func TestPerIPLimitCountsIPv6By64(t *testing.T) {
+	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
+		tn.Limits.SendPerPhone = "off"
+		c.MinSendDuration = -1
+	})
+	statuses := map[int]int{}
+	for i := range 30 {
+		req := httptest.NewRequest("POST", otpreset.Path+keyQuery, strings.NewReader(`{"phone":"+919999999999"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = fmt.Sprintf("[2001:db8:1:2:%x::%x]:443", i, i+1)
+		rec := httptest.NewRecorder()
+		env.Handler.ServeHTTP(rec, req)
+		statuses[rec.Code]++
+	}
+	assert.Equal(t, map[int]int{200: 20, 429: 10}, statuses, "the default 20 an hour per /64")
+
+	// Another /64, and an IPv4 client, have their own count.
+	for _, remote := range []string{"[2001:db8:1:3::1]:443", "203.0.113.7:443"} {
+		req := httptest.NewRequest("POST", otpreset.Path+keyQuery, strings.NewReader(`{"phone":"+919999999999"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		env.Handler.ServeHTTP(rec, req)
+		assert.Equal(t, 200, rec.Code, remote)
+	}
 }
 
 func TestParseRate(t *testing.T) {
@@ -234,14 +279,23 @@ func TestCaptchaModes(t *testing.T) {
 		assert.Equal(t, 200, rec.Code, rec.Body.String())
 	})
 	t.Run("lockout type captcha without verifier fails closed", func(t *testing.T) {
-		env := otpresettest.New(t, func(_ *otpreset.Config, tn *otpreset.Tenant) { tn.Limits.LockoutType = otpreset.LockoutCaptcha })
+		// New refuses such a tenant outright (TestNewRefusesBadTenants); a
+		// dynamically resolved one is refused at its first request, never
+		// let through: the request fails closed with 950.
+		env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
+			broken := *tn
+			broken.Limits.LockoutType = otpreset.LockoutCaptcha
+			c.Tenants = resolverFunc(func(_ context.Context, key string) (*otpreset.Tenant, error) {
+				if key != otpresettest.APIKey {
+					return nil, otpreset.ErrUnknownAPIKey
+				}
+				return &broken, nil
+			})
+		})
 		env.AddUser(phone, oldPass)
-		env.Send(phone)
-		for i := 0; i < 5; i++ {
-			env.Reset(phone, "000000", newPass)
-		}
-		rec := env.Do("PUT", otpreset.Path+keyQuery+"&g-recaptcha-response=good", map[string]string{"phone": phone, "otp": env.Code(phone), "Password": newPass}, nil)
-		assert.Equal(t, float64(1218), errorCode(t, rec.Body.Bytes()))
+		rec := env.Do("PUT", otpreset.Path+keyQuery+"&g-recaptcha-response=good", map[string]string{"phone": phone, "otp": "000000", "Password": newPass}, nil)
+		assert.Equal(t, float64(950), errorCode(t, rec.Body.Bytes()))
+		assert.True(t, env.PasswordWorks(phone, oldPass))
 	})
 }
 

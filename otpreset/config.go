@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ulule/limiter/v3"
+
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
@@ -19,35 +21,33 @@ import (
 // whose path ends with Path, so it can be mounted under a prefix unchanged.
 const Path = "/identity/v2/auth/password/otp"
 
-// Defaults applied by New and by Tenant fields left zero.
-const (
-	DefaultCodeLength      = 6
-	DefaultCodeTTL         = 300 * time.Second
-	DefaultMaxCodeAttempts = 5
-	DefaultSessionLifetime = time.Hour
-	DefaultMaxBodyBytes    = 64 << 10
-	DefaultMinSendDuration = 400 * time.Millisecond
-	DefaultSendTimeout     = 30 * time.Second
-)
+// ErrInvalidConfig is wrapped by every error New returns for a Config or a
+// Tenant it refuses, and by the log line of a dynamically resolved tenant
+// that fails the same checks.
+var ErrInvalidConfig = errors.New("otpreset: invalid configuration")
 
 // Config configures a Handler. Store, Sender, Tenants and Secret are
-// required; everything else has a safe default.
+// required; every other field has a safe default, documented on the field.
 type Config struct {
 	// Store keeps users, codes and sessions. Required.
 	Store store.Store
 	// Sender delivers codes. Required (sms.LogSender for development).
 	Sender sms.Sender
-	// Tenants maps API keys to tenants. Required (Tenants is a ready map).
+	// Tenants maps API keys to tenants. Required. A Tenants map is checked
+	// whole by New; any other TenantResolver's tenants are checked when first
+	// resolved.
 	Tenants TenantResolver
-	// Secret keys the HMAC under which codes are stored; at least 32 random
-	// bytes, the same on every instance sharing a store. Required.
+	// Secret keys the HMAC under which codes are stored: at least 32 random
+	// bytes (e.g. `openssl rand -hex 32`, decoded), the same on every
+	// instance sharing a store. Required; a secret of one repeated byte is
+	// refused.
 	Secret []byte
 
-	// Hasher hashes new passwords. Default: argon2id with OWASP's parameters,
-	// at most GOMAXPROCS hashes at once.
+	// Hasher hashes new passwords. Default: password.NewArgon2idHasher with
+	// OWASP's parameters, at most GOMAXPROCS hashes at once.
 	Hasher PasswordHasher
 	// Tokens issues the access and refresh tokens of the new session.
-	// Default: random opaque tokens, stored hashed.
+	// Default: random opaque tokens, stored hashed (see TokenHash).
 	Tokens TokenIssuer
 	// Webhooks receives ResetPassword events. Default: webhook.Discard.
 	Webhooks webhook.Sink
@@ -61,43 +61,65 @@ type Config struct {
 	// Rand is the source of codes and ids. Default: crypto/rand.
 	Rand io.Reader
 	// Logger receives one line per refusal and fault; it never sees a code,
-	// a password, a hash or a whole phone number. Default: slog.Default().
+	// a password, a hash or a whole phone number. Nil means slog.Default().
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
-	// Limiter enforces rate limits and lockouts. Default: NewLimiter with an
-	// in-memory store (use a shared store when running several instances).
-	Limiter *Limiter
+	// RateLimitStore counts the rate limits and the lockout. Default: in
+	// memory, for one instance; instances that share a store must share this
+	// too (redisstore.NewLimiterStore).
+	RateLimitStore limiter.Store
 	// MinSendDuration pads every answer of the send endpoint to at least
 	// this long, known phone or not, so its timing does not tell whether the
 	// phone exists (an SMS provider takes hundreds of milliseconds, an unknown
 	// phone takes none). When the provider is slower than this, the answer
 	// goes out on time with a Sid of the same form and the SMS completes in
-	// the background. Default DefaultMinSendDuration; negative disables.
+	// the background. Default 400 ms; negative disables.
 	MinSendDuration time.Duration
 	// SendTimeout bounds one call to the Sender. Default 30 s.
 	SendTimeout time.Duration
+	// ApplyTimeout bounds the store work of a successful reset (consume the
+	// code, replace the password, revoke and create sessions), which runs
+	// detached from the client's connection so that a client going away
+	// cannot leave it half done. Default 30 s.
+	ApplyTimeout time.Duration
 	// Observer receives counts and timings for metrics. Default: none.
 	Observer Observer
 	// ClientIP tells a request's client address. Default: the connection's
-	// address; see TrustedProxies for X-Forwarded-For.
+	// address; see TrustedProxies for a proxy's forwarding header.
 	ClientIP func(*http.Request) string
+	// IPv6PrefixBits is the network an IPv6 client is counted by in the
+	// per-IP limits: one subscriber holds a whole /64 and can rotate
+	// addresses inside it. IPv4 clients count by address. Default 64.
+	IPv6PrefixBits int
 }
 
-// Clock tells the time; inject a fixed one in tests.
+// Defaults of Config and Tenant fields left zero.
+const (
+	defaultCodeLength      = 6
+	defaultCodeTTL         = 300 * time.Second
+	defaultMaxCodeAttempts = 5
+	defaultSessionLifetime = time.Hour
+	defaultMaxBodyBytes    = 64 << 10
+	defaultMinSendDuration = 400 * time.Millisecond
+	defaultSendTimeout     = 30 * time.Second
+	defaultApplyTimeout    = 30 * time.Second
+	defaultIPv6PrefixBits  = 64
+)
+
+// Clock tells the time; inject a fixed one in tests (otpresettest.Clock).
 type Clock interface{ Now() time.Time }
 
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// SystemClock is the real clock.
-var SystemClock Clock = systemClock{}
-
 // ErrUnknownAPIKey is returned by a TenantResolver for a key it does not know.
 var ErrUnknownAPIKey = errors.New("otpreset: unknown API key")
 
-// TenantResolver finds the tenant an API key belongs to.
+// TenantResolver finds the tenant an API key belongs to. The handler keeps
+// the checked settings of each *Tenant it is given, so return a new *Tenant,
+// rather than changing one in place, to change a tenant's settings.
 type TenantResolver interface {
 	// ResolveTenant returns the tenant of apiKey, or an error wrapping
 	// ErrUnknownAPIKey. Other errors are faults (950).
@@ -123,8 +145,8 @@ const (
 	CaptchaOff CaptchaMode = iota
 	// CaptchaAlways asks on every send and reset.
 	CaptchaAlways
-	// CaptchaAfterFailures asks once a phone has Lockout.Attempts failed
-	// codes (LoginRadius's 1132).
+	// CaptchaAfterFailures asks once a phone has Limits.LockoutAttempts
+	// failed codes (LoginRadius's 1132).
 	CaptchaAfterFailures
 )
 
@@ -139,7 +161,8 @@ const (
 )
 
 // Tenant is one application's configuration, selected by its API key. Zero
-// fields take the documented defaults.
+// fields take the defaults documented on each field. New refuses a tenant
+// whose fields are out of range (ErrInvalidConfig).
 type Tenant struct {
 	// ID keys the tenant's users, codes and limits. Required.
 	ID string
@@ -156,9 +179,9 @@ type Tenant struct {
 	// SMSTemplates are the tenant's named templates (smstemplate); nil uses
 	// sms.DefaultTemplate.
 	SMSTemplates *sms.Templates
-	// AccountSid is shown as Data.AccountSid when no message was sent (an
-	// unknown phone); default: the AccountSid of the tenant's last real
-	// receipt, so both answers look alike.
+	// AccountSid is Data.AccountSid in every send answer of the tenant,
+	// whichever sender served it and whether or not the phone exists.
+	// Default: a stable id derived from Config.Secret and the tenant ID.
 	AccountSid string
 
 	// Captcha is the tenant's Bot Protection.
@@ -198,4 +221,53 @@ type CaptchaPolicy struct {
 	// Required unless Mode is CaptchaOff and the lockout type is not
 	// LockoutCaptcha.
 	Verifier captcha.Verifier
+}
+
+// Limits are a tenant's rate limits, each a readable rate "N-P" where P is S,
+// M, H or D with an optional multiplier: "3-15M" is 3 per 15 minutes. Empty
+// fields take the defaults below; "off" disables one limit. New refuses a
+// rate it cannot parse.
+type Limits struct {
+	SendPerPhone    string // codes sent per phone; default "3-15M"
+	SendPerIP       string // codes asked for per client IP; default "20-1H"
+	SMSPerTenantDay string // SMS sent per tenant per day; default "10000-1D"
+	ResetPerPhone   string // reset attempts per phone; default "10-15M"
+	ResetPerIP      string // reset attempts per client IP; default "60-1H"
+
+	// LockoutAttempts failed codes for one phone within LockoutWindow lock
+	// it (whether or not the phone exists); default 5 within 15 minutes.
+	LockoutAttempts int
+	LockoutWindow   time.Duration
+	// LockoutType: LockoutSuspend (1198, default) or LockoutCaptcha (1132).
+	LockoutType LockoutType
+}
+
+// SMSPumping guards a tenant against SMS pumping (toll fraud): attackers who
+// ask for codes to premium or foreign numbers they are paid for. A refused
+// number gets the same answer as an unknown one: no SMS, no hint.
+type SMSPumping struct {
+	// AllowedCallingCodes, when not empty, is the only set of country
+	// calling codes (91 for India, 1 for NANP) codes are sent to.
+	AllowedCallingCodes []int
+	// PrefixDailyCap caps SMS per number prefix (the first PrefixDigits
+	// digits of the E.164 number) as a rate; default "200-1D", "off" to
+	// disable. Pumping rings use blocks of consecutive numbers.
+	PrefixDailyCap string
+	// PrefixDigits is the prefix length in digits (country code included);
+	// default 6.
+	PrefixDigits int
+	// AllowNonMobile sends to numbers that phonenumbers says are not mobile
+	// (fixed line, premium rate, toll free, shared cost, VoIP, pager, UAN,
+	// voicemail). Off by default: a reset code goes to a phone that reads
+	// SMS. Numbers whose type cannot be told are allowed.
+	AllowNonMobile bool
+}
+
+// PasswordHasher turns a new password into a stored hash. The default is
+// password.NewArgon2idHasher; a host whose login checks another format plugs
+// in its own.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	// Compare reports whether password matches hash.
+	Compare(ctx context.Context, password, hash string) (bool, error)
 }

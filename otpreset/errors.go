@@ -6,22 +6,22 @@ import (
 	"strconv"
 )
 
-// FieldError is one entry of a 1134 answer's Errors list.
-type FieldError struct {
+// fieldError is one entry of a 1134 answer's Errors list.
+type fieldError struct {
 	FieldName    string `json:"FieldName"`
 	ErrorMessage string `json:"ErrorMessage"`
 }
 
-// APIError is a LoginRadius-style error answer. Every error otpreset writes is
+// apiError is a LoginRadius-style error answer. Every error otpreset writes is
 // one of these, built in this file only: the single table from causes to
 // LoginRadius codes.
-type APIError struct {
+type apiError struct {
 	Status      int    `json:"-"`
 	ErrorCode   int    `json:"ErrorCode"`
 	Message     string `json:"Message"`
 	Description string `json:"Description"`
 	// Errors lists the fields that failed validation (ErrorCode 1134).
-	Errors []FieldError `json:"Errors,omitempty"`
+	Errors []fieldError `json:"Errors,omitempty"`
 	// Data carries extra facts, e.g. {"LoginLockedTimeout": "..."} for 1198.
 	Data                  any             `json:"Data,omitempty"`
 	IsProviderError       bool            `json:"IsProviderError"`
@@ -34,17 +34,17 @@ type APIError struct {
 	raw []byte
 }
 
-func (e *APIError) Error() string {
+func (e *apiError) Error() string {
 	return "otpreset: " + strconv.Itoa(e.ErrorCode) + " " + e.Message
 }
 
-func newAPIError(status, code int, message, description string) *APIError {
-	return &APIError{Status: status, ErrorCode: code, Message: message, Description: description, ProviderErrorResponse: json.RawMessage("null")}
+func newAPIError(status, code int, message, description string) *apiError {
+	return &apiError{Status: status, ErrorCode: code, Message: message, Description: description, ProviderErrorResponse: json.RawMessage("null")}
 }
 
 // fixedAPIError is newAPIError with its body encoded once, for the answers
 // that never change.
-func fixedAPIError(status, code int, message, description string) *APIError {
+func fixedAPIError(status, code int, message, description string) *apiError {
 	e := newAPIError(status, code, message, description)
 	e.raw = e.mustEncode()
 	return e
@@ -57,7 +57,7 @@ var (
 	errMissingAPIKey = fixedAPIError(http.StatusBadRequest, 908, "A parameter is not formatted correctly", "The apikey is a required parameter.")
 	errUnknownAPIKey = fixedAPIError(http.StatusForbidden, 901, "The API key is unauthorized", "The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.")
 	errInternal      = fixedAPIError(http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
-	errAuthFailed    = &APIError{Status: http.StatusUnauthorized, ErrorCode: 1409, Message: "Authentication failed", Description: "The credentials provided could not be authenticated.",
+	errAuthFailed    = &apiError{Status: http.StatusUnauthorized, ErrorCode: 1409, Message: "Authentication failed", Description: "The credentials provided could not be authenticated.",
 		raw: []byte(`{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated."}`)}
 
 	errNotJSON         = fixedAPIError(http.StatusBadRequest, 1090, "The request body is not formatted correctly", "The request body must be a JSON object.")
@@ -84,13 +84,13 @@ var (
 	errBreached        = fixedAPIError(http.StatusForbidden, 1315, "Password is breached", "This password appears in a known data breach; please choose another one.")
 )
 
-func errValidation(fields []FieldError) *APIError {
+func errValidation(fields []fieldError) *apiError {
 	e := newAPIError(http.StatusForbidden, 1134, "Validation failed for one or more fields", "One or more fields did not pass validation; see Errors.")
 	e.Errors = fields
 	return e
 }
 
-func errLocked(until string, retryAfter int) *APIError {
+func errLocked(until string, retryAfter int) *apiError {
 	e := newAPIError(http.StatusForbidden, 1198, "Your account has been locked", "Too many failed attempts for this phone number; try again after LoginLockedTimeout.")
 	e.Data = map[string]string{"LoginLockedTimeout": until}
 	e.RetryAfter = retryAfter
@@ -100,26 +100,26 @@ func errLocked(until string, retryAfter int) *APIError {
 // errResetLimit is the reset endpoint's per-phone rate limit: HTTP 429 with
 // the 1198-style lockout body (CONTRACT.md: "Rate limited: HTTP 429 ...
 // 1198-style lockout on the reset endpoint").
-func errResetLimit(until string, retryAfter int) *APIError {
+func errResetLimit(until string, retryAfter int) *apiError {
 	e := errLocked(until, retryAfter)
 	e.Status = http.StatusTooManyRequests
 	return e
 }
 
-func errSendLimit(retryAfter int) *APIError {
+func errSendLimit(retryAfter int) *apiError {
 	e := newAPIError(http.StatusTooManyRequests, 1179, "You have reached a limit for generating OTP", "Too many codes were requested; please try again later.")
 	e.RetryAfter = retryAfter
 	return e
 }
 
-func errTooManyRequests(retryAfter int) *APIError {
+func errTooManyRequests(retryAfter int) *apiError {
 	e := newAPIError(http.StatusTooManyRequests, 429, "Too many requests in a particular time frame", "Too many requests from this address; please try again later.")
 	e.RetryAfter = retryAfter
 	return e
 }
 
 // encode returns the JSON body of e.
-func (e *APIError) encode() []byte {
+func (e *apiError) encode() []byte {
 	if e.raw != nil {
 		return e.raw
 	}
@@ -130,7 +130,7 @@ func (e *APIError) encode() []byte {
 	return b
 }
 
-func (e *APIError) mustEncode() []byte {
+func (e *apiError) mustEncode() []byte {
 	b, _ := json.Marshal(e)
 	return b
 }
@@ -144,8 +144,7 @@ var (
 	headerAllow   = []string{"POST, PUT"}[:1:1]
 )
 
-func writeAPIError(w http.ResponseWriter, e *APIError) {
-	noteErrorCode(w, e.ErrorCode)
+func writeAPIError(w http.ResponseWriter, e *apiError) {
 	h := w.Header()
 	h["Content-Type"] = headerJSON
 	h["Cache-Control"] = headerNoStore

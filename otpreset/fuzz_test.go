@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -22,6 +23,7 @@ import (
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
 )
 
 // The fuzz targets build their handler once per target (not per input), with
@@ -64,6 +66,14 @@ func (fuzzSender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
 	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: sms.NewSid(sms.SidPrefix(m.Voice), nil)}, nil
 }
 
+// cryptoTokens issues tokens from crypto/rand, since the fuzz
+// environment's Config.Rand is deterministic and sessions need distinct tokens.
+type cryptoTokens struct{}
+
+func (cryptoTokens) Issue(_ context.Context, _ *otpreset.Tenant, _ store.User, now time.Time) (otpreset.Tokens, error) {
+	return otpreset.Tokens{AccessToken: rand.Text(), RefreshToken: rand.Text(), ExpiresAt: now.Add(time.Hour)}, nil
+}
+
 // fuzzEnv builds the handler the fuzz targets share: one tenant with a seeded
 // user, no rate limits, no lockout, a deterministic code.
 func fuzzEnv(tb testing.TB) *otpresettest.Env {
@@ -71,7 +81,7 @@ func fuzzEnv(tb testing.TB) *otpresettest.Env {
 	env := otpresettest.New(tb, func(c *otpreset.Config, tn *otpreset.Tenant) {
 		c.Secret = fuzzSecret
 		c.Rand = fuzzRand{}
-		c.Tokens = otpreset.RandomTokens{Rand: rand.Reader}
+		c.Tokens = cryptoTokens{}
 		c.Sender = fuzzSender{}
 		tn.Limits = otpreset.Limits{
 			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off", ResetPerPhone: "off", ResetPerIP: "off",

@@ -9,10 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/webhook"
 )
@@ -20,181 +19,180 @@ import (
 // Handler serves both endpoints of the flow. Create it with New; it is safe
 // for concurrent use.
 type Handler struct {
-	cfg         Config
-	log         *slog.Logger
-	accountSids sync.Map // tenant ID -> last real AccountSid
-	codes       *codeHasher
+	cfg     Config
+	log     *slog.Logger
+	tenants *tenants
+	limits  limits
+	codes   *codeHasher
 }
 
-// New checks cfg, applies defaults and returns the handler.
+// New checks cfg and every tenant of a static Tenants map, applies the
+// defaults and returns the handler. Every refusal wraps ErrInvalidConfig.
 func New(cfg Config) (*Handler, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("otpreset: Config.Store is required")
-	case cfg.Sender == nil:
-		return nil, errors.New("otpreset: Config.Sender is required")
-	case cfg.Tenants == nil:
-		return nil, errors.New("otpreset: Config.Tenants is required")
-	case len(cfg.Secret) < 32:
-		return nil, errors.New("otpreset: Config.Secret must be at least 32 bytes")
-	}
-	if cfg.WebhookOutbox {
-		_, okR := cfg.Store.(store.Resetter)
-		_, okO := cfg.Store.(store.Outbox)
-		if !okR || !okO {
-			return nil, store.ErrOutboxUnsupported
-		}
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Hasher == nil {
-		cfg.Hasher = NewArgon2idHasher(nil, 0)
+		cfg.Hasher = password.NewArgon2idHasher(nil, 0)
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
 	}
 	if cfg.Tokens == nil {
-		cfg.Tokens = RandomTokens{Rand: cfg.Rand}
+		cfg.Tokens = randomTokens{rand: cfg.Rand}
 	}
 	if cfg.Webhooks == nil {
 		cfg.Webhooks = webhook.Discard
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
+		cfg.Clock = systemClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = NewLimiter(nil)
-	}
-	if cfg.MinSendDuration == 0 {
-		cfg.MinSendDuration = DefaultMinSendDuration
-	}
-	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = DefaultSendTimeout
-	}
+	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, defaultMaxBodyBytes)
+	cfg.MinSendDuration = orDefault(cfg.MinSendDuration, defaultMinSendDuration)
+	cfg.SendTimeout = orDefault(cfg.SendTimeout, defaultSendTimeout)
+	cfg.ApplyTimeout = orDefault(cfg.ApplyTimeout, defaultApplyTimeout)
+	cfg.IPv6PrefixBits = orDefault(cfg.IPv6PrefixBits, defaultIPv6PrefixBits)
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = RemoteIP
+		cfg.ClientIP = remoteIP
 	}
 	cfg.Secret = append([]byte(nil), cfg.Secret...)
-	return &Handler{cfg: cfg, log: cfg.Logger.With("component", "otpreset"), codes: newCodeHasher(cfg.Secret)}, nil
+	log := cfg.Logger.With("component", "otpreset")
+	ts, err := newTenants(cfg.Tenants, cfg.Secret, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{cfg: cfg, log: log, tenants: ts, limits: newLimits(cfg.RateLimitStore), codes: newCodeHasher(cfg.Secret)}, nil
+}
+
+// checkConfig refuses what New cannot work with.
+func checkConfig(cfg *Config) error {
+	var problems []error
+	bad := func(s string) { problems = append(problems, errors.New(s)) }
+	if isNil(cfg.Store) {
+		bad("Config.Store is required")
+	}
+	if isNil(cfg.Sender) {
+		bad("Config.Sender is required")
+	}
+	if isNil(cfg.Tenants) {
+		bad("Config.Tenants is required")
+	}
+	if len(cfg.Secret) < 32 {
+		bad("Config.Secret must be at least 32 bytes")
+	} else if strings.Count(string(cfg.Secret), string(cfg.Secret[:1])) == len(cfg.Secret) {
+		bad("Config.Secret is one repeated byte; draw it from crypto/rand (openssl rand -hex 32)")
+	}
+	for _, d := range []struct {
+		name string
+		v    int64
+	}{{"MaxBodyBytes", cfg.MaxBodyBytes}, {"SendTimeout", int64(cfg.SendTimeout)}, {"ApplyTimeout", int64(cfg.ApplyTimeout)}} {
+		if d.v < 0 {
+			bad("Config." + d.name + " must not be negative")
+		}
+	}
+	if cfg.IPv6PrefixBits < 0 || cfg.IPv6PrefixBits > 128 {
+		bad("Config.IPv6PrefixBits must be 0 to 128")
+	}
+	if cfg.WebhookOutbox && !isNil(cfg.Store) {
+		_, okR := cfg.Store.(store.Resetter)
+		_, okO := cfg.Store.(store.Outbox)
+		if !okR || !okO {
+			problems = append(problems, store.ErrOutboxUnsupported)
+		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
 }
 
 // ServeHTTP routes POST (send a code) and PUT (reset the password) on any
 // path that ends with Path, so the handler works at the root of a mux, under
-// a gorilla/mux subrouter or behind http.StripPrefix alike.
+// a gorilla/mux subrouter or behind http.StripPrefix alike. It is the one
+// place that writes an answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, nop := h.cfg.Observer.(nopObserver); !nop {
-		ow := &observedWriter{ResponseWriter: w}
-		start := time.Now()
-		endpoint := "other"
-		switch r.Method {
-		case http.MethodPost:
-			endpoint = "send"
-		case http.MethodPut:
-			endpoint = "reset"
+	start := time.Now()
+	endpoint, x, body, apiErr := h.serve(r)
+	if x != nil {
+		setRateHeaders(w.Header(), x.rate)
+	}
+	var encoded []byte
+	if apiErr == nil {
+		var err error
+		if encoded, err = json.Marshal(body); err != nil {
+			apiErr = h.fault(x, "encode answer", err)
 		}
-		defer func() {
-			status := ow.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			h.cfg.Observer.Answered(endpoint, status, ow.errorCode, time.Since(start))
-		}()
-		w = ow
 	}
-	defer func() {
-		// A bug must never show a stack trace or an empty 500: log it and
-		// answer 950. http.ErrAbortHandler keeps its meaning.
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.Error("panic serving request", "panic", fmt.Sprint(v))
-			writeAPIError(w, errInternal)
-		}
-	}()
-	if !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), Path) {
-		writeAPIError(w, errNotFound)
-		return
-	}
-	switch r.Method {
-	case http.MethodPost:
-		h.serveSend(w, r)
-	case http.MethodPut:
-		h.serveReset(w, r)
-	default:
-		writeAPIError(w, errMethod)
-	}
-}
-
-// begin does what both endpoints do first: the API key, the tenant and the
-// body. It writes the error answer itself and returns nil on failure.
-func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*Tenant, *request) {
-	q := r.URL.Query()
-	key := apiKey(r, q)
-	if key == "" {
-		writeAPIError(w, errMissingAPIKey)
-		return nil, nil
-	}
-	t, err := h.cfg.Tenants.ResolveTenant(r.Context(), key)
-	if err != nil {
-		if errors.Is(err, ErrUnknownAPIKey) {
-			writeAPIError(w, errUnknownAPIKey)
-		} else {
-			h.log.Error("resolving tenant", "err", err)
-			writeAPIError(w, errInternal)
-		}
-		return nil, nil
-	}
-	body, apiErr := decodeBody(w, r, h.cfg.MaxBodyBytes)
 	if apiErr != nil {
 		writeAPIError(w, apiErr)
-		return nil, nil
-	}
-	return t, &request{query: q, body: body}
-}
-
-// captchaToken collects the token under any of the seed's names.
-func captchaToken(q *request, ip string) captcha.Token {
-	tok := captcha.Token{RemoteIP: ip, Randstr: q.param("qq_captcha_randstr")}
-	for _, name := range []string{"g-recaptcha-response", "g_recaptcha_response", "h-captcha-response", "cf-turnstile-response", "qq_captcha_ticket"} {
-		if v := q.param(name); v != "" {
-			tok.Response = v
-			break
-		}
-	}
-	return tok
-}
-
-// checkCaptcha verifies the request's captcha with the tenant's verifier.
-// A missing verifier fails closed.
-func (h *Handler) checkCaptcha(ctx context.Context, t *Tenant, q *request, ip string) error {
-	if t.Captcha.Verifier == nil {
-		return fmt.Errorf("otpreset: tenant %s asks for a captcha but has no verifier: %w", t.ID, captcha.ErrUnavailable)
-	}
-	tok := captchaToken(q, ip)
-	if tok.Response == "" {
-		return captcha.ErrMissing
-	}
-	return t.Captcha.Verifier.Verify(ctx, tok)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeAPIError(w, errInternal)
+		h.cfg.Observer.Answered(endpoint, apiErr.Status, apiErr.ErrorCode, time.Since(start))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	_, _ = w.Write(encoded)
+	h.cfg.Observer.Answered(endpoint, http.StatusOK, 0, time.Since(start))
 }
 
-func lockoutKey(t *Tenant, phone string) string { return "lock:" + t.ID + ":" + phone }
+// serve runs the endpoint's pipeline and returns its answer: a body to send
+// with 200, or the refusal. A panic becomes a logged 950, never a stack trace
+// or an empty 500; http.ErrAbortHandler keeps its meaning.
+func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any, apiErr *apiError) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("panic serving request", "panic", fmt.Sprint(v))
+			body, apiErr = nil, errInternal
+		}
+	}()
+	if !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), Path) {
+		return "other", nil, nil, errNotFound
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		return "other", nil, nil, errMethod
+	}
+	endpoint = "send"
+	if r.Method == http.MethodPut {
+		endpoint = "reset"
+	}
+	t, q, fields, apiErr := h.begin(r)
+	if apiErr != nil {
+		return endpoint, nil, nil, apiErr
+	}
+	x0 := exchange{r: r, ctx: r.Context(), query: q, body: fields, t: t, log: h.log}
+	if endpoint == "send" {
+		s := &sending{exchange: x0}
+		body, apiErr = h.send(s)
+		return endpoint, &s.exchange, body, apiErr
+	}
+	rs := &resetting{exchange: x0}
+	body, apiErr = h.reset(rs)
+	return endpoint, &rs.exchange, body, apiErr
+}
+
+// fault logs a server-side failure and returns the 950 answer.
+func (h *Handler) fault(x *exchange, step string, err error) *apiError {
+	log := h.log
+	if x != nil && x.log != nil {
+		log = x.log
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client went away; nothing useful can be written.
+		log.Error("request cancelled", "step", step)
+	case errors.Is(err, ErrInvalidConfig):
+		// Logged once, when the tenant was first resolved.
+	default:
+		log.Error("server fault", "step", step, "err", err)
+	}
+	return errInternal
+}

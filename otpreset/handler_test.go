@@ -341,6 +341,11 @@ func TestResetValidation(t *testing.T) {
 		{"password too short", map[string]string{"Password": "short", "phone": phone, "otp": "123456"}, 403, 1134, ""},
 		{"body keys in any case", map[string]string{"PASSWORD": "short", "PHONE": phone, "OTP": "123456"}, 403, 1134, ""},
 		{"not an object", `"hello"`, 400, 1090, ""},
+		// Passwords are refused rather than silently changed, so that one set
+		// here always logs in at the host (CONTRACT.md, Security behaviour).
+		{"invalid UTF-8 password", `{"Password":"new password ` + "\xff" + `1","phone":"` + phone + `","otp":"123456"}`, 403, 1134, ""},
+		{"lone surrogate password", `{"Password":"new password \ud800","phone":"` + phone + `","otp":"123456"}`, 403, 1134, ""},
+		{"U+FDFA is one character", map[string]string{"Password": "\uFDFA", "phone": phone, "otp": "123456"}, 403, 1134, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -448,6 +453,14 @@ type faultyStore struct {
 	store.Store
 	failOn string
 	panics bool
+}
+
+// AddUser seeds through to the wrapped store (otpresettest seeds users into
+// the handler's store).
+func (f *faultyStore) AddUser(ctx context.Context, u store.User) error {
+	return f.Store.(interface {
+		AddUser(context.Context, store.User) error
+	}).AddUser(ctx, u)
 }
 
 var errDown = errors.New("database is down")

@@ -97,7 +97,7 @@ func twoInstances(t *testing.T, codesOn string, limits otpreset.Limits) [2]insta
 		require.NoError(t, err)
 		env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
 			c.Store = st
-			c.Limiter = otpreset.NewLimiter(lim)
+			c.RateLimitStore = lim
 			tn.ID = tenantID
 			tn.Limits = limits
 		})

@@ -1,9 +1,6 @@
 package otpreset
 
-import (
-	"net/http"
-	"time"
-)
+import "time"
 
 // Observer receives what the handler does, for metrics (see package
 // otpreset/metrics for Prometheus). Methods are called on the request path:
@@ -35,26 +32,3 @@ func (nopObserver) SMS(string, string)                       {}
 func (nopObserver) Lockout(string)                           {}
 func (nopObserver) CaptchaFailed(string, string)             {}
 func (nopObserver) Hashed(time.Duration)                     {}
-
-// observedWriter remembers the status and ErrorCode written.
-type observedWriter struct {
-	http.ResponseWriter
-	status, errorCode int
-}
-
-func (o *observedWriter) WriteHeader(code int) {
-	if o.status == 0 {
-		o.status = code
-	}
-	o.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (o *observedWriter) Unwrap() http.ResponseWriter { return o.ResponseWriter }
-
-// noteErrorCode records e's code when w is observed.
-func noteErrorCode(w http.ResponseWriter, code int) {
-	if o, ok := w.(*observedWriter); ok {
-		o.errorCode = code
-	}
-}

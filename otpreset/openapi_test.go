@@ -139,13 +139,25 @@ func componentRoute(t testing.TB, doc *openapi3.T, status int, name string) *rou
 	}
 }
 
-// specFailingStore answers every user lookup with a fault.
+// specFailingStore answers every code saved or checked with a fault (users
+// can still be seeded and read, as otpresettest.AddUser does).
 type specFailingStore struct{ store.Store }
 
 var errSpecStoreDown = errors.New("spec test: store down")
 
-func (specFailingStore) UserByPhone(context.Context, string, string) (store.User, error) {
-	return store.User{}, errSpecStoreDown
+// AddUser seeds through to the wrapped store.
+func (s specFailingStore) AddUser(ctx context.Context, u store.User) error {
+	return s.Store.(interface {
+		AddUser(context.Context, store.User) error
+	}).AddUser(ctx, u)
+}
+
+func (specFailingStore) SaveChallenge(context.Context, store.Challenge) error {
+	return errSpecStoreDown
+}
+
+func (specFailingStore) VerifyChallenge(context.Context, store.CodeCheck) error {
+	return errSpecStoreDown
 }
 
 func specRejectingCaptcha(context.Context, captcha.Token) error { return captcha.ErrRejected }

@@ -30,42 +30,50 @@ type phoneInfo struct {
 	numberType  phonenumbers.PhoneNumberType
 }
 
-// phoneCache keeps recent parses: parsing costs about 24 µs and 85
-// allocations, and the same phones come back (a send, then its reset). It is
-// dropped whole at phoneCacheSize entries, so it stays bounded whatever
-// callers send.
+// phoneCache keeps recent successful parses: parsing costs about 24 µs and
+// 85 allocations, and the same phones come back (a send, then its reset).
+// Only numbers that parsed are kept, and only inputs no longer than
+// maxPhoneInput, so what a client sends cannot grow it: it holds at most
+// phoneCacheSize entries of at most maxPhoneInput bytes of key (and an E.164
+// number) each, about 600 KiB, and is dropped whole when full.
 var phoneCache = struct {
 	sync.Mutex
-	m map[string]phoneResult
-}{m: map[string]phoneResult{}}
+	m map[string]phoneInfo
+}{m: map[string]phoneInfo{}}
 
-const phoneCacheSize = 4096
-
-type phoneResult struct {
-	info phoneInfo
-	err  error
-}
+const (
+	phoneCacheSize = 4096
+	// maxPhoneInput is the longest phone input parsed at all: the longest
+	// E.164 number is 16 bytes; 64 leaves room for spaces and punctuation.
+	maxPhoneInput = 64
+)
 
 func lookupPhone(s string) (phoneInfo, error) {
+	if len(s) > maxPhoneInput {
+		return phoneInfo{}, ErrInvalidPhone
+	}
 	phoneCache.Lock()
-	r, ok := phoneCache.m[s]
+	info, ok := phoneCache.m[s]
 	phoneCache.Unlock()
 	if ok {
-		return r.info, r.err
+		return info, nil
 	}
 	info, err := parsePhone(s)
+	if err != nil {
+		return phoneInfo{}, err // never cache what was refused
+	}
 	phoneCache.Lock()
 	if len(phoneCache.m) >= phoneCacheSize {
-		phoneCache.m = make(map[string]phoneResult, phoneCacheSize)
+		phoneCache.m = make(map[string]phoneInfo, phoneCacheSize)
 	}
-	phoneCache.m[s] = phoneResult{info, err}
+	phoneCache.m[s] = info
 	phoneCache.Unlock()
-	return info, err
+	return info, nil
 }
 
 func parsePhone(s string) (phoneInfo, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > maxPhoneInput {
 		return phoneInfo{}, ErrInvalidPhone
 	}
 	if strings.HasPrefix(s, "00") {
@@ -90,6 +98,6 @@ func parsePhone(s string) (phoneInfo, error) {
 	return phoneInfo{e164: out, countryCode: int(n.GetCountryCode()), numberType: phonenumbers.GetNumberType(n)}, nil
 }
 
-// MaskPhone hides the middle of a phone number for logs:
+// maskPhone hides the middle of a phone number for logs:
 // "+919999999999" -> "+91******9999".
-func MaskPhone(e164 string) string { return sms.MaskPhone(e164) }
+func maskPhone(e164 string) string { return sms.MaskPhone(e164) }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"sort"
 	"time"
+
+	"github.com/otpreset/go/store"
 )
 
-// MaskedPassword is what every Profile answer shows in place of a password.
-const MaskedPassword = "********"
+// maskedPassword is what every Profile answer shows in place of a password.
+const maskedPassword = "********"
 
 // EmailEntry is one of a profile's e-mail addresses.
 type EmailEntry struct {
@@ -131,29 +133,26 @@ func (p *Profile) SetExtra(name string, raw json.RawMessage) {
 	p.rest[name] = raw
 }
 
-// ResetData is the Data of a successful reset answer.
-type ResetData struct {
-	Profile      Profile `json:"Profile"`
-	AccessToken  string  `json:"access_token"`
-	RefreshToken string  `json:"refresh_token"`
-	// ExpiresIn is an RFC 3339 timestamp (LoginRadius's name, not a duration).
-	ExpiresIn time.Time `json:"expires_in"`
-}
-
-// ResetResponse is the 200 answer of PUT /identity/v2/auth/password/otp.
-type ResetResponse struct {
-	IsPosted bool       `json:"IsPosted"`
-	Data     *ResetData `json:"Data,omitempty"`
-}
-
-// SendData is the Data of the send answer: exactly AccountSid and Sid.
-type SendData struct {
-	AccountSid string `json:"AccountSid"`
-	Sid        string `json:"Sid"`
-}
-
-// SendResponse is the 200 answer of POST /identity/v2/auth/password/otp.
-type SendResponse struct {
-	IsPosted bool     `json:"IsPosted"`
-	Data     SendData `json:"Data"`
+// updatedProfile is the user's profile after a reset.
+func updatedProfile(u store.User, now time.Time) (Profile, error) {
+	var p Profile
+	if len(u.Profile) > 0 && string(u.Profile) != "null" {
+		if err := json.Unmarshal(u.Profile, &p); err != nil {
+			return Profile{}, err
+		}
+	}
+	if p.Uid == "" {
+		p.Uid = u.ID
+	}
+	if p.PhoneId == "" {
+		p.PhoneId = u.Phone
+	}
+	now = now.UTC().Truncate(time.Second)
+	p.LastPasswordChangeDate = &now
+	p.ModifiedDate = &now
+	p.Password = maskedPassword
+	p.IsLoginLocked = false
+	p.LoginLockedType = "None"
+	p.IsPasswordBreached = false
+	return p, nil
 }

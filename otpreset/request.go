@@ -1,282 +1,115 @@
 package otpreset
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
-	"mime"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"unicode/utf8"
 )
 
-// request holds what both endpoints read from a request.
-type request struct {
+// exchange is one request on its way through an endpoint's pipeline: what
+// every step reads, filled in as the steps learn it.
+type exchange struct {
+	r     *http.Request
+	ctx   context.Context
 	query url.Values
 	body  map[string]string // lower-cased keys; string values only
+	t     *settings
+	ip    string
+	phone string       // E.164, once readPhone has run
+	log   *slog.Logger // carries tenant, masked phone and endpoint
+	rate  limitResult  // the tightest rate limit seen, for X-RateLimit-*
 }
+
+// begin does what both endpoints do first: the API key, the tenant and the
+// body. Refusals here cost no more than they must: nothing is allocated for
+// the request until its body is known to be good.
+func (h *Handler) begin(r *http.Request) (*settings, url.Values, map[string]string, *apiError) {
+	q := r.URL.Query()
+	key, ok := apiKey(r, q)
+	if !ok {
+		return nil, nil, nil, errUnknownAPIKey
+	}
+	if key == "" {
+		return nil, nil, nil, errMissingAPIKey
+	}
+	t, err := h.tenants.resolve(r.Context(), key)
+	if err != nil {
+		if errors.Is(err, ErrUnknownAPIKey) {
+			return nil, nil, nil, errUnknownAPIKey
+		}
+		return nil, nil, nil, h.fault(nil, "resolve tenant", err)
+	}
+	body, apiErr := decodeBody(r, h.cfg.MaxBodyBytes)
+	return t, q, body, apiErr
+}
+
+// readPhone normalises the body's phone and names the request in the log
+// (base is the tenant's logger for the endpoint).
+func (h *Handler) readPhone(x *exchange, base *slog.Logger) *apiError {
+	raw := x.body["phone"]
+	if raw == "" {
+		return errMissingPhone
+	}
+	phone, err := NormalizePhone(raw)
+	if err != nil {
+		return errBadPhone
+	}
+	x.phone = phone
+	x.ip = h.cfg.ClientIP(x.r)
+	x.log = base.With("phone", maskPhone(phone))
+	return nil
+}
+
+// apiKeyHeader is X-LoginRadius-ApiKey in the canonical form the server
+// stores it under, so reading it allocates nothing.
+var apiKeyHeader = http.CanonicalHeaderKey("X-LoginRadius-ApiKey")
 
 // apiKey reads the key from the query (any casing: the v11 SDK sends apiKey)
-// or the X-LoginRadius-ApiKey header.
-func apiKey(r *http.Request, q url.Values) string {
-	for k, v := range q {
-		if strings.EqualFold(k, "apikey") && len(v) > 0 && v[0] != "" {
-			return v[0]
+// or the X-LoginRadius-ApiKey header. ok is false when the key is given more
+// than once with different values: never pick one at random.
+func apiKey(r *http.Request, q url.Values) (key string, ok bool) {
+	for k, vs := range q {
+		if !strings.EqualFold(k, "apikey") {
+			continue
 		}
-	}
-	return r.Header.Get("X-LoginRadius-ApiKey")
-}
-
-// decodeBody reads a JSON object into lower-cased keys. String values are
-// kept; numbers and booleans are kept in their JSON text; objects, arrays and
-// nulls are dropped (no field of these endpoints takes them). A key given
-// twice keeps its last value, as encoding/json does.
-//
-// It is on the path of every request, refusals included, so it allocates
-// little: the body is read into a pooled buffer, checked with json.Valid and
-// walked in place; only the kept values (and unusual keys) are copied out.
-func decodeBody(w http.ResponseWriter, r *http.Request, limit int64) (map[string]string, *APIError) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
-		return nil, errContentType
-	}
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer putBodyBuffer(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errBodyTooLarge
-		}
-		return nil, errNotJSON
-	}
-	data := bytes.TrimSpace(buf.Bytes())
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
-		return nil, errNotJSON
-	}
-	return objectFields(data)
-}
-
-// isJSONMediaType accepts application/json and any +json type, with or
-// without parameters.
-func isJSONMediaType(ct string) bool {
-	if strings.EqualFold(ct, "application/json") { // the usual case, without allocating
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
-}
-
-// maxPooledBody bounds the buffers kept for reuse, so one large body does
-// not stay in memory.
-const maxPooledBody = 64 << 10
-
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func putBodyBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBody {
-		return
-	}
-	b.Reset()
-	bodyBuffers.Put(b)
-}
-
-// member is one "key": value of the top-level object, as slices of the body.
-type member struct{ key, value []byte }
-
-// objectFields walks data, a JSON object already checked by json.Valid.
-func objectFields(data []byte) (map[string]string, *APIError) {
-	// Members by decoded key, the last value of a repeated key winning (as
-	// encoding/json's map decoding does); a few live on the stack.
-	var stack [8]member
-	members := stack[:0]
-	i := skipSpace(data, 1)
-	for i < len(data) && data[i] == '"' {
-		kEnd := stringEnd(data, i)
-		key, ok := rawString(data[i:kEnd])
-		if !ok {
-			s, err := unquote(data[i:kEnd])
-			if err != nil {
-				return nil, errNotJSON
-			}
-			key = []byte(s)
-		}
-		i = skipSpace(data, kEnd)
-		if i >= len(data) || data[i] != ':' {
-			return nil, errNotJSON
-		}
-		i = skipSpace(data, i+1)
-		vEnd := valueEnd(data, i)
-		if vEnd <= i {
-			return nil, errNotJSON
-		}
-		m := member{key: key, value: data[i:vEnd]}
-		replaced := false
-		for j := range members {
-			if bytes.Equal(members[j].key, key) {
-				members[j] = m
-				replaced = true
-				break
-			}
-		}
-		if !replaced {
-			members = append(members, m)
-		}
-		i = skipSpace(data, vEnd)
-		if i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
-		}
-	}
-	out := make(map[string]string, len(members))
-	for _, m := range members {
-		switch m.value[0] {
-		case '"':
-			if s, ok := rawString(m.value); ok {
-				out[lowerKey(m.key)] = string(s)
+		for _, v := range vs {
+			if v == "" {
 				continue
 			}
-			s, err := unquote(m.value)
-			if err != nil {
-				return nil, errNotJSON
+			if key != "" && v != key {
+				return "", false
 			}
-			out[lowerKey(m.key)] = s
-		case '{', '[', 'n':
-		default: // numbers and booleans, e.g. "otp": 123456
-			out[lowerKey(m.key)] = string(m.value)
+			key = v
 		}
 	}
-	return out, nil
-}
-
-func unquote(quoted []byte) (string, error) {
-	var s string
-	err := json.Unmarshal(quoted, &s)
-	return s, err
-}
-
-// rawString returns the contents of a quoted JSON string when they need no
-// decoding: no escapes and valid UTF-8 (encoding/json replaces invalid bytes).
-func rawString(quoted []byte) ([]byte, bool) {
-	if len(quoted) < 2 {
-		return nil, false
-	}
-	s := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
-		return nil, false
-	}
-	return s, true
-}
-
-// knownKeys are the body keys the endpoints read, so the usual keys are
-// lower-cased without allocating.
-var knownKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{
-		"phone", "otp", "password", "smstemplate", "resetpasswordemailtemplate", "resetpasswordsmstemplate",
-		"g-recaptcha-response", "g_recaptcha_response", "h-captcha-response", "cf-turnstile-response",
-		"qq_captcha_ticket", "qq_captcha_randstr", "isvoiceotp", "prevent_webhook",
-	} {
-		m[k] = k
-	}
-	return m
-}()
-
-// lowerKey is strings.ToLower(string(key)), without allocating for the
-// known keys.
-func lowerKey(key []byte) string {
-	var buf [32]byte
-	if len(key) <= len(buf) {
-		for i, c := range key {
-			if c >= utf8.RuneSelf {
-				return strings.ToLower(string(key))
-			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			buf[i] = c
+	for _, v := range r.Header[apiKeyHeader] {
+		if v == "" {
+			continue
 		}
-		if k, ok := knownKeys[string(buf[:len(key)])]; ok {
-			return k
+		if key != "" && v != key {
+			return "", false
 		}
+		key = v
 	}
-	return strings.ToLower(string(key))
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// stringEnd returns the index just after the string that opens at i.
-func stringEnd(data []byte, i int) int {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(data)
-}
-
-// valueEnd returns the index just after the value that starts at i.
-func valueEnd(data []byte, i int) int {
-	if i >= len(data) {
-		return i
-	}
-	switch data[i] {
-	case '"':
-		return stringEnd(data, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(data); j++ {
-			switch data[j] {
-			case '"':
-				j = stringEnd(data, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(data)
-	default: // number, true, false, null
-		j := i
-		for j < len(data) {
-			switch data[j] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return j
-			}
-			j++
-		}
-		return j
-	}
+	return key, true
 }
 
 // param reads a parameter from the query (exact name, then any casing), or
 // else from the body.
-func (q *request) param(name string) string {
-	if v := q.query.Get(name); v != "" {
+func (x *exchange) param(name string) string {
+	if v := x.query.Get(name); v != "" {
 		return v
 	}
-	for k, v := range q.query {
+	for k, v := range x.query {
 		if strings.EqualFold(k, name) && len(v) > 0 && v[0] != "" {
 			return v[0]
 		}
 	}
-	return q.body[strings.ToLower(name)]
+	return x.body[strings.ToLower(name)]
 }
 
 // boolParam is a lenient boolean: true, 1, yes (any casing).
@@ -288,9 +121,9 @@ func boolParam(s string) bool {
 }
 
 // preventWebhook: the X-PreventWebhook header wins over the query.
-func preventWebhook(r *http.Request, q *request) bool {
-	if h := r.Header.Get("X-PreventWebhook"); h != "" {
+func (x *exchange) preventWebhook() bool {
+	if h := x.r.Header.Get("X-PreventWebhook"); h != "" {
 		return boolParam(h)
 	}
-	return boolParam(q.param("prevent_webhook"))
+	return boolParam(x.param("prevent_webhook"))
 }

@@ -4,195 +4,222 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/otpreset/go/captcha"
+
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/webhook"
 )
 
-// serveReset answers PUT: check the code, set the new password.
-func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
-	t, q := h.begin(w, r)
-	if t == nil {
-		return
-	}
-	ctx := r.Context()
-	newPassword, otp, rawPhone := q.body["password"], q.body["otp"], q.body["phone"]
+// resetResponse is the 200 answer of PUT /identity/v2/auth/password/otp.
+type resetResponse struct {
+	IsPosted bool       `json:"IsPosted"`
+	Data     *resetData `json:"Data,omitempty"`
+}
+
+// resetData is the Data of a successful reset answer.
+type resetData struct {
+	Profile      Profile `json:"Profile"`
+	AccessToken  string  `json:"access_token"`
+	RefreshToken string  `json:"refresh_token"`
+	// ExpiresIn is an RFC 3339 timestamp (LoginRadius's name, not a duration).
+	ExpiresIn time.Time `json:"expires_in"`
+}
+
+// resetting is a reset request on its way: what the later steps share.
+type resetting struct {
+	exchange
+	otp      string
+	password string // normalised by the policy: the form to hash
+	user     store.User
+	known    bool
+	check    store.CodeCheck
+}
+
+// reset answers PUT: decode, limit, gate (lockout and captcha), check the
+// password, check the code, then apply and answer.
+func (h *Handler) reset(r *resetting) (any, *apiError) {
+	x := &r.exchange
+	r.otp = x.body["otp"]
 	switch {
-	case newPassword == "":
-		writeAPIError(w, errMissingPassword)
-		return
-	case rawPhone == "":
-		writeAPIError(w, errMissingPhone)
-		return
-	case otp == "":
-		writeAPIError(w, errMissingOTP)
-		return
+	case x.body["password"] == "":
+		return nil, errMissingPassword
+	case x.body["phone"] == "":
+		return nil, errMissingPhone
+	case r.otp == "":
+		return nil, errMissingOTP
 	}
-	phone, err := NormalizePhone(rawPhone)
-	if err != nil {
-		writeAPIError(w, errBadPhone)
-		return
+	if e := h.readPhone(x, x.t.resetLog); e != nil {
+		return nil, e
 	}
-	ip := h.cfg.ClientIP(r)
-	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "reset")
+	if e := h.limitIPAndPhone(x, "reset", x.t.resetPerIP, x.t.resetPerPhone, resetLimited); e != nil {
+		return nil, e
+	}
+	if e := h.gate(x); e != nil {
+		return nil, e
+	}
+	if e := h.checkPolicy(r); e != nil {
+		return nil, e
+	}
+	if e := h.checkCode(r); e != nil {
+		return nil, e
+	}
+	if e := h.checkPassword(r); e != nil {
+		return nil, e
+	}
+	return h.applyReset(r)
+}
 
-	if !h.limits(ctx, w, log, t.ID, "reset", ip, phone, t.Limits.ResetPerIP, DefaultResetPerIP, t.Limits.ResetPerPhone, DefaultResetPerPhone,
-		func(res LimitResult) *APIError {
-			return errResetLimit(res.Reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.Reset))
-		}) {
-		return
-	}
+func resetLimited(res limitResult) *apiError {
+	return errResetLimit(res.reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.reset))
+}
 
-	// Lockout and captcha before anything that touches the code.
-	if apiErr := h.captchaGate(ctx, t, q, ip, phone, log); apiErr != nil {
-		writeAPIError(w, apiErr)
-		return
+// checkPolicy refuses a new password the tenant's policy does not allow,
+// before the code is spent.
+func (h *Handler) checkPolicy(r *resetting) *apiError {
+	normalized, err := r.t.password.Check(r.body["password"], r.phone)
+	if err == nil {
+		r.password = normalized
+		return nil
 	}
-
-	// The new password must pass the policy before the code is spent.
-	normalized, err := t.Password.Check(newPassword, phone)
-	if err != nil {
-		var ve *password.ValidationError
-		if errors.As(err, &ve) {
-			fields := make([]FieldError, 0, len(ve.Problems))
-			for _, p := range ve.Problems {
-				fields = append(fields, FieldError{FieldName: p.Field, ErrorMessage: p.Message})
-			}
-			log.Info("refused", "reason", "password policy")
-			writeAPIError(w, errValidation(fields))
-			return
+	var ve *password.ValidationError
+	if errors.As(err, &ve) {
+		fields := make([]fieldError, 0, len(ve.Problems))
+		for _, p := range ve.Problems {
+			fields = append(fields, fieldError{FieldName: p.Field, ErrorMessage: p.Message})
 		}
-		h.fault(w, log, "password policy", err)
-		return
+		r.log.Info("refused", "reason", "password policy")
+		return errValidation(fields)
 	}
+	return h.fault(&r.exchange, "password policy", err)
+}
 
-	user, err := h.cfg.Store.UserByPhone(ctx, t.ID, phone)
+// checkCode checks the code without spending it, before any hashing, so a
+// wrong code costs no argon2id. An unknown phone fails like a wrong code.
+func (h *Handler) checkCode(r *resetting) *apiError {
+	user, err := h.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.fault(w, log, "user lookup", err)
-		return
+		return h.fault(&r.exchange, "user lookup", err)
 	}
-	check := store.CodeCheck{TenantID: t.ID, Phone: phone, CodeHash: h.codes.sum(t.ID, phone, otp), Now: h.cfg.Clock.Now()}
-	if err != nil { // unknown phone: a failure like any other
-		h.failCode(w, r, t, phone, store.ErrNotFound, log)
-		return
+	r.user, r.known = user, err == nil
+	r.check = store.CodeCheck{TenantID: r.t.id, Phone: r.phone, CodeHash: h.codes.sum(r.t.id, r.phone, r.otp), Now: h.cfg.Clock.Now()}
+	if !r.known {
+		return h.failCode(&r.exchange, store.ErrNotFound)
 	}
-	// Check the code before hashing, so a wrong code costs no argon2id.
-	if err := h.cfg.Store.VerifyChallenge(ctx, check); err != nil {
+	if err := h.cfg.Store.VerifyChallenge(r.ctx, r.check); err != nil {
 		if isCodeError(err) {
-			h.failCode(w, r, t, phone, err, log)
-			return
+			return h.failCode(&r.exchange, err)
 		}
-		h.fault(w, log, "verify code", err)
-		return
+		return h.fault(&r.exchange, "verify code", err)
 	}
+	return nil
+}
 
-	if t.Breach != nil {
-		breached, err := t.Breach.Breached(ctx, normalized)
+// checkPassword refuses a breached password (1315) and, where the tenant
+// asks, the current one (1134).
+func (h *Handler) checkPassword(r *resetting) *apiError {
+	if r.t.breach != nil {
+		breached, err := r.t.breach.Breached(r.ctx, r.password)
 		if err != nil {
-			h.fault(w, log, "breach check", err)
-			return
+			return h.fault(&r.exchange, "breach check", err)
 		}
 		if breached {
-			log.Info("refused", "reason", "breached password")
-			writeAPIError(w, errBreached)
-			return
+			r.log.Info("refused", "reason", "breached password")
+			return errBreached
 		}
 	}
-
-	if t.RejectPreviousPassword && user.PasswordHash != "" {
-		same, err := h.cfg.Hasher.Compare(ctx, normalized, user.PasswordHash)
+	if r.t.rejectPreviousPassword && r.user.PasswordHash != "" {
+		same, err := h.cfg.Hasher.Compare(r.ctx, r.password, r.user.PasswordHash)
 		if err != nil {
-			h.fault(w, log, "compare previous password", err)
-			return
+			return h.fault(&r.exchange, "compare previous password", err)
 		}
 		if same {
-			log.Info("refused", "reason", "previous password")
-			writeAPIError(w, errValidation([]FieldError{{FieldName: password.FieldPassword, ErrorMessage: "The new password must differ from the current one"}}))
-			return
+			r.log.Info("refused", "reason", "previous password")
+			return errValidation([]fieldError{{FieldName: password.FieldPassword, ErrorMessage: "The new password must differ from the current one"}})
 		}
 	}
+	return nil
+}
 
+// applyReset hashes the password and, in one store step, consumes the code,
+// replaces the password, revokes every session, creates the new one and
+// writes the outbox; then it clears the lockout and emits the webhook.
+func (h *Handler) applyReset(r *resetting) (any, *apiError) {
 	hashStart := time.Now()
-	hash, err := h.cfg.Hasher.Hash(ctx, normalized)
+	hash, err := h.cfg.Hasher.Hash(r.ctx, r.password)
 	h.cfg.Observer.Hashed(time.Since(hashStart))
 	if err != nil {
-		h.fault(w, log, "hash", err)
-		return
+		return nil, h.fault(&r.exchange, "hash", err)
 	}
 	now := h.cfg.Clock.Now()
-	profile, err := updatedProfile(user, now)
+	profile, err := updatedProfile(r.user, now)
 	if err != nil {
-		h.fault(w, log, "profile", err)
-		return
+		return nil, h.fault(&r.exchange, "profile", err)
 	}
-	profileJSON, err := json.Marshal(profile)
-	if err != nil {
-		h.fault(w, log, "profile", err)
-		return
+	change, tokens, event, e := h.buildReset(r, hash, profile, now)
+	if e != nil {
+		return nil, e
 	}
-	reset := store.Reset{
-		Check:    check,
-		Change:   store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
-		Previous: &store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
-	}
-	var tokens Tokens
-	if !t.LegacyResetAnswer {
-		if tokens, err = h.cfg.Tokens.Issue(ctx, t, user, now); err != nil {
-			h.fault(w, log, "tokens", err)
-			return
-		}
-		reset.NewSession = &store.Session{
-			ID: uuid.NewString(), TenantID: t.ID, UserID: user.ID,
-			AccessTokenHash: TokenHash(tokens.AccessToken), RefreshTokenHash: TokenHash(tokens.RefreshToken),
-			CreatedAt: now, ExpiresAt: tokens.ExpiresAt,
-		}
-	}
-	var event *webhook.Event
-	if !preventWebhook(r, q) {
-		event = &webhook.Event{ID: uuid.NewString(), TenantID: t.ID, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
-		if h.cfg.WebhookOutbox {
-			payload, err := event.Payload()
-			if err != nil {
-				h.fault(w, log, "webhook payload", err)
-				return
-			}
-			reset.Outbox = []store.OutboxMessage{{ID: event.ID, TenantID: t.ID, Payload: payload, CreatedAt: now}}
-			event = nil
-		}
-	}
-
 	// The reset must not be half done because the client went away.
-	applyCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), h.cfg.ApplyTimeout)
 	defer cancel()
-	if err := store.ApplyReset(applyCtx, h.cfg.Store, reset); err != nil {
+	if err := store.ApplyReset(ctx, h.cfg.Store, change); err != nil {
 		if isCodeError(err) { // lost a race for the same code
-			h.failCode(w, r, t, phone, err, log)
-			return
+			return nil, h.failCode(&r.exchange, err)
 		}
-		h.fault(w, log, "apply reset", err)
-		return
+		return nil, h.fault(&r.exchange, "apply reset", err)
 	}
-	if err := h.cfg.Limiter.clear(applyCtx, lockoutKey(t, phone), t.Limits); err != nil {
-		log.Error("clearing lockout", "err", err)
+	if err := h.limits.clear(ctx, lockoutKey(r.t.id, r.phone), r.t.lockout); err != nil {
+		r.log.Error("clearing lockout", "err", err)
 	}
 	if event != nil {
-		if err := h.cfg.Webhooks.Emit(applyCtx, *event); err != nil {
-			log.Error("webhook not accepted", "event", event.ID, "err", err)
+		if err := h.cfg.Webhooks.Emit(ctx, *event); err != nil {
+			r.log.Error("webhook not accepted", "event", event.ID, "err", err)
 		}
 	}
-	log.Info("password reset", "user", user.ID)
-
-	if t.LegacyResetAnswer {
-		writeJSON(w, ResetResponse{IsPosted: true})
-		return
+	r.log.Info("password reset", "user", r.user.ID)
+	if r.t.legacyResetAnswer {
+		return resetResponse{IsPosted: true}, nil
 	}
-	writeJSON(w, ResetResponse{IsPosted: true, Data: &ResetData{Profile: profile, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, ExpiresIn: tokens.ExpiresAt}})
+	return resetResponse{IsPosted: true, Data: &resetData{Profile: profile, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, ExpiresIn: tokens.ExpiresAt}}, nil
+}
+
+// buildReset is everything the store step changes, the new session's
+// tokens, and the webhook event to emit after it (nil when suppressed or
+// written to the outbox).
+func (h *Handler) buildReset(r *resetting, hash string, profile Profile, now time.Time) (store.Reset, Tokens, *webhook.Event, *apiError) {
+	t, user := r.t, r.user
+	profileJSON, err := json.Marshal(profile)
+	if err != nil {
+		return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "profile", err)
+	}
+	change := store.Reset{
+		Check:    r.check,
+		Change:   store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Previous: &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
+	}
+	var tokens Tokens
+	if !t.legacyResetAnswer {
+		if tokens, err = h.cfg.Tokens.Issue(r.ctx, t.tenant, user, now); err != nil {
+			return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "tokens", err)
+		}
+		change.NewSession = newSession(t, user.ID, tokens, now)
+	}
+	if r.preventWebhook() {
+		return change, tokens, nil, nil
+	}
+	event := &webhook.Event{ID: uuid.NewString(), TenantID: t.id, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
+	if !h.cfg.WebhookOutbox {
+		return change, tokens, event, nil
+	}
+	payload, err := event.Payload()
+	if err != nil {
+		return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "webhook payload", err)
+	}
+	change.Outbox = []store.OutboxMessage{{ID: event.ID, TenantID: t.id, Payload: payload, CreatedAt: now}}
+	return change, tokens, nil, nil
 }
 
 func isCodeError(err error) bool {
@@ -203,31 +230,29 @@ func isCodeError(err error) bool {
 
 // failCode answers a phone/code pair that did not authenticate, and counts it
 // toward the phone's lockout (known phone or not).
-func (h *Handler) failCode(w http.ResponseWriter, r *http.Request, t *Tenant, phone string, cause error, log *slog.Logger) {
-	locked, err := h.cfg.Limiter.fail(r.Context(), lockoutKey(t, phone), t.Limits)
+func (h *Handler) failCode(x *exchange, cause error) *apiError {
+	locked, err := h.limits.fail(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
 	if err != nil {
-		h.fault(w, log, "lockout", err)
-		return
+		return h.fault(x, "lockout", err)
 	}
-	log.Info("refused", "reason", reasonOf(cause), "locked", locked)
+	x.log.Info("refused", "reason", reasonOf(cause), "locked", locked)
 	if locked {
-		h.cfg.Observer.Lockout(t.ID)
+		h.cfg.Observer.Lockout(x.t.id)
 	}
-	if !t.DetailedErrors {
-		writeAPIError(w, errAuthFailed)
-		return
+	if !x.t.detailedErrors {
+		return errAuthFailed
 	}
 	switch {
 	case errors.Is(cause, store.ErrNotFound):
-		writeAPIError(w, errUserNotExist)
+		return errUserNotExist
 	case errors.Is(cause, store.ErrChallengeUsed):
-		writeAPIError(w, errUsedOTP)
+		return errUsedOTP
 	case errors.Is(cause, store.ErrChallengeExpired):
-		writeAPIError(w, errExpiredOTP)
+		return errExpiredOTP
 	case errors.Is(cause, store.ErrNoChallenge), errors.Is(cause, store.ErrTooManyAttempts):
-		writeAPIError(w, errNoOTP)
+		return errNoOTP
 	default:
-		writeAPIError(w, errInvalidOTP)
+		return errInvalidOTP
 	}
 }
 
@@ -246,74 +271,4 @@ func reasonOf(err error) string {
 	default:
 		return "wrong code"
 	}
-}
-
-// captchaGate applies the lockout and the tenant's captcha policy: it
-// returns the refusal to answer, or nil to go on.
-func (h *Handler) captchaGate(ctx context.Context, t *Tenant, q *request, ip, phone string, log *slog.Logger) *APIError {
-	locked, until, err := h.cfg.Limiter.lockout(ctx, lockoutKey(t, phone), t.Limits)
-	if err != nil {
-		log.Error("server fault", "step", "lockout", "err", err)
-		return errInternal
-	}
-	need := t.Captcha.Mode == CaptchaAlways
-	if locked {
-		if t.Limits.LockoutType != LockoutCaptcha && t.Captcha.Mode != CaptchaAfterFailures {
-			log.Warn("refused", "reason", "locked")
-			return errLocked(until.UTC().Format(time.RFC3339), retryAfter(time.Now(), until))
-		}
-		// Captcha lockout: a valid captcha lets the request through.
-		if err := h.checkCaptcha(ctx, t, q, ip); err != nil {
-			log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
-			h.cfg.Observer.CaptchaFailed(t.ID, captchaReason(err))
-			if errors.Is(err, captcha.ErrMissing) {
-				return errCaptchaRequired
-			}
-			return errCaptcha
-		}
-		return nil
-	}
-	if need {
-		if err := h.checkCaptcha(ctx, t, q, ip); err != nil {
-			log.Warn("refused", "reason", "captcha", "captcha", captchaReason(err))
-			h.cfg.Observer.CaptchaFailed(t.ID, captchaReason(err))
-			return errCaptcha
-		}
-	}
-	return nil
-}
-
-func captchaReason(err error) string {
-	switch {
-	case errors.Is(err, captcha.ErrMissing):
-		return "missing"
-	case errors.Is(err, captcha.ErrRejected):
-		return "rejected"
-	default:
-		return "unavailable"
-	}
-}
-
-// updatedProfile is the user's profile after a reset.
-func updatedProfile(u store.User, now time.Time) (Profile, error) {
-	var p Profile
-	if len(u.Profile) > 0 && string(u.Profile) != "null" {
-		if err := json.Unmarshal(u.Profile, &p); err != nil {
-			return Profile{}, err
-		}
-	}
-	if p.Uid == "" {
-		p.Uid = u.ID
-	}
-	if p.PhoneId == "" {
-		p.PhoneId = u.Phone
-	}
-	now = now.UTC().Truncate(time.Second)
-	p.LastPasswordChangeDate = &now
-	p.ModifiedDate = &now
-	p.Password = MaskedPassword
-	p.IsLoginLocked = false
-	p.LoginLockedType = "None"
-	p.IsPasswordBreached = false
-	return p, nil
 }

@@ -1,262 +1,187 @@
 package otpreset
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 )
 
-// serveSend answers POST: issue a code and text it.
-func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request) {
-	t, q := h.begin(w, r)
-	if t == nil {
-		return
-	}
-	ctx := r.Context()
-	start := time.Now()
-	rawPhone := q.body["phone"]
-	if rawPhone == "" {
-		writeAPIError(w, errMissingPhone)
-		return
-	}
-	phone, err := NormalizePhone(rawPhone)
-	if err != nil {
-		writeAPIError(w, errBadPhone)
-		return
-	}
-	ip := h.cfg.ClientIP(r)
-	log := h.log.With("tenant", t.ID, "phone", MaskPhone(phone), "endpoint", "send")
-	lim := t.Limits
+// sendResponse is the 200 answer of POST /identity/v2/auth/password/otp.
+type sendResponse struct {
+	IsPosted bool     `json:"IsPosted"`
+	Data     sendData `json:"Data"`
+}
 
-	if !h.limits(ctx, w, log, t.ID, "send", ip, phone, lim.SendPerIP, DefaultSendPerIP, lim.SendPerPhone, DefaultSendPerPhone,
-		func(res LimitResult) *APIError { return errSendLimit(retryAfter(time.Now(), res.Reset)) }) {
-		return
-	}
+// sendData is exactly AccountSid and Sid (the v12 SDK rejects unknown fields).
+type sendData struct {
+	AccountSid string `json:"AccountSid"`
+	Sid        string `json:"Sid"`
+}
 
-	if apiErr := h.captchaGate(ctx, t, q, ip, phone, log); apiErr != nil {
-		writeAPIError(w, apiErr)
-		return
-	}
+// sending is a send request on its way: what the later steps share.
+type sending struct {
+	exchange
+	start time.Time
+	user  store.User
+	known bool
+	code  string
+	text  string // the worded SMS
+	voice bool
+}
 
-	user, err := h.cfg.Store.UserByPhone(ctx, t.ID, phone)
-	known := err == nil
+// send answers POST: read the phone, limit, gate, find the user, issue a
+// code, text it when allowed, answer the same whatever happened to the SMS.
+func (h *Handler) send(s *sending) (any, *apiError) {
+	x := &s.exchange
+	s.start, s.voice = time.Now(), boolParam(x.param("isvoiceotp"))
+	if e := h.readPhone(x, x.t.sendLog); e != nil {
+		return nil, e
+	}
+	if e := h.limitIPAndPhone(x, "send", x.t.sendPerIP, x.t.sendPerPhone, sendLimited); e != nil {
+		return nil, e
+	}
+	if e := h.gate(x); e != nil {
+		return nil, e
+	}
+	if e := h.findUser(s); e != nil {
+		return nil, e
+	}
+	if e := h.issueCode(s); e != nil {
+		return nil, e
+	}
+	receipt, e := h.textCode(s)
+	if e != nil {
+		return nil, e
+	}
+	if !x.t.reportSendFailure {
+		padUntil(x.ctx, s.start.Add(h.cfg.MinSendDuration))
+	}
+	if receipt.Sid == "" { // no SMS went out, or it is still on its way
+		receipt = h.imitateReceipt(s)
+	}
+	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.accountSid, Sid: receipt.Sid}}, nil
+}
+
+func sendLimited(res limitResult) *apiError { return errSendLimit(retryAfter(time.Now(), res.reset)) }
+
+// findUser looks the phone up; an unknown phone goes on like a known one
+// unless the tenant reveals it (1043).
+func (h *Handler) findUser(s *sending) *apiError {
+	user, err := h.cfg.Store.UserByPhone(s.ctx, s.t.id, s.phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.fault(w, log, "user lookup", err)
-		return
+		return h.fault(&s.exchange, "user lookup", err)
 	}
-	if !known && t.RevealUnknownPhone {
-		log.Info("refused", "reason", "unknown phone")
-		writeAPIError(w, errUnknownPhone)
-		return
+	s.user, s.known = user, err == nil
+	if !s.known && s.t.revealUnknownPhone {
+		s.log.Info("refused", "reason", "unknown phone")
+		return errUnknownPhone
 	}
+	return nil
+}
 
-	// The same work for known and unknown phones (a code drawn, hashed,
-	// stored and worded), so neither the answer nor its timing tells them
-	// apart; only the SMS itself is skipped.
-	now := h.cfg.Clock.Now()
-	n := t.CodeLength
-	if n < 4 || n > 10 {
-		n = DefaultCodeLength
-	}
-	code, err := newCode(h.cfg.Rand, n)
+// issueCode draws, stores and words a code. It does the same work for known
+// and unknown phones, so neither the answer nor its timing tells them apart;
+// only the SMS itself is skipped.
+func (h *Handler) issueCode(s *sending) *apiError {
+	t, now := s.t, h.cfg.Clock.Now()
+	code, err := newCode(h.cfg.Rand, t.codeLength)
 	if err != nil {
-		h.fault(w, log, "code", err)
-		return
+		return h.fault(&s.exchange, "code", err)
 	}
-	ttl := t.CodeTTL
-	if ttl <= 0 {
-		ttl = DefaultCodeTTL
-	}
-	maxAttempts := t.MaxCodeAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = DefaultMaxCodeAttempts
-	}
-	err = h.cfg.Store.SaveChallenge(ctx, store.Challenge{
-		TenantID: t.ID, Phone: phone, CodeHash: h.codes.sum(t.ID, phone, code),
-		CreatedAt: now, ExpiresAt: now.Add(ttl), MaxAttempts: maxAttempts,
+	err = h.cfg.Store.SaveChallenge(s.ctx, store.Challenge{
+		TenantID: t.id, Phone: s.phone, CodeHash: h.codes.sum(t.id, s.phone, code),
+		CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts,
 	})
 	if err != nil {
-		h.fault(w, log, "save code", err)
-		return
+		return h.fault(&s.exchange, "save code", err)
 	}
-	body, found, err := t.SMSTemplates.Render(q.param("smstemplate"), sms.TemplateData{
-		Code: code, Minutes: int((ttl + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
+	name := s.param("smstemplate")
+	text, found, err := t.templates.Render(name, sms.TemplateData{
+		Code: code, Minutes: int((t.codeTTL + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
 	})
 	if err != nil {
-		h.fault(w, log, "render template", err)
-		return
+		return h.fault(&s.exchange, "render template", err)
 	}
 	if !found {
-		log.Warn("unknown SMS template, used the tenant default", "template", q.param("smstemplate"))
+		s.log.Warn("unknown SMS template, used the tenant default", "template", name)
 	}
-	if n, enc := sms.Segments(body); n > 1 {
-		log.Warn("SMS longer than one segment", "segments", n, "encoding", enc)
+	if n, enc := sms.Segments(text); n > 1 {
+		s.log.Warn("SMS longer than one segment", "segments", n, "encoding", enc)
 	}
-
-	// SMS pumping: a refused number is answered like an unknown one.
-	sendable := known
-	if reason := pumpingRefusal(t.Pumping, phone); reason != "" && known {
-		log.Warn("refused", "reason", "sms pumping: "+reason)
-		h.cfg.Observer.SMS(t.ID, "refused")
-		sendable = false
-	}
-	if sendable {
-		capRate := t.Pumping.PrefixDailyCap
-		res, err := h.cfg.Limiter.take(ctx, "sms:prefix:"+t.ID+":"+phonePrefix(t.Pumping, phone), capRate, DefaultPrefixDailyCap)
-		if err != nil {
-			h.fault(w, log, "rate limit", err)
-			return
-		}
-		if res.Reached {
-			log.Warn("refused", "reason", "sms pumping: prefix daily cap")
-			h.cfg.Observer.SMS(t.ID, "refused")
-			sendable = false
-		}
-	}
-
-	voice := boolParam(q.param("isvoiceotp"))
-	var receipt sms.Receipt
-	if sendable {
-		res, err := h.cfg.Limiter.take(ctx, "sms:tenant:"+t.ID, lim.SMSPerTenantDay, DefaultSMSPerTenantDay)
-		if err != nil {
-			h.fault(w, log, "rate limit", err)
-			return
-		}
-		if res.Reached {
-			log.Error("refused", "reason", "tenant daily SMS cap")
-			writeAPIError(w, errSendLimit(retryAfter(time.Now(), res.Reset)))
-			return
-		}
-		msg := sms.Message{TenantID: t.ID, To: user.Phone, Body: body, Code: code, Voice: voice}
-		receipt, err = h.deliver(ctx, msg, start, t.ReportSendFailure, log)
-		switch {
-		case errors.Is(err, errStillSending):
-			receipt = sms.Receipt{}
-			h.cfg.Observer.SMS(t.ID, "pending")
-			log.Info("code sending, answered before the provider")
-		case err != nil:
-			log.Error("SMS provider failed", "err", err)
-			h.cfg.Observer.SMS(t.ID, "failed")
-			if t.ReportSendFailure {
-				writeAPIError(w, errSendFailed)
-				return
-			}
-			receipt = sms.Receipt{}
-		default:
-			if receipt.AccountSid != "" {
-				h.accountSids.Store(t.ID, receipt.AccountSid)
-			}
-			h.cfg.Observer.SMS(t.ID, "sent")
-			log.Info("code sent")
-		}
-	} else if !known {
-		h.cfg.Observer.SMS(t.ID, "unknown_phone")
-		log.Info("code not sent", "reason", "unknown phone")
-	}
-	if !t.ReportSendFailure {
-		h.padSend(ctx, start)
-	}
-	if receipt.Sid == "" { // unknown phone, or the provider failed
-		msg := sms.Message{TenantID: t.ID, To: phone, Voice: voice}
-		if im, ok := h.cfg.Sender.(sms.Imitator); ok {
-			receipt = im.Imitate(msg)
-		} else {
-			receipt = sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), h.cfg.Rand)}
-		}
-	}
-	if receipt.AccountSid == "" {
-		receipt.AccountSid = h.accountSid(t)
-	}
-	writeJSON(w, SendResponse{IsPosted: true, Data: SendData{AccountSid: receipt.AccountSid, Sid: receipt.Sid}})
+	s.code, s.text = code, text
+	return nil
 }
 
-// accountSid is the AccountSid shown when no SMS was sent: the tenant's
-// configured one, else the last one its provider returned, else a stable id
-// derived from the secret, so every answer of a tenant shows the same one.
-func (h *Handler) accountSid(t *Tenant) string {
-	if t.AccountSid != "" {
-		return t.AccountSid
+// textCode sends the code to a known phone that passes the pumping guard and
+// the caps. It returns the provider's receipt, or an empty one when no SMS
+// went out (or it is still on its way).
+func (h *Handler) textCode(s *sending) (sms.Receipt, *apiError) {
+	t := s.t
+	if !s.known {
+		h.cfg.Observer.SMS(t.id, "unknown_phone")
+		s.log.Info("code not sent", "reason", "unknown phone")
+		return sms.Receipt{}, nil
 	}
-	if v, ok := h.accountSids.Load(t.ID); ok {
-		return v.(string)
+	if ok, e := h.maySend(s); !ok || e != nil {
+		return sms.Receipt{}, e
 	}
-	m := hmac.New(sha256.New, h.cfg.Secret)
-	m.Write([]byte("account-sid\x00" + t.ID))
-	return "AC" + hex.EncodeToString(m.Sum(nil)[:16])
+	msg := sms.Message{TenantID: t.id, To: s.user.Phone, Body: s.text, Code: s.code, Voice: s.voice}
+	receipt, err := h.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
+	switch {
+	case errors.Is(err, errStillSending):
+		h.cfg.Observer.SMS(t.id, "pending")
+		s.log.Info("code sending, answered before the provider")
+		return sms.Receipt{}, nil
+	case err != nil:
+		s.log.Error("SMS provider failed", "err", err)
+		h.cfg.Observer.SMS(t.id, "failed")
+		if t.reportSendFailure {
+			return sms.Receipt{}, errSendFailed
+		}
+		return sms.Receipt{}, nil
+	}
+	h.cfg.Observer.SMS(t.id, "sent")
+	s.log.Info("code sent")
+	return receipt, nil
 }
 
-// fault logs a server-side failure and answers 950.
-func (h *Handler) fault(w http.ResponseWriter, log *slog.Logger, what string, err error) {
-	if errors.Is(err, context.Canceled) {
-		// The client went away; nothing useful can be written.
-		log.Error("request cancelled", "step", what)
-	} else {
-		log.Error("server fault", "step", what, "err", err)
+// maySend applies the SMS-pumping guard and the per-prefix and per-tenant
+// caps. A number the guard refuses is answered like an unknown one.
+func (h *Handler) maySend(s *sending) (bool, *apiError) {
+	t := s.t
+	if reason := pumpingRefusal(t, s.phone); reason != "" {
+		s.log.Warn("refused", "reason", "sms pumping: "+reason)
+		h.cfg.Observer.SMS(t.id, "refused")
+		return false, nil
 	}
-	writeAPIError(w, errInternal)
+	res, err := h.limits.take(s.ctx, "sms:prefix:"+t.id+":"+phonePrefix(t.prefixDigits, s.phone), t.prefixCap)
+	if err != nil {
+		return false, h.fault(&s.exchange, "rate limit", err)
+	}
+	if res.reached {
+		s.log.Warn("refused", "reason", "sms pumping: prefix daily cap")
+		h.cfg.Observer.SMS(t.id, "refused")
+		return false, nil
+	}
+	res, err = h.limits.take(s.ctx, "sms:tenant:"+t.id, t.smsPerTenantDay)
+	if err != nil {
+		return false, h.fault(&s.exchange, "rate limit", err)
+	}
+	if res.reached {
+		s.log.Error("refused", "reason", "tenant daily SMS cap")
+		return false, errSendLimit(retryAfter(time.Now(), res.reset))
+	}
+	return true, nil
 }
 
-// errStillSending: the provider had not answered by the send floor; the SMS
-// goes on in the background.
-var errStillSending = errors.New("otpreset: SMS still sending")
-
-type sendResult struct {
-	receipt sms.Receipt
-	err     error
-}
-
-// deliver calls the Sender with its own deadline, detached from the client's
-// connection (a code already stored should reach the phone even if the client
-// went away). With a send floor, it waits at most until the floor and then
-// lets the SMS finish in the background.
-func (h *Handler) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
-	done := make(chan sendResult, 1)
-	go func() {
-		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendTimeout)
-		defer cancel()
-		r, err := h.cfg.Sender.Send(sendCtx, msg)
-		done <- sendResult{r, err}
-	}()
-	if wait || h.cfg.MinSendDuration < 0 {
-		res := <-done
-		return res.receipt, res.err
+// imitateReceipt is the receipt of an answer for which no SMS went out: a
+// Sid of the form the sender's would have.
+func (h *Handler) imitateReceipt(s *sending) sms.Receipt {
+	msg := sms.Message{TenantID: s.t.id, To: s.phone, Voice: s.voice}
+	if im, ok := h.cfg.Sender.(sms.Imitator); ok {
+		return im.Imitate(msg)
 	}
-	timer := time.NewTimer(time.Until(start.Add(h.cfg.MinSendDuration)))
-	defer timer.Stop()
-	select {
-	case res := <-done:
-		return res.receipt, res.err
-	case <-timer.C:
-		go func() {
-			if res := <-done; res.err != nil {
-				log.Error("SMS provider failed after the answer", "err", res.err)
-			}
-		}()
-		return sms.Receipt{}, errStillSending
-	}
-}
-
-// padSend waits until MinSendDuration has passed since start.
-func (h *Handler) padSend(ctx context.Context, start time.Time) {
-	if h.cfg.MinSendDuration <= 0 {
-		return
-	}
-	d := time.Until(start.Add(h.cfg.MinSendDuration))
-	if d <= 0 {
-		return
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-	}
+	return sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), h.cfg.Rand)}
 }

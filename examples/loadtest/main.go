@@ -48,7 +48,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 )
 
 func main() {
@@ -96,8 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.jsonFile, "json-file", "", "also write the JSON report to this file")
 	fs.IntVar(&o.inflight, "inflight", 500, "resets in flight at once in the memory scenario")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
-	fs.UintVar(&memory, "argon2-memory", uint(otpreset.DefaultArgon2idParams.Memory), "argon2id memory in KiB (default: otpreset's)")
-	fs.UintVar(&iterations, "argon2-iterations", uint(otpreset.DefaultArgon2idParams.Iterations), "argon2id iterations (default: otpreset's)")
+	fs.UintVar(&memory, "argon2-memory", uint(password.DefaultArgon2idParams().Memory), "argon2id memory in KiB (default: otpreset's)")
+	fs.UintVar(&iterations, "argon2-iterations", uint(password.DefaultArgon2idParams().Iterations), "argon2id iterations (default: otpreset's)")
 	fs.StringVar(&o.gomemlimit, "gomemlimit", "auto", "also run the memory scenario's otpreset child with this GOMEMLIMIT; auto: 20 MiB under the RSS budget (hash concurrency x argon2id memory + 64 MiB); \"\" to skip")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the in-process scenarios to this file")
 	if err := fs.Parse(args); err != nil {
@@ -119,7 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case memory < 8 || iterations < 1 || memory > 4<<20:
 		return nil, errors.New("-argon2-memory must be 8 KiB to 4 GiB and -argon2-iterations at least 1")
 	}
-	p := *otpreset.DefaultArgon2idParams
+	p := password.DefaultArgon2idParams()
 	p.Memory, p.Iterations = uint32(memory), uint32(iterations)
 	o.params = &p
 	if o.gomemlimit == "auto" {

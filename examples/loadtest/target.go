@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
@@ -80,7 +81,7 @@ func newTarget(params *argon2id.Params, users int) (*target, error) {
 		Sender:          snd,
 		Tenants:         otpreset.Tenants{apiKey: tenant},
 		Secret:          secret,
-		Hasher:          otpreset.NewArgon2idHasher(params, 0),
+		Hasher:          password.NewArgon2idHasher(params, 0),
 		Logger:          slog.New(slog.DiscardHandler),
 		MinSendDuration: -1,
 	})
@@ -145,7 +146,7 @@ func bareHandler(status int, answer []byte) http.Handler {
 			OTP      string `json:"otp"`
 			Password string `json:"password"`
 		}
-		_ = json.NewDecoder(io.LimitReader(r.Body, otpreset.DefaultMaxBodyBytes)).Decode(&body)
+		_ = json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body) // otpreset's default MaxBodyBytes
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write(answer)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
 )
 
@@ -15,7 +16,7 @@ import (
 // 1409 body when it does not.
 type loginHandler struct {
 	users   store.Users
-	hasher  otpreset.PasswordHasher
+	hasher  *password.Argon2idHasher
 	tenants otpreset.TenantResolver
 }
 
@@ -61,7 +62,9 @@ func (l *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail()
 		return
 	}
-	ok, err := l.hasher.Compare(r.Context(), body.Password, u.PasswordHash)
+	// Verify normalises the typed password as a reset does (NFKC), so a
+	// password set by a reset in full-width letters logs in here.
+	ok, err := l.hasher.Verify(r.Context(), body.Password, u.PasswordHash)
 	if err != nil || !ok {
 		fail()
 		return
@@ -70,7 +73,7 @@ func (l *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(u.Profile) > 0 {
 		_ = json.Unmarshal(u.Profile, &p)
 	}
-	p.Password = otpreset.MaskedPassword
+	p.Password = "********"
 	out, _ := json.Marshal(map[string]any{"Profile": p})
 	_, _ = w.Write(out)
 }

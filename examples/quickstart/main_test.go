@@ -227,3 +227,21 @@ func TestStartupRefusesUnusableStore(t *testing.T) {
 		})
 	}
 }
+
+// TestFullWidthPasswordLogsIn: a password set by a reset in full-width
+// letters logs in at the quickstart's example login, typed either way,
+// because the login verifies with the same normalisation (NFKC) the reset
+// hashed with. Before, the login compared the raw bytes and refused it.
+func TestFullWidthPasswordLogsIn(t *testing.T) {
+	base, out := startQuickstart(t, "-apikey", "k2")
+	status, body := call(t, "POST", base+"/identity/v2/auth/password/otp?apikey=k2", `{"phone":"+919999999999"}`, nil)
+	require.Equal(t, 200, status, body)
+	m := codeLine.FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	status, body = call(t, "PUT", base+"/identity/v2/auth/password/otp?apikey=k2", `{"Password":"ＳｔｒｏｎｇＰ＠ｓｓ","otp":"`+m[1]+`","phone":"+919999999999"}`, nil)
+	require.Equal(t, 200, status, body)
+	for _, typed := range []string{"ＳｔｒｏｎｇＰ＠ｓｓ", "StrongP@ss"} {
+		status, _ = call(t, "POST", base+"/identity/v2/auth/login?apikey=k2", `{"phone":"+919999999999","password":"`+typed+`"}`, nil)
+		assert.Equal(t, 200, status, typed)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/otpreset/go/examples/webpage"
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
@@ -107,7 +108,7 @@ func newDemoServer(t *testing.T, o serverOptions) *demoServer {
 	ctx := context.Background()
 	d := &demoServer{
 		store:  memstore.New(),
-		hasher: otpreset.NewArgon2idHasher(otpresettest.FastHasherParams, 0),
+		hasher: password.NewArgon2idHasher(otpresettest.FastHasherParams, 0),
 		tenant: "demo",
 		sent:   &lockedBuffer{},
 	}

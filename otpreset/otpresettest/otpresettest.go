@@ -32,6 +32,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
@@ -183,13 +184,13 @@ func New(t testing.TB, opts ...Option) *Env {
 		Sender:   &Sender{},
 		Clock:    NewClock(Start),
 		Webhooks: &Webhooks{},
-		Hasher:   otpreset.NewArgon2idHasher(FastHasherParams, 0),
+		Hasher:   password.NewArgon2idHasher(FastHasherParams, 0),
 	}
 	e.Config = otpreset.Config{
 		Store:    e.Store,
 		Sender:   e.Sender,
 		Tenants:  otpreset.Tenants{APIKey: e.Tenant},
-		Secret:   bytes.Repeat([]byte("s"), 32),
+		Secret:   []byte("otpresettest secret, never for production"),
 		Hasher:   e.Hasher,
 		Clock:    e.Clock,
 		Webhooks: e.Webhooks,

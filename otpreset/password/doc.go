@@ -6,12 +6,14 @@
 //
 // The zero Policy is NIST SP 800-63B's recommendation: at least 8 and at most
 // 128 characters, any Unicode, no composition rules (no "one digit, one
-// symbol"), no truncation. Characters are Unicode code points counted after
-// NFKC normalisation, and Policy.Check returns that normalised form: it is the
-// string to hash and store, so that the same password typed with fullwidth
-// letters, a ligature or a differently composed accent verifies the same way
-// later. A host that verifies passwords outside otpreset must apply Normalize
-// (the same NFKC form) before comparing.
+// symbol"), no truncation. Characters are Unicode code points, counted on the
+// password as sent and again after NFKC normalisation (so U+FDFA, one code
+// point that NFKC turns into 18, is one character, not 18); invalid UTF-8 is
+// refused. Policy.Check returns the NFKC form: it is the string to hash and
+// store, so that the same password typed with fullwidth letters, a ligature
+// or a differently composed accent verifies the same way later. A host's
+// login verifies with Argon2idHasher.Verify, which applies the same
+// normalisation, so a password set by a reset always logs in there.
 //
 // A violation is a *ValidationError listing one Problem per broken rule, with
 // messages fit to show to the user; it matches ErrPolicy and the specific

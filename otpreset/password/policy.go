@@ -46,8 +46,9 @@ var (
 // Unicode, no composition rules, and the phone is not checked. A Policy is a
 // plain value, safe for concurrent use.
 type Policy struct {
-	// MinLength is the minimum number of characters (Unicode code points
-	// after NFKC normalisation). Zero means DefaultMinLength (8).
+	// MinLength is the minimum number of characters: Unicode code points,
+	// counted on the password as sent and again after NFKC normalisation,
+	// both of which must reach it. Zero means DefaultMinLength (8).
 	MinLength int
 	// MaxLength is the maximum number of characters, counted the same way.
 	// Zero means DefaultMaxLength (128). Longer passwords are rejected, never
@@ -172,14 +173,17 @@ func (p Policy) Check(pw, phoneE164 string) (normalized string, err error) {
 		return "", &ValidationError{Problems: problems}
 	}
 	normalized = Normalize(pw)
-	switch n := utf8.RuneCountInString(normalized); {
-	case n < minLen:
+	// Counted as sent and again after NFKC: one code point such as U+FDFA
+	// expands to 18 under NFKC, and must not pass a minimum of 8 as one.
+	sent, norm := utf8.RuneCountInString(pw), utf8.RuneCountInString(normalized)
+	switch {
+	case min(sent, norm) < minLen:
 		problems = append(problems, Problem{
 			Field:   FieldPassword,
 			Message: fmt.Sprintf("The password must be at least %d characters long", minLen),
 			Err:     ErrTooShort,
 		})
-	case n > maxLen:
+	case max(sent, norm) > maxLen:
 		tooLong()
 	}
 	if p.RejectContainingPhone && containsPhone(normalized, phoneE164) {

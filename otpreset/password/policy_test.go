@@ -41,14 +41,24 @@ func TestPolicyCheck(t *testing.T) {
 		{name: "129 multi-byte", pw: strings.Repeat("€", 129), errs: []error{ErrTooLong}},
 		// NFKC: fullwidth letters become ASCII.
 		{name: "fullwidth normalised", pw: "ＳｔｒｏｎｇＰ＠ｓｓ", want: "StrongP@ss"},
-		// NFKC: the "ﬁ" ligature is two characters, so 4 ligatures reach 8.
-		{name: "fi ligature expands", pw: "ﬁﬁﬁﬁ", want: "fifififi"},
-		{name: "fi ligature still short", pw: "ﬁﬁﬁ", errs: []error{ErrTooShort}},
+		// Length is counted as sent and after NFKC, and both must reach the
+		// minimum: the "ﬁ" ligature is one character as sent, two after.
+		{name: "fi ligatures counted as sent", pw: "ﬁﬁﬁﬁ", errs: []error{ErrTooShort}},
+		{name: "eight fi ligatures", pw: "ﬁﬁﬁﬁﬁﬁﬁﬁ", want: "fifififififififi"},
+		// U+FDFA is one code point that NFKC turns into 18: one character,
+		// not 18, so it is too short.
+		{name: "U+FDFA is one character", pw: "\uFDFA", errs: []error{ErrTooShort}},
+		{name: "U+FDFA and seven more", pw: "\uFDFA1234567", want: Normalize("\uFDFA1234567")},
 		// NFKC composes e + combining acute into é: 10 code points become 8.
 		{name: "combining marks composed", pw: "cafe\u0301cafe\u0301", want: "cafécafé"},
-		{name: "composition brings 129 to 128",
+		// 129 code points as sent are too many, even if NFKC composes them
+		// into 128.
+		{name: "129 as sent, 128 after composition",
 			pw:   strings.Repeat("a", 127) + "e\u0301",
-			want: strings.Repeat("a", 127) + "é"},
+			errs: []error{ErrTooLong}},
+		{name: "128 as sent, 127 after composition",
+			pw:   strings.Repeat("a", 126) + "e\u0301",
+			want: strings.Repeat("a", 126) + "é"},
 		{name: "invalid UTF-8", pw: "abc\xffdefgh", errs: []error{ErrInvalidEncoding},
 			msgs: []string{"The password must be valid UTF-8 text"}},
 		{name: "invalid UTF-8 and short", pw: "\xfe", errs: []error{ErrInvalidEncoding}},
@@ -152,7 +162,7 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestNormalizeIsWhatCheckReturns(t *testing.T) {
-	for _, pw := range []string{"ＡＢＣＤＥＦＧＨ", "ﬁﬁﬁﬁﬁ", "cafe\u0301 au lait", "Ⅻ roman twelve"} {
+	for _, pw := range []string{"ＡＢＣＤＥＦＧＨ", "ﬁﬁﬁﬁﬁﬁﬁﬁ", "cafe\u0301 au lait", "Ⅻ roman twelve"} {
 		got, err := Policy{}.Check(pw, "")
 		require.NoError(t, err, pw)
 		assert.Equal(t, Normalize(pw), got)

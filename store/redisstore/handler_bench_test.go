@@ -98,7 +98,7 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
 		c.Store = store.Composite{Users: users, Challenges: rs, Sessions: rs}
 		c.Sender = snd
-		c.Limiter = otpreset.NewLimiter(ls)
+		c.RateLimitStore = ls
 		tn.Limits.LockoutAttempts = math.MaxInt32
 		tn.Limits.SendPerPhone = "100-15M" // the test sends more than the default 3
 		tn.MaxCodeAttempts = math.MaxInt32

@@ -1,0 +1,117 @@
+package otpreset
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// TrustedProxies returns a ClientIP function for a host behind proxies. It
+// believes header, the one header the host's proxy sets (such as
+// "X-Forwarded-For", "X-Real-IP" or "Forwarded"), and only when the
+// connection comes from one of the given networks (CIDRs or addresses). It
+// then takes the right-most address in the header that is not itself a
+// trusted proxy. No other header is ever read, not even as a fallback: a
+// client's own X-Forwarded-For cannot choose its address behind a proxy that
+// sets X-Real-IP. Any other request's client is its connection's address.
+func TrustedProxies(header string, proxies ...string) (func(*http.Request) string, error) {
+	header = http.CanonicalHeaderKey(strings.TrimSpace(header))
+	if header == "" {
+		return nil, fmt.Errorf("%w: TrustedProxies needs the header the proxy sets", ErrInvalidConfig)
+	}
+	nets := make([]netip.Prefix, 0, len(proxies))
+	for _, p := range proxies {
+		pf, err := parseNetwork(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trusted proxy %q: %w", ErrInvalidConfig, p, err)
+		}
+		nets = append(nets, pf)
+	}
+	trusted := func(a netip.Addr) bool {
+		for _, n := range nets {
+			if n.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	forwarded := header == "Forwarded"
+	return func(r *http.Request) string {
+		peer := remoteIP(r)
+		if a, err := netip.ParseAddr(peer); err != nil || !trusted(a) {
+			return peer
+		}
+		parts := strings.Split(strings.Join(r.Header.Values(header), ","), ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			s := strings.TrimSpace(parts[i])
+			if forwarded {
+				s = forwardedFor(s)
+			}
+			if a, err := netip.ParseAddr(s); err == nil && !trusted(a.Unmap()) {
+				return a.Unmap().String()
+			}
+		}
+		return peer
+	}, nil
+}
+
+// parseNetwork reads a CIDR or a single address as a network.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	pf, err := netip.ParsePrefix(s)
+	return pf.Masked(), err
+}
+
+// forwardedFor is the address of the for= parameter of one element of an
+// RFC 7239 Forwarded header ("for=192.0.2.1;proto=https",
+// `for="[2001:db8::1]:4711"`), or "".
+func forwardedFor(element string) string {
+	for _, pair := range strings.Split(element, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || !strings.EqualFold(k, "for") {
+			continue
+		}
+		v = strings.Trim(v, `"`)
+		if host, _, err := net.SplitHostPort(v); err == nil {
+			return host
+		}
+		return strings.Trim(v, "[]")
+	}
+	return ""
+}
+
+// remoteIP is the default ClientIP: the address of the connection.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().String()
+	}
+	return host
+}
+
+// clientKey is what per-IP limits count by: an IPv4 client by its address,
+// an IPv6 client by its network of v6Bits (a /64 by default, since one
+// subscriber is given a whole /64 and can rotate addresses inside it).
+func clientKey(ip string, v6Bits int) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(v6Bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}

@@ -1,0 +1,64 @@
+package otpreset
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/otpreset/go/sms"
+)
+
+// errStillSending: the provider had not answered by the send floor; the SMS
+// goes on in the background.
+var errStillSending = errors.New("otpreset: SMS still sending")
+
+type sendResult struct {
+	receipt sms.Receipt
+	err     error
+}
+
+// deliver calls the Sender with its own deadline, detached from the client's
+// connection (a code already stored should reach the phone even if the client
+// went away). With a send floor, it waits at most until the floor and then
+// lets the SMS finish in the background.
+func (h *Handler) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
+	done := make(chan sendResult, 1)
+	go func() {
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendTimeout)
+		defer cancel()
+		r, err := h.cfg.Sender.Send(sendCtx, msg)
+		done <- sendResult{r, err}
+	}()
+	if wait || h.cfg.MinSendDuration < 0 {
+		res := <-done
+		return res.receipt, res.err
+	}
+	timer := time.NewTimer(time.Until(start.Add(h.cfg.MinSendDuration)))
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return res.receipt, res.err
+	case <-timer.C:
+		go func() {
+			if res := <-done; res.err != nil {
+				log.Error("SMS provider failed after the answer", "err", res.err)
+			}
+		}()
+		return sms.Receipt{}, errStillSending
+	}
+}
+
+// padUntil waits until deadline (the send floor), or until ctx ends.
+func padUntil(ctx context.Context, deadline time.Time) {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}

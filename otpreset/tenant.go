@@ -1,0 +1,262 @@
+package otpreset
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/otpreset/go/captcha"
+	"github.com/otpreset/go/otpreset/password"
+	"github.com/otpreset/go/sms"
+)
+
+// Default limits, as documented on Limits and SMSPumping.
+const (
+	defaultSendPerPhone    = "3-15M"
+	defaultSendPerIP       = "20-1H"
+	defaultSMSPerTenantDay = "10000-1D"
+	defaultResetPerPhone   = "10-15M"
+	defaultResetPerIP      = "60-1H"
+	defaultLockoutAttempts = 5
+	defaultLockoutWindow   = 15 * time.Minute
+	defaultPrefixDailyCap  = "200-1D"
+	defaultPrefixDigits    = 6
+)
+
+// settings is a Tenant checked once, with every default applied. The request
+// path reads only these resolved values, never the Tenant's raw fields.
+type settings struct {
+	tenant          *Tenant // as given, for TokenIssuer.Issue
+	id              string
+	sendLog         *slog.Logger // the handler's, with the tenant and endpoint
+	resetLog        *slog.Logger
+	appName, domain string
+	codeLength      int
+	codeTTL         time.Duration
+	maxCodeAttempts int
+	accountSid      string
+	templates       *sms.Templates
+
+	captchaMode CaptchaMode
+	verifier    captcha.Verifier
+	lockout     lockoutPolicy
+
+	sendPerPhone, sendPerIP, smsPerTenantDay rate
+	resetPerPhone, resetPerIP                rate
+	prefixCap                                rate
+	prefixDigits                             int
+	allowedCallingCodes                      []int
+	allowNonMobile                           bool
+
+	password               password.Policy
+	breach                 password.BreachChecker
+	rejectPreviousPassword bool
+	detailedErrors         bool
+	revealUnknownPhone     bool
+	reportSendFailure      bool
+	legacyResetAnswer      bool
+}
+
+// lockoutPolicy is when failed codes lock a phone, and what a lock asks for.
+type lockoutPolicy struct {
+	attempts int
+	window   time.Duration
+	// captcha: a locked phone may go on with a valid captcha (1132) instead
+	// of waiting (1198).
+	captcha bool
+}
+
+// resolveSettings checks t and applies its defaults; secret derives the
+// default AccountSid and log is the handler's. Every error wraps
+// ErrInvalidConfig.
+func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%w: nil Tenant", ErrInvalidConfig)
+	}
+	s := &settings{
+		tenant: t, id: t.ID, appName: t.AppName, domain: t.Domain, templates: t.SMSTemplates,
+		codeLength: orDefault(t.CodeLength, defaultCodeLength), codeTTL: orDefault(t.CodeTTL, defaultCodeTTL),
+		maxCodeAttempts: orDefault(t.MaxCodeAttempts, defaultMaxCodeAttempts),
+		accountSid:      t.AccountSid, captchaMode: t.Captcha.Mode, verifier: t.Captcha.Verifier,
+		prefixDigits: orDefault(t.Pumping.PrefixDigits, defaultPrefixDigits), allowNonMobile: t.Pumping.AllowNonMobile,
+		allowedCallingCodes: append([]int(nil), t.Pumping.AllowedCallingCodes...),
+		password:            t.Password, breach: t.Breach, rejectPreviousPassword: t.RejectPreviousPassword,
+		detailedErrors: t.DetailedErrors, revealUnknownPhone: t.RevealUnknownPhone,
+		reportSendFailure: t.ReportSendFailure, legacyResetAnswer: t.LegacyResetAnswer,
+		lockout: lockoutPolicy{
+			attempts: orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
+			window:   orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
+			captcha:  t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures,
+		},
+	}
+	problems := []error{checkRanges(t)}
+	for _, r := range []struct {
+		dst             *rate
+		field, val, def string
+	}{
+		{&s.sendPerPhone, "Limits.SendPerPhone", t.Limits.SendPerPhone, defaultSendPerPhone},
+		{&s.sendPerIP, "Limits.SendPerIP", t.Limits.SendPerIP, defaultSendPerIP},
+		{&s.smsPerTenantDay, "Limits.SMSPerTenantDay", t.Limits.SMSPerTenantDay, defaultSMSPerTenantDay},
+		{&s.resetPerPhone, "Limits.ResetPerPhone", t.Limits.ResetPerPhone, defaultResetPerPhone},
+		{&s.resetPerIP, "Limits.ResetPerIP", t.Limits.ResetPerIP, defaultResetPerIP},
+		{&s.prefixCap, "Pumping.PrefixDailyCap", t.Pumping.PrefixDailyCap, defaultPrefixDailyCap},
+	} {
+		var err error
+		if *r.dst, err = parseRate(r.val, r.def); err != nil {
+			problems = append(problems, fmt.Errorf("%s: %w", r.field, err))
+		}
+	}
+	if err := t.Password.Validate(); err != nil {
+		problems = append(problems, fmt.Errorf("Password: %w", err))
+	}
+	if s.captchaMode != CaptchaOff || s.lockout.captcha {
+		if isNil(s.verifier) {
+			problems = append(problems, errors.New("Captcha.Verifier is required by the captcha mode or lockout type"))
+		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, t.ID, err)
+	}
+	s.sendLog = log.With("tenant", t.ID, "endpoint", "send")
+	s.resetLog = log.With("tenant", t.ID, "endpoint", "reset")
+	if s.accountSid == "" {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte("account-sid\x00" + t.ID))
+		s.accountSid = "AC" + hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	return s, nil
+}
+
+// checkRanges refuses the numeric and enumerated fields New cannot use.
+func checkRanges(t *Tenant) error {
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if t.ID == "" {
+		bad("ID is required")
+	}
+	if t.CodeLength != 0 && (t.CodeLength < 4 || t.CodeLength > 10) {
+		bad("CodeLength %d is outside 4 to 10", t.CodeLength)
+	}
+	for _, d := range []struct {
+		name string
+		v    int64
+	}{
+		{"CodeTTL", int64(t.CodeTTL)}, {"MaxCodeAttempts", int64(t.MaxCodeAttempts)},
+		{"SessionLifetime", int64(t.SessionLifetime)}, {"Limits.LockoutAttempts", int64(t.Limits.LockoutAttempts)},
+		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Pumping.PrefixDigits", int64(t.Pumping.PrefixDigits)},
+	} {
+		if d.v < 0 {
+			bad("%s must not be negative", d.name)
+		}
+	}
+	if t.Captcha.Mode < CaptchaOff || t.Captcha.Mode > CaptchaAfterFailures {
+		bad("unknown Captcha.Mode %d", t.Captcha.Mode)
+	}
+	if t.Limits.LockoutType != LockoutSuspend && t.Limits.LockoutType != LockoutCaptcha {
+		bad("unknown Limits.LockoutType %d", t.Limits.LockoutType)
+	}
+	return errors.Join(problems...)
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// isNil reports whether v is nil or a nil pointer (or map, func, ...) inside
+// an interface, which would otherwise pass a v == nil check and panic later.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// tenants turns API keys into checked settings: a static Tenants map is
+// checked whole by New; a dynamic resolver's tenants are checked when first
+// seen and kept by pointer.
+type tenants struct {
+	static   map[string]*settings
+	resolver TenantResolver
+	secret   []byte
+	log      *slog.Logger
+
+	cache sync.Map // *Tenant -> cachedSettings
+	size  atomic.Int64
+}
+
+type cachedSettings struct {
+	s   *settings
+	err error
+}
+
+// maxCachedTenants bounds the dynamic cache; past it the cache starts over,
+// so a resolver that builds a new *Tenant per call cannot grow memory.
+const maxCachedTenants = 4096
+
+func newTenants(r TenantResolver, secret []byte, log *slog.Logger) (*tenants, error) {
+	ts := &tenants{resolver: r, secret: secret, log: log}
+	static, ok := r.(Tenants)
+	if !ok {
+		return ts, nil
+	}
+	ts.static = make(map[string]*settings, len(static))
+	var problems []error
+	for key, t := range static {
+		s, err := resolveSettings(t, secret, log)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		ts.static[key] = s
+	}
+	return ts, errors.Join(problems...)
+}
+
+// resolve returns the settings of apiKey's tenant. An error wrapping
+// ErrUnknownAPIKey is the caller's (901); any other is a fault (950).
+func (ts *tenants) resolve(ctx context.Context, apiKey string) (*settings, error) {
+	if ts.static != nil {
+		if s, ok := ts.static[apiKey]; ok {
+			return s, nil
+		}
+		return nil, ErrUnknownAPIKey
+	}
+	t, err := ts.resolver.ResolveTenant(ctx, apiKey)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, fmt.Errorf("%w: the TenantResolver returned no tenant and no error", ErrInvalidConfig)
+	}
+	if c, ok := ts.cache.Load(t); ok {
+		return c.(cachedSettings).s, c.(cachedSettings).err
+	}
+	s, err := resolveSettings(t, ts.secret, ts.log)
+	if err != nil {
+		// Logged once per tenant value; later requests answer 950 quietly.
+		ts.log.Error("tenant refused", "tenant", t.ID, "err", err)
+		err = fmt.Errorf("%w (logged when first resolved)", ErrInvalidConfig)
+	}
+	if ts.size.Add(1) > maxCachedTenants {
+		ts.cache.Clear()
+		ts.size.Store(1)
+	}
+	ts.cache.Store(t, cachedSettings{s, err})
+	return s, err
+}

@@ -1,0 +1,64 @@
+package otpreset
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/otpreset/go/store"
+)
+
+// Tokens are the credentials of a new session.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresAt    time.Time
+}
+
+// TokenIssuer issues the session a successful reset answers with. The
+// default issues random opaque tokens in LoginRadius's UUID form; a host
+// with its own session format (a JWT, say) plugs in its own.
+type TokenIssuer interface {
+	Issue(ctx context.Context, t *Tenant, u store.User, now time.Time) (Tokens, error)
+}
+
+// randomTokens is the default TokenIssuer. The store keeps only the tokens'
+// SHA-256 (TokenHash), so a database leak does not leak sessions.
+type randomTokens struct {
+	rand io.Reader
+}
+
+// Issue implements TokenIssuer.
+func (rt randomTokens) Issue(_ context.Context, t *Tenant, _ store.User, now time.Time) (Tokens, error) {
+	a, err := uuid.NewRandomFromReader(rt.rand)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("otpreset: token: %w", err)
+	}
+	b, err := uuid.NewRandomFromReader(rt.rand)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("otpreset: token: %w", err)
+	}
+	life := orDefault(t.SessionLifetime, defaultSessionLifetime)
+	return Tokens{AccessToken: a.String(), RefreshToken: b.String(), ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}, nil
+}
+
+// TokenHash is how a token is stored and looked up: its SHA-256. A host that
+// accepts the access_token a reset issued finds its session with
+// store.Sessions.LookupSession(ctx, tenantID, TokenHash(token), now).
+func TokenHash(token string) []byte {
+	s := sha256.Sum256([]byte(token))
+	return s[:]
+}
+
+// newSession is the stored form of tokens: hashes only.
+func newSession(t *settings, userID string, tokens Tokens, now time.Time) *store.Session {
+	return &store.Session{
+		ID: uuid.NewString(), TenantID: t.id, UserID: userID,
+		AccessTokenHash: TokenHash(tokens.AccessToken), RefreshTokenHash: TokenHash(tokens.RefreshToken),
+		CreatedAt: now, ExpiresAt: tokens.ExpiresAt,
+	}
+}
