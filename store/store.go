@@ -255,3 +255,36 @@ type Composite struct {
 	Challenges
 	Sessions
 }
+
+// UserCode is what VerifyUserCode found: the user of the check's tenant and
+// phone, and the code's verdict.
+type UserCode struct {
+	// User is the user; the zero User when Found is false.
+	User  User
+	Found bool
+	// Verdict is VerifyChallenge's answer for the check: nil when the code
+	// is right and still usable (it is not consumed), or an error wrapping
+	// ErrCodeMismatch (the wrong try was counted), ErrNoChallenge,
+	// ErrChallengeExpired, ErrChallengeUsed or ErrTooManyAttempts.
+	Verdict error
+}
+
+// UserCodeVerifier is implemented by stores that look a user up and check a
+// code in one round trip (store/postgres: one statement, or one pipelined
+// batch with HostUsers). It is UserByPhone and VerifyChallenge of the same
+// tenant and phone, except that the code is checked, and a wrong try
+// counted, whether or not the user exists, so a reset for an unknown phone
+// does the same store work as one for a known phone. The error is for
+// faults only; verdicts are in UserCode.
+type UserCodeVerifier interface {
+	VerifyUserCode(ctx context.Context, check CodeCheck) (UserCode, error)
+}
+
+// UserChallengeSaver is implemented by stores that save a code and look its
+// user up in one round trip. SaveChallengeFindUser is SaveChallenge(c) and
+// UserByPhone(c.TenantID, c.Phone): the challenge is saved whether or not
+// the user exists (a send does the same work for every phone), and an
+// unknown phone is an error wrapping ErrNotFound.
+type UserChallengeSaver interface {
+	SaveChallengeFindUser(ctx context.Context, c Challenge) (User, error)
+}

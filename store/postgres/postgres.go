@@ -159,15 +159,18 @@ func (d *pgDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) error
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgQ{tx}) })
 }
 
-// resetSQL applies a whole reset in one statement. Every data-modifying
-// CTE depends, through EXISTS, on the consumption of the code, so when the
-// code does not match nothing else changes; and the consumption is a
-// conditional UPDATE that row-locks the challenge, so of concurrent resets
-// only the first one matches. The new session is invisible to the DELETE
-// (all CTEs see one snapshot), so it is not revoked with the old ones.
+// resetSQL applies a whole reset in one statement, atomic on its own. Every
+// data-modifying CTE depends, through EXISTS, on the consumption of the
+// code, so when the code does not match nothing else changes; and the
+// consumption is a conditional UPDATE that row-locks the challenge, so of
+// concurrent resets only the first one matches. The code is consumed only
+// for a user that exists, so an unknown user spends nothing. The new
+// session is invisible to the DELETE (all CTEs see one snapshot), so it is
+// not revoked with the old ones.
 const resetSQL = `WITH consumed AS (
 	UPDATE otpreset_challenges SET used_at = $3
 	WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND ` + sqlcore.Usable + `
+		AND EXISTS (SELECT 1 FROM otpreset_users WHERE tenant_id = $21 AND id = $5)
 	RETURNING 1
 ), changed AS (
 	UPDATE otpreset_users
@@ -195,9 +198,13 @@ const resetSQL = `WITH consumed AS (
 )
 SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
 
-// resetFast runs resetSQL in a transaction: BEGIN, the statement, COMMIT,
-// three round trips. ok=false (and nothing changed) means the code was not
-// consumed; the caller's general path then counts or explains it.
+// resetFast runs resetSQL alone, one round trip: the statement is atomic
+// without BEGIN and COMMIT. ok=false (and nothing changed) means the code
+// was not consumed; the caller's general path then counts or explains it.
+// Only when a test hook (AfterConsume) must run between the statement and
+// the commit does it open a transaction (BEGIN, statement, hook, COMMIT).
+// Should the user vanish between the statement's check and its update (a
+// concurrent delete), the code is spent and the error wraps ErrNotFound.
 func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
 	db := s.DB.(*pgDB)
 	c, ch := r.Check, r.Change
@@ -222,9 +229,9 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 		ids[i], tenants[i], payloads[i], created[i] = m.ID, m.TenantID, string(m.Payload), m.CreatedAt
 	}
 
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	apply := func(q pgxQuerier) error {
 		var consumed, changed bool
-		err := tx.QueryRow(ctx, resetSQL,
+		err := q.QueryRow(ctx, resetSQL,
 			c.TenantID, c.Phone, c.Now, c.CodeHash,
 			ch.UserID, ch.PasswordHash, profile, ch.ChangedAt,
 			r.NewSession != nil, sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
@@ -240,12 +247,17 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 			return fmt.Errorf("user %w", store.ErrNotFound) // roll back the consumption
 		}
 		if s.AfterConsume != nil {
-			if err := s.AfterConsume(ctx, pgQ{tx}); err != nil {
+			if err := s.AfterConsume(ctx, pgQ{q}); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	if s.AfterConsume == nil {
+		err = apply(db.pool)
+	} else {
+		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return apply(tx) })
+	}
 	switch {
 	case errors.Is(err, errNotConsumed):
 		return false, nil

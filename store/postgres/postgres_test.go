@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -124,7 +125,7 @@ func (c *statementCounter) take() []string {
 }
 
 // TestResetRoundTrips pins the documented cost of a successful reset on
-// PostgreSQL: BEGIN, one statement, COMMIT.
+// PostgreSQL: one statement, no BEGIN or COMMIT.
 func TestResetRoundTrips(t *testing.T) {
 	t.Parallel()
 	tracer := &statementCounter{}
@@ -146,9 +147,9 @@ func TestResetRoundTrips(t *testing.T) {
 	}
 	require.ErrorIs(t, s.Reset(ctx, wrong), store.ErrCodeMismatch)
 	sent := tracer.take()
-	require.Len(t, sent, 7, "statements: %q", sent)
-	assert.Equal(t, []string{"begin", resetSQL, "rollback", "begin"}, sent[:4])
-	assert.Equal(t, "commit", sent[6], "the counted try is committed")
+	require.Len(t, sent, 5, "statements: %q", sent)
+	assert.Equal(t, []string{resetSQL, "begin"}, sent[:2], "nothing consumed, then the general path counts the try")
+	assert.Equal(t, "commit", sent[4], "the counted try is committed")
 
 	err := s.Reset(ctx, store.Reset{
 		Check:  store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: c.CodeHash, Now: now},
@@ -159,10 +160,7 @@ func TestResetRoundTrips(t *testing.T) {
 	})
 	require.NoError(t, err)
 	sent = tracer.take()
-	require.Len(t, sent, 3, "statements: %q", sent)
-	assert.Equal(t, "begin", sent[0])
-	assert.Equal(t, resetSQL, sent[1])
-	assert.Equal(t, "commit", sent[2])
+	assert.Equal(t, []string{resetSQL}, sent, "one statement, atomic without BEGIN and COMMIT")
 
 	u, err := s.UserByPhone(ctx, "t", "+15550100")
 	require.NoError(t, err)
@@ -171,4 +169,123 @@ func TestResetRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	assert.Equal(t, `{"HookName":"resetpassword"}`, string(pending[0].Payload), "outbox payload kept byte for byte")
+}
+
+// tripCounter counts round trips: statements, batches (one pipeline each)
+// and prepares.
+type tripCounter struct {
+	mu    sync.Mutex
+	trips []string
+}
+
+func (c *tripCounter) add(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trips = append(c.trips, s)
+}
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.add(d.SQL)
+	return ctx
+}
+
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.add(fmt.Sprintf("batch of %d", d.Batch.Len()))
+	return ctx
+}
+
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (c *tripCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, d pgx.TracePrepareStartData) context.Context {
+	c.add("prepare")
+	return ctx
+}
+
+func (c *tripCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+func (c *tripCounter) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.trips
+	c.trips = nil
+	return out
+}
+
+// TestOneRoundTrip pins issue 16's counts on the store's side, with
+// otpreset's users table and with a host's: a send (SaveChallengeFindUser)
+// and a wrong code (VerifyUserCode) are one round trip each, and a
+// successful reset is two (VerifyUserCode, then Reset's one statement) with
+// otpreset's users table, so no argon2id hash is spent on a wrong code.
+func TestOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, host := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hostUsers=%v", host), func(t *testing.T) {
+			tracer := &tripCounter{}
+			pc, err := pgxpool.ParseConfig(pgtest.SchemaURL(t))
+			require.NoError(t, err)
+			pc.ConnConfig.Tracer = tracer
+			pc.MaxConns = 1 // one connection: its prepared statements are the ones counted
+			pool, err := pgxpool.NewWithConfig(sqltest.Ctx(t), pc)
+			require.NoError(t, err)
+			t.Cleanup(pool.Close)
+			ctx := sqltest.Ctx(t)
+			cfg := sqltest.Quiet(sqlcore.Config{})
+			if host {
+				_, err := pool.Exec(ctx, backend.UsersSetup())
+				require.NoError(t, err)
+				cfg.HostUsers = sqltest.UsersQueries()
+			}
+			s := New(pool, fromCore(cfg))
+			require.NoError(t, s.Migrate(ctx))
+			var u store.User
+			require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: "u1", Phone: "+15550100", PasswordHash: "old", Profile: json.RawMessage(`{}`)}))
+			now := time.Now().UTC().Truncate(time.Second)
+			send := func(code string) {
+				t.Helper()
+				u, err = s.SaveChallengeFindUser(ctx, store.Challenge{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code),
+					CreatedAt: now, ExpiresAt: now.Add(time.Minute), MaxAttempts: 5})
+				require.NoError(t, err)
+			}
+			verify := func(code string) store.UserCode {
+				t.Helper()
+				uc, err := s.VerifyUserCode(ctx, store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now})
+				require.NoError(t, err)
+				require.True(t, uc.Found)
+				return uc
+			}
+			reset := func(code string) error {
+				return s.Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now},
+					Change: store.PasswordChange{TenantID: "t", UserID: u.ID, PasswordHash: "new " + code, Profile: json.RawMessage(`{}`), ChangedAt: now}})
+			}
+			// Warm up: every statement prepared on the connection.
+			send("c1")
+			verify("wrong")
+			verify("c1")
+			require.NoError(t, reset("c1"))
+			tracer.take()
+
+			send("c2")
+			assert.Len(t, tracer.take(), 1, "send: one round trip")
+			require.ErrorIs(t, verify("wrong").Verdict, store.ErrCodeMismatch)
+			assert.Len(t, tracer.take(), 1, "wrong code: one round trip")
+			require.NoError(t, verify("c2").Verdict)
+			require.NoError(t, reset("c2"))
+			trips := tracer.take()
+			t.Logf("successful reset: %d round trips", len(trips))
+			if host {
+				// The host's UPDATE is its own statement: BEGIN, consume, update,
+				// revoke, COMMIT after the check.
+				assert.LessOrEqual(t, len(trips), 6, "successful reset: %q", trips)
+			} else {
+				assert.Len(t, trips, 2, "successful reset: check, then one statement: %q", trips)
+			}
+			got, err := s.UserByPhone(ctx, "t", "+15550100")
+			require.NoError(t, err)
+			assert.Equal(t, "new c2", got.PasswordHash)
+		})
+	}
 }

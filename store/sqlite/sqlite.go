@@ -14,6 +14,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 
+	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
 )
 
@@ -201,4 +202,16 @@ func (d *stdDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) (err
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// VerifyUserCode implements store.UserCodeVerifier: UserByPhone, then the
+// check, whether or not the user exists (SQLite has no round trips to save).
+func (s *Store) VerifyUserCode(ctx context.Context, check store.CodeCheck) (store.UserCode, error) {
+	return s.core.VerifyUserCode(ctx, check)
+}
+
+// SaveChallengeFindUser implements store.UserChallengeSaver: SaveChallenge,
+// then UserByPhone.
+func (s *Store) SaveChallengeFindUser(ctx context.Context, c store.Challenge) (store.User, error) {
+	return s.core.SaveChallengeFindUser(ctx, c)
 }

@@ -148,6 +148,19 @@ func (sh Shape) Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run("UnusableCode", h.testResetUnusableCode)
 		t.Run("ConcurrentSingleUse", h.testResetConcurrent)
 	})
+	t.Run("UserCodeVerifier", func(t *testing.T) {
+		if _, ok := newStore(t).(store.UserCodeVerifier); !ok {
+			t.Skip("store does not implement store.UserCodeVerifier")
+		}
+		t.Run("Verdicts", h.testVerifyUserCode)
+		t.Run("ConcurrentWrongTries", h.testVerifyUserCodeConcurrent)
+	})
+	t.Run("UserChallengeSaver", func(t *testing.T) {
+		if _, ok := newStore(t).(store.UserChallengeSaver); !ok {
+			t.Skip("store does not implement store.UserChallengeSaver")
+		}
+		t.Run("SavedAndFound", h.testSaveChallengeFindUser)
+	})
 	t.Run("Outbox", func(t *testing.T) {
 		s := newStore(t)
 		_, isOutbox := s.(store.Outbox)
@@ -894,6 +907,123 @@ func (h harness) testResetConcurrent(t *testing.T) {
 		pending, err := ob.PendingOutbox(ctx, 10*n)
 		require.NoError(t, err)
 		assert.Len(t, pending, len(resets[winner].Outbox), "only the winner's events are written")
+	}
+}
+
+// --- one-round-trip variants ---
+
+func (h harness) testVerifyUserCode(t *testing.T) {
+	f := h.newResetFixture(t, 2)
+	ctx := ctxOf(t)
+	v := f.s.(store.UserCodeVerifier)
+	sh := h.shape
+	verify := func(t *testing.T, c store.CodeCheck, wantFound bool, wantUser store.User, want error) {
+		t.Helper()
+		got, err := v.VerifyUserCode(ctx, c)
+		require.NoError(t, err, "verdicts are not faults")
+		require.Equal(t, wantFound, got.Found, "Found")
+		if wantFound {
+			sh.requireUser(t, wantUser, got.User)
+		} else {
+			assert.Equal(t, store.User{}, got.User, "no user when not found")
+		}
+		if want == nil {
+			require.NoError(t, got.Verdict)
+		} else {
+			require.ErrorIs(t, got.Verdict, want)
+		}
+	}
+	right := check(f.challenge, f.challenge.CodeHash, f.now)
+	wrong := check(f.challenge, randomBytes(t, 32), f.now)
+
+	verify(t, right, true, f.user, nil)
+	verify(t, right, true, f.user, nil) // not consumed
+	verify(t, store.CodeCheck{TenantID: tenantA, Phone: phone2, CodeHash: f.challenge.CodeHash, Now: f.now},
+		true, f.other, store.ErrNoChallenge)
+	verify(t, check(f.challenge, f.challenge.CodeHash, f.challenge.ExpiresAt), true, f.user, store.ErrChallengeExpired)
+
+	// An unknown phone: no user, and its code is checked and counted all the same.
+	unknown := newChallenge(t, tenantA, "+15005550006", f.now, 1)
+	require.NoError(t, f.s.SaveChallenge(ctx, unknown))
+	verify(t, check(unknown, unknown.CodeHash, f.now), false, store.User{}, nil)
+	verify(t, check(unknown, randomBytes(t, 32), f.now), false, store.User{}, store.ErrCodeMismatch)
+	verify(t, check(unknown, unknown.CodeHash, f.now), false, store.User{}, store.ErrTooManyAttempts)
+
+	// Wrong tries are counted, and use the code up.
+	verify(t, wrong, true, f.user, store.ErrCodeMismatch)
+	require.NoError(t, f.s.VerifyChallenge(ctx, right), "one wrong try of two: still usable")
+	verify(t, wrong, true, f.user, store.ErrCodeMismatch)
+	verify(t, wrong, true, f.user, store.ErrTooManyAttempts)
+	verify(t, right, true, f.user, store.ErrTooManyAttempts)
+
+	// A used code.
+	c := newChallenge(t, tenantA, phone1, f.now, 5)
+	require.NoError(t, f.s.SaveChallenge(ctx, c))
+	require.NoError(t, f.s.ConsumeChallenge(ctx, check(c, c.CodeHash, f.now)))
+	verify(t, check(c, c.CodeHash, f.now), true, f.user, store.ErrChallengeUsed)
+	f.requireUnchangedUsers(t)
+}
+
+func (h harness) testVerifyUserCodeConcurrent(t *testing.T) {
+	const maxAttempts = 5
+	f := h.newResetFixture(t, maxAttempts)
+	ctx := ctxOf(t)
+	v := f.s.(store.UserCodeVerifier)
+	wrong := check(f.challenge, randomBytes(t, 32), f.now)
+	verdicts := concurrently(ConcurrentCallers/4, func(int) error {
+		got, err := v.VerifyUserCode(ctx, wrong)
+		if err != nil {
+			return err
+		}
+		return got.Verdict
+	})
+	mismatch, tooMany := 0, 0
+	for _, err := range verdicts {
+		switch {
+		case errors.Is(err, store.ErrCodeMismatch):
+			mismatch++
+		case errors.Is(err, store.ErrTooManyAttempts):
+			tooMany++
+		default:
+			t.Errorf("unexpected result: %v", err)
+		}
+	}
+	assert.Equal(t, maxAttempts, mismatch, "exactly MaxAttempts wrong tries may be counted")
+	assert.Equal(t, ConcurrentCallers/4-maxAttempts, tooMany)
+}
+
+func (h harness) testSaveChallengeFindUser(t *testing.T) {
+	f := h.newResetFixture(t, 2)
+	ctx := ctxOf(t)
+	sv := f.s.(store.UserChallengeSaver)
+	wrong := randomBytes(t, 32)
+	require.ErrorIs(t, f.s.VerifyChallenge(ctx, check(f.challenge, wrong, f.now)), store.ErrCodeMismatch)
+
+	// A known phone: its user, and a new code with a fresh count (with the
+	// earlier wrong try kept, the right code would come after 3 of 3).
+	c := newChallenge(t, tenantA, phone1, f.now, 3)
+	got, err := sv.SaveChallengeFindUser(ctx, c)
+	require.NoError(t, err)
+	h.shape.requireUser(t, f.user, got)
+	require.ErrorIs(t, f.s.VerifyChallenge(ctx, check(c, f.challenge.CodeHash, f.now)), store.ErrCodeMismatch, "the old code is replaced")
+	require.ErrorIs(t, f.s.VerifyChallenge(ctx, check(c, wrong, f.now)), store.ErrCodeMismatch, "fresh count: 2 of 3")
+	require.NoError(t, f.s.ConsumeChallenge(ctx, check(c, c.CodeHash, f.now)))
+
+	// An unknown phone: ErrNotFound, and the code saved all the same.
+	unknown := newChallenge(t, tenantA, "+15005550006", f.now, 2)
+	_, err = sv.SaveChallengeFindUser(ctx, unknown)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, f.s.VerifyChallenge(ctx, check(unknown, unknown.CodeHash, f.now)))
+	f.requireUnchangedUsers(t)
+}
+
+// requireUnchangedUsers checks that both users of the fixture are as seeded.
+func (f resetFixture) requireUnchangedUsers(t *testing.T) {
+	t.Helper()
+	for _, u := range []store.User{f.user, f.other} {
+		got, err := f.s.UserByPhone(ctxOf(t), tenantA, u.Phone)
+		require.NoError(t, err)
+		f.shape.requireUser(t, u, got)
 	}
 }
 

@@ -205,14 +205,19 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 
 // --- challenges ---
 
+// SaveChallengeSQL saves a challenge ($1 tenant, $2 phone, $3 code hash, $4
+// created, $5 expires, $6 max attempts), replacing the phone's earlier one
+// with a fresh attempt count.
+const SaveChallengeSQL = `INSERT INTO otpreset_challenges
+		(tenant_id, phone, code_hash, created_at, expires_at, max_attempts, attempts, used_at)
+	VALUES ($1, $2, $3, $4, $5, $6, 0, NULL)
+	ON CONFLICT (tenant_id, phone) DO UPDATE SET code_hash = excluded.code_hash,
+		created_at = excluded.created_at, expires_at = excluded.expires_at,
+		max_attempts = excluded.max_attempts, attempts = 0, used_at = NULL`
+
 // SaveChallenge implements store.Challenges.
 func (s *Store) SaveChallenge(ctx context.Context, c store.Challenge) error {
-	_, err := s.DB.Exec(ctx, `INSERT INTO otpreset_challenges
-			(tenant_id, phone, code_hash, created_at, expires_at, max_attempts, attempts, used_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 0, NULL)
-		ON CONFLICT (tenant_id, phone) DO UPDATE SET code_hash = excluded.code_hash,
-			created_at = excluded.created_at, expires_at = excluded.expires_at,
-			max_attempts = excluded.max_attempts, attempts = 0, used_at = NULL`,
+	_, err := s.DB.Exec(ctx, SaveChallengeSQL,
 		c.TenantID, c.Phone, c.CodeHash, s.Dialect.Time(c.CreatedAt), s.Dialect.Time(c.ExpiresAt), c.MaxAttempts)
 	if err != nil {
 		return s.errf("save challenge: %w", err)
@@ -499,3 +504,58 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	}
 	return total, nil
 }
+
+// --- one-round-trip variants (store.UserCodeVerifier, store.UserChallengeSaver) ---
+
+// VerifyUserCode implements store.UserCodeVerifier in two to four
+// statements: UserByPhone, then the check. An adapter that can do it in one
+// round trip (PostgreSQL) overrides it.
+func (s *Store) VerifyUserCode(ctx context.Context, check store.CodeCheck) (store.UserCode, error) {
+	u, err := s.UserByPhone(ctx, check.TenantID, check.Phone)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.UserCode{}, err
+	}
+	found := err == nil
+	verdict, err := s.Verdict(s.Check(ctx, check, false))
+	if err != nil {
+		return store.UserCode{}, err
+	}
+	return store.UserCode{User: u, Found: found, Verdict: verdict}, nil
+}
+
+// SaveChallengeFindUser implements store.UserChallengeSaver in two
+// statements. An adapter that can do it in one round trip overrides it.
+func (s *Store) SaveChallengeFindUser(ctx context.Context, c store.Challenge) (store.User, error) {
+	if err := s.SaveChallenge(ctx, c); err != nil {
+		return store.User{}, err
+	}
+	return s.UserByPhone(ctx, c.TenantID, c.Phone)
+}
+
+// Check decides a code outside any transaction (see check); consume
+// spends it on a match.
+func (s *Store) Check(ctx context.Context, c store.CodeCheck, consume bool) error {
+	return s.check(ctx, s.DB, c, consume)
+}
+
+// Verdict splits the result of a check into a verdict (the code's answer)
+// and a fault.
+func (s *Store) Verdict(err error) (verdict, fault error) {
+	if err == nil || isVerdict(err) {
+		return err, nil
+	}
+	return nil, err
+}
+
+// ScanUser builds the user of tenantID and phone from the three columns
+// every user query selects (id, hash, profile) scanned as text; an empty
+// profile reads as {}.
+func ScanUser(tenantID, phone, id, hash, profile string) store.User {
+	if profile == "" {
+		profile = "{}"
+	}
+	return store.User{TenantID: tenantID, ID: id, Phone: phone, PasswordHash: hash, Profile: json.RawMessage(profile)}
+}
+
+// Errf is the store's error constructor, for the adapters' own methods.
+func (s *Store) Errf(format string, args ...any) error { return s.errf(format, args...) }
