@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/redisstore"
@@ -183,11 +184,11 @@ func newHandler(st store.Store, limits limiterStore, sink webhook.Sink, outbox b
 		Sender:          &sms.LogSender{W: &lineWriter{w: out}},
 		Tenants:         otpreset.Tenants{o.apiKey: tenant},
 		Secret:          secret,
-		Hasher:          otpreset.NewArgon2idHasher(harnessArgon2, 0),
+		Hasher:          password.NewArgon2idHasher(harnessArgon2, 0),
 		Webhooks:        sink,
 		WebhookOutbox:   outbox,
 		Logger:          logger,
-		Limiter:         otpreset.NewLimiter(limits),
+		RateLimitStore:  limits,
 		MinSendDuration: -1,
 	})
 }
