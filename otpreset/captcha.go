@@ -10,10 +10,10 @@ import (
 
 // gate applies the phone's lockout and the tenant's captcha policy before
 // anything touches a code: it returns the refusal, or nil to go on.
-func (h *Handler) gate(x *exchange) *apiError {
-	locked, until, err := h.limits.locked(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
+func (f *flow) gate(x *exchange) error {
+	locked, until, err := f.counters.locked(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
 	if err != nil {
-		return h.fault(x, "lockout", err)
+		return faultAt("lockout", err)
 	}
 	switch {
 	case locked && !x.t.lockout.captcha:
@@ -21,18 +21,18 @@ func (h *Handler) gate(x *exchange) *apiError {
 		return errLocked(until.UTC().Format(time.RFC3339), retryAfter(time.Now(), until))
 	case locked:
 		// Captcha lockout: a valid captcha lets the request through.
-		if err := h.checkCaptcha(x); err != nil {
+		if err := f.checkCaptcha(x); err != nil {
 			x.log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
-			h.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+			f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
 			if errors.Is(err, captcha.ErrMissing) {
 				return errCaptchaRequired
 			}
 			return errCaptcha
 		}
 	case x.t.captchaMode == CaptchaAlways:
-		if err := h.checkCaptcha(x); err != nil {
+		if err := f.checkCaptcha(x); err != nil {
 			x.log.Warn("refused", "reason", "captcha", "captcha", captchaReason(err))
-			h.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+			f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
 			return errCaptcha
 		}
 	}
@@ -42,7 +42,7 @@ func (h *Handler) gate(x *exchange) *apiError {
 // checkCaptcha verifies the request's captcha with the tenant's verifier.
 // New refuses a tenant that needs a verifier and has none; a missing one
 // still fails closed.
-func (h *Handler) checkCaptcha(x *exchange) error {
+func (f *flow) checkCaptcha(x *exchange) error {
 	if x.t.verifier == nil {
 		return fmt.Errorf("otpreset: tenant %s asks for a captcha but has no verifier: %w", x.t.id, captcha.ErrUnavailable)
 	}

@@ -22,19 +22,19 @@ type sendResult struct {
 // connection (a code already stored should reach the phone even if the client
 // went away). With a send floor, it waits at most until the floor and then
 // lets the SMS finish in the background.
-func (h *Handler) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
+func (f *flow) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
 	done := make(chan sendResult, 1)
 	go func() {
-		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendTimeout)
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.SendTimeout)
 		defer cancel()
-		r, err := h.cfg.Sender.Send(sendCtx, msg)
+		r, err := f.cfg.Sender.Send(sendCtx, msg)
 		done <- sendResult{r, err}
 	}()
-	if wait || h.cfg.MinSendDuration < 0 {
+	if wait || f.cfg.MinSendDuration < 0 {
 		res := <-done
 		return res.receipt, res.err
 	}
-	timer := time.NewTimer(time.Until(start.Add(h.cfg.MinSendDuration)))
+	timer := time.NewTimer(time.Until(start.Add(f.cfg.MinSendDuration)))
 	defer timer.Stop()
 	select {
 	case res := <-done:

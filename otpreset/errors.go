@@ -135,25 +135,15 @@ func (e *apiError) mustEncode() []byte {
 	return b
 }
 
-// Header values every error answer carries, shared so that writing them
-// allocates nothing (Header.Set allocates a slice per call). Capacity equals
-// length, so a later Header.Add copies instead of writing into them.
-var (
-	headerJSON    = []string{"application/json"}[:1:1]
-	headerNoStore = []string{"no-store"}[:1:1]
-	headerAllow   = []string{"POST, PUT"}[:1:1]
-)
-
-func writeAPIError(w http.ResponseWriter, e *apiError) {
-	h := w.Header()
-	h["Content-Type"] = headerJSON
-	h["Cache-Control"] = headerNoStore
-	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	if e.Status == http.StatusMethodNotAllowed {
-		h["Allow"] = headerAllow
-	}
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(e.encode())
+// fault is a server-side failure at one step of a pipeline: the handler logs
+// it and answers 950, never the cause.
+type fault struct {
+	step string
+	err  error
 }
+
+func (f *fault) Error() string { return "otpreset: " + f.step + ": " + f.err.Error() }
+func (f *fault) Unwrap() error { return f.err }
+
+// faultAt marks err as the failure of step.
+func faultAt(step string, err error) error { return &fault{step: step, err: err} }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,11 +20,7 @@ import (
 // Handler serves both endpoints of the flow. Create it with New; it is safe
 // for concurrent use.
 type Handler struct {
-	cfg     Config
-	log     *slog.Logger
-	tenants *tenants
-	limits  limits
-	codes   *codeHasher
+	flow
 }
 
 // New checks cfg and every tenant of a static Tenants map, applies the
@@ -67,7 +64,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg, log: log, tenants: ts, limits: newLimits(cfg.RateLimitStore), codes: newCodeHasher(cfg.Secret)}, nil
+	return &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore), codes: newCodeHasher(cfg.Secret)}}, nil
 }
 
 // checkConfig refuses what New cannot work with.
@@ -118,40 +115,39 @@ func checkConfig(cfg *Config) error {
 // place that writes an answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	endpoint, x, body, apiErr := h.serve(r)
+	endpoint, x, body, err := h.serve(r)
 	if x != nil {
 		setRateHeaders(w.Header(), x.rate)
 	}
 	var encoded []byte
-	if apiErr == nil {
-		var err error
-		if encoded, err = json.Marshal(body); err != nil {
-			apiErr = h.fault(x, "encode answer", err)
-		}
+	if err == nil {
+		encoded, err = json.Marshal(body)
 	}
-	if apiErr != nil {
-		writeAPIError(w, apiErr)
-		h.cfg.Observer.Answered(endpoint, apiErr.Status, apiErr.ErrorCode, time.Since(start))
+	if err != nil {
+		refusal := h.refusal(x, err)
+		writeAPIError(w, refusal)
+		h.cfg.Observer.Answered(endpoint, refusal.Status, refusal.ErrorCode, time.Since(start))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Content-Type"] = headerJSON
+	w.Header()["Cache-Control"] = headerNoStore
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(encoded)
 	h.cfg.Observer.Answered(endpoint, http.StatusOK, 0, time.Since(start))
 }
 
 // serve runs the endpoint's pipeline and returns its answer: a body to send
-// with 200, or the refusal. A panic becomes a logged 950, never a stack trace
-// or an empty 500; http.ErrAbortHandler keeps its meaning.
-func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any, apiErr *apiError) {
+// with 200, or the error that ends it (a refusal, or a fault). A panic
+// becomes a logged 950, never a stack trace or an empty 500;
+// http.ErrAbortHandler keeps its meaning.
+func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			h.log.Error("panic serving request", "panic", fmt.Sprint(v))
-			body, apiErr = nil, errInternal
+			body, err = nil, errInternal
 		}
 	}()
 	if !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), Path) {
@@ -164,26 +160,35 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 	if r.Method == http.MethodPut {
 		endpoint = "reset"
 	}
-	t, q, fields, apiErr := h.begin(r)
-	if apiErr != nil {
-		return endpoint, nil, nil, apiErr
+	t, q, fields, err := h.begin(r)
+	if err != nil {
+		return endpoint, nil, nil, err
 	}
 	x0 := exchange{r: r, ctx: r.Context(), query: q, body: fields, t: t, log: h.log}
 	if endpoint == "send" {
 		s := &sending{exchange: x0}
-		body, apiErr = h.send(s)
-		return endpoint, &s.exchange, body, apiErr
+		body, err = h.send(s)
+		return endpoint, &s.exchange, body, err
 	}
 	rs := &resetting{exchange: x0}
-	body, apiErr = h.reset(rs)
-	return endpoint, &rs.exchange, body, apiErr
+	body, err = h.reset(rs)
+	return endpoint, &rs.exchange, body, err
 }
 
-// fault logs a server-side failure and returns the 950 answer.
-func (h *Handler) fault(x *exchange, step string, err error) *apiError {
-	log := h.log
+// refusal is the answer to err: the refusal itself, or 950 for a fault,
+// which is logged here (with its step), never shown.
+func (h *Handler) refusal(x *exchange, err error) *apiError {
+	var refusal *apiError
+	if errors.As(err, &refusal) && refusal != nil {
+		return refusal
+	}
+	log, step := h.log, "answer"
 	if x != nil && x.log != nil {
 		log = x.log
+	}
+	var f *fault
+	if errors.As(err, &f) {
+		step = f.step
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -195,4 +200,37 @@ func (h *Handler) fault(x *exchange, step string, err error) *apiError {
 		log.Error("server fault", "step", step, "err", err)
 	}
 	return errInternal
+}
+
+// setRateHeaders writes X-RateLimit-* for the tightest limit seen.
+func setRateHeaders(h http.Header, r limitResult) {
+	if r.limit == 0 {
+		return
+	}
+	h.Set("X-RateLimit-Limit", strconv.FormatInt(r.limit, 10))
+	h.Set("X-RateLimit-Remaining", strconv.FormatInt(r.remaining, 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(r.reset.Unix(), 10))
+}
+
+// Header values every error answer carries, shared so that writing them
+// allocates nothing (Header.Set allocates a slice per call). Capacity equals
+// length, so a later Header.Add copies instead of writing into them.
+var (
+	headerJSON    = []string{"application/json"}[:1:1]
+	headerNoStore = []string{"no-store"}[:1:1]
+	headerAllow   = []string{"POST, PUT"}[:1:1]
+)
+
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == http.StatusMethodNotAllowed {
+		h["Allow"] = headerAllow
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.encode())
 }

@@ -27,7 +27,7 @@ type exchange struct {
 // begin does what both endpoints do first: the API key, the tenant and the
 // body. Refusals here cost no more than they must: nothing is allocated for
 // the request until its body is known to be good.
-func (h *Handler) begin(r *http.Request) (*settings, url.Values, map[string]string, *apiError) {
+func (f *flow) begin(r *http.Request) (*settings, url.Values, map[string]string, error) {
 	q := r.URL.Query()
 	key, ok := apiKey(r, q)
 	if !ok {
@@ -36,20 +36,23 @@ func (h *Handler) begin(r *http.Request) (*settings, url.Values, map[string]stri
 	if key == "" {
 		return nil, nil, nil, errMissingAPIKey
 	}
-	t, err := h.tenants.resolve(r.Context(), key)
+	t, err := f.tenants.resolve(r.Context(), key)
 	if err != nil {
 		if errors.Is(err, ErrUnknownAPIKey) {
 			return nil, nil, nil, errUnknownAPIKey
 		}
-		return nil, nil, nil, h.fault(nil, "resolve tenant", err)
+		return nil, nil, nil, faultAt("resolve tenant", err)
 	}
-	body, apiErr := decodeBody(r, h.cfg.MaxBodyBytes)
-	return t, q, body, apiErr
+	body, apiErr := decodeBody(r, f.cfg.MaxBodyBytes)
+	if apiErr != nil {
+		return nil, nil, nil, apiErr
+	}
+	return t, q, body, nil
 }
 
 // readPhone normalises the body's phone and names the request in the log
 // (base is the tenant's logger for the endpoint).
-func (h *Handler) readPhone(x *exchange, base *slog.Logger) *apiError {
+func (f *flow) readPhone(x *exchange, base *slog.Logger) error {
 	raw := x.body["phone"]
 	if raw == "" {
 		return errMissingPhone
@@ -59,7 +62,7 @@ func (h *Handler) readPhone(x *exchange, base *slog.Logger) *apiError {
 		return errBadPhone
 	}
 	x.phone = phone
-	x.ip = h.cfg.ClientIP(x.r)
+	x.ip = f.cfg.ClientIP(x.r)
 	x.log = base.With("phone", maskPhone(phone))
 	return nil
 }

@@ -40,7 +40,7 @@ type resetting struct {
 
 // reset answers PUT: decode, limit, gate (lockout and captcha), check the
 // password, check the code, then apply and answer.
-func (h *Handler) reset(r *resetting) (any, *apiError) {
+func (f *flow) reset(r *resetting) (any, error) {
 	x := &r.exchange
 	r.otp = x.body["otp"]
 	switch {
@@ -51,25 +51,25 @@ func (h *Handler) reset(r *resetting) (any, *apiError) {
 	case r.otp == "":
 		return nil, errMissingOTP
 	}
-	if e := h.readPhone(x, x.t.resetLog); e != nil {
+	if e := f.readPhone(x, x.t.resetLog); e != nil {
 		return nil, e
 	}
-	if e := h.limitIPAndPhone(x, "reset", x.t.resetPerIP, x.t.resetPerPhone, resetLimited); e != nil {
+	if e := f.limitIPAndPhone(x, "reset", x.t.resetPerIP, x.t.resetPerPhone, resetLimited); e != nil {
 		return nil, e
 	}
-	if e := h.gate(x); e != nil {
+	if e := f.gate(x); e != nil {
 		return nil, e
 	}
-	if e := h.checkPolicy(r); e != nil {
+	if e := f.checkPolicy(r); e != nil {
 		return nil, e
 	}
-	if e := h.checkCode(r); e != nil {
+	if e := f.checkCode(r); e != nil {
 		return nil, e
 	}
-	if e := h.checkPassword(r); e != nil {
+	if e := f.checkPassword(r); e != nil {
 		return nil, e
 	}
-	return h.applyReset(r)
+	return f.applyReset(r)
 }
 
 func resetLimited(res limitResult) *apiError {
@@ -78,7 +78,7 @@ func resetLimited(res limitResult) *apiError {
 
 // checkPolicy refuses a new password the tenant's policy does not allow,
 // before the code is spent.
-func (h *Handler) checkPolicy(r *resetting) *apiError {
+func (f *flow) checkPolicy(r *resetting) error {
 	normalized, err := r.t.password.Check(r.body["password"], r.phone)
 	if err == nil {
 		r.password = normalized
@@ -93,37 +93,37 @@ func (h *Handler) checkPolicy(r *resetting) *apiError {
 		r.log.Info("refused", "reason", "password policy")
 		return errValidation(fields)
 	}
-	return h.fault(&r.exchange, "password policy", err)
+	return faultAt("password policy", err)
 }
 
 // checkCode checks the code without spending it, before any hashing, so a
 // wrong code costs no argon2id. An unknown phone fails like a wrong code.
-func (h *Handler) checkCode(r *resetting) *apiError {
-	user, err := h.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
+func (f *flow) checkCode(r *resetting) error {
+	user, err := f.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return h.fault(&r.exchange, "user lookup", err)
+		return faultAt("user lookup", err)
 	}
 	r.user, r.known = user, err == nil
-	r.check = store.CodeCheck{TenantID: r.t.id, Phone: r.phone, CodeHash: h.codes.sum(r.t.id, r.phone, r.otp), Now: h.cfg.Clock.Now()}
+	r.check = store.CodeCheck{TenantID: r.t.id, Phone: r.phone, CodeHash: f.codes.sum(r.t.id, r.phone, r.otp), Now: f.cfg.Clock.Now()}
 	if !r.known {
-		return h.failCode(&r.exchange, store.ErrNotFound)
+		return f.failCode(&r.exchange, store.ErrNotFound)
 	}
-	if err := h.cfg.Store.VerifyChallenge(r.ctx, r.check); err != nil {
+	if err := f.cfg.Store.VerifyChallenge(r.ctx, r.check); err != nil {
 		if isCodeError(err) {
-			return h.failCode(&r.exchange, err)
+			return f.failCode(&r.exchange, err)
 		}
-		return h.fault(&r.exchange, "verify code", err)
+		return faultAt("verify code", err)
 	}
 	return nil
 }
 
 // checkPassword refuses a breached password (1315) and, where the tenant
 // asks, the current one (1134).
-func (h *Handler) checkPassword(r *resetting) *apiError {
+func (f *flow) checkPassword(r *resetting) error {
 	if r.t.breach != nil {
 		breached, err := r.t.breach.Breached(r.ctx, r.password)
 		if err != nil {
-			return h.fault(&r.exchange, "breach check", err)
+			return faultAt("breach check", err)
 		}
 		if breached {
 			r.log.Info("refused", "reason", "breached password")
@@ -131,9 +131,9 @@ func (h *Handler) checkPassword(r *resetting) *apiError {
 		}
 	}
 	if r.t.rejectPreviousPassword && r.user.PasswordHash != "" {
-		same, err := h.cfg.Hasher.Compare(r.ctx, r.password, r.user.PasswordHash)
+		same, err := f.cfg.Hasher.Compare(r.ctx, r.password, r.user.PasswordHash)
 		if err != nil {
-			return h.fault(&r.exchange, "compare previous password", err)
+			return faultAt("compare previous password", err)
 		}
 		if same {
 			r.log.Info("refused", "reason", "previous password")
@@ -146,36 +146,36 @@ func (h *Handler) checkPassword(r *resetting) *apiError {
 // applyReset hashes the password and, in one store step, consumes the code,
 // replaces the password, revokes every session, creates the new one and
 // writes the outbox; then it clears the lockout and emits the webhook.
-func (h *Handler) applyReset(r *resetting) (any, *apiError) {
+func (f *flow) applyReset(r *resetting) (any, error) {
 	hashStart := time.Now()
-	hash, err := h.cfg.Hasher.Hash(r.ctx, r.password)
-	h.cfg.Observer.Hashed(time.Since(hashStart))
+	hash, err := f.cfg.Hasher.Hash(r.ctx, r.password)
+	f.cfg.Observer.Hashed(time.Since(hashStart))
 	if err != nil {
-		return nil, h.fault(&r.exchange, "hash", err)
+		return nil, faultAt("hash", err)
 	}
-	now := h.cfg.Clock.Now()
+	now := f.cfg.Clock.Now()
 	profile, err := updatedProfile(r.user, now)
 	if err != nil {
-		return nil, h.fault(&r.exchange, "profile", err)
+		return nil, faultAt("profile", err)
 	}
-	change, tokens, event, e := h.buildReset(r, hash, profile, now)
+	change, tokens, event, e := f.buildReset(r, hash, profile, now)
 	if e != nil {
 		return nil, e
 	}
 	// The reset must not be half done because the client went away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), h.cfg.ApplyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
 	defer cancel()
-	if err := store.ApplyReset(ctx, h.cfg.Store, change); err != nil {
+	if err := store.ApplyReset(ctx, f.cfg.Store, change); err != nil {
 		if isCodeError(err) { // lost a race for the same code
-			return nil, h.failCode(&r.exchange, err)
+			return nil, f.failCode(&r.exchange, err)
 		}
-		return nil, h.fault(&r.exchange, "apply reset", err)
+		return nil, faultAt("apply reset", err)
 	}
-	if err := h.limits.clear(ctx, lockoutKey(r.t.id, r.phone), r.t.lockout); err != nil {
+	if err := f.counters.clear(ctx, lockoutKey(r.t.id, r.phone), r.t.lockout); err != nil {
 		r.log.Error("clearing lockout", "err", err)
 	}
 	if event != nil {
-		if err := h.cfg.Webhooks.Emit(ctx, *event); err != nil {
+		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
 			r.log.Error("webhook not accepted", "event", event.ID, "err", err)
 		}
 	}
@@ -189,11 +189,11 @@ func (h *Handler) applyReset(r *resetting) (any, *apiError) {
 // buildReset is everything the store step changes, the new session's
 // tokens, and the webhook event to emit after it (nil when suppressed or
 // written to the outbox).
-func (h *Handler) buildReset(r *resetting, hash string, profile Profile, now time.Time) (store.Reset, Tokens, *webhook.Event, *apiError) {
+func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.Time) (store.Reset, Tokens, *webhook.Event, error) {
 	t, user := r.t, r.user
 	profileJSON, err := json.Marshal(profile)
 	if err != nil {
-		return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "profile", err)
+		return store.Reset{}, Tokens{}, nil, faultAt("profile", err)
 	}
 	change := store.Reset{
 		Check:    r.check,
@@ -202,8 +202,8 @@ func (h *Handler) buildReset(r *resetting, hash string, profile Profile, now tim
 	}
 	var tokens Tokens
 	if !t.legacyResetAnswer {
-		if tokens, err = h.cfg.Tokens.Issue(r.ctx, t.tenant, user, now); err != nil {
-			return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "tokens", err)
+		if tokens, err = f.cfg.Tokens.Issue(r.ctx, t.tenant, user, now); err != nil {
+			return store.Reset{}, Tokens{}, nil, faultAt("tokens", err)
 		}
 		change.NewSession = newSession(t, user.ID, tokens, now)
 	}
@@ -211,12 +211,12 @@ func (h *Handler) buildReset(r *resetting, hash string, profile Profile, now tim
 		return change, tokens, nil, nil
 	}
 	event := &webhook.Event{ID: uuid.NewString(), TenantID: t.id, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
-	if !h.cfg.WebhookOutbox {
+	if !f.cfg.WebhookOutbox {
 		return change, tokens, event, nil
 	}
 	payload, err := event.Payload()
 	if err != nil {
-		return store.Reset{}, Tokens{}, nil, h.fault(&r.exchange, "webhook payload", err)
+		return store.Reset{}, Tokens{}, nil, faultAt("webhook payload", err)
 	}
 	change.Outbox = []store.OutboxMessage{{ID: event.ID, TenantID: t.id, Payload: payload, CreatedAt: now}}
 	return change, tokens, nil, nil
@@ -230,14 +230,14 @@ func isCodeError(err error) bool {
 
 // failCode answers a phone/code pair that did not authenticate, and counts it
 // toward the phone's lockout (known phone or not).
-func (h *Handler) failCode(x *exchange, cause error) *apiError {
-	locked, err := h.limits.fail(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
+func (f *flow) failCode(x *exchange, cause error) error {
+	locked, err := f.counters.fail(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
 	if err != nil {
-		return h.fault(x, "lockout", err)
+		return faultAt("lockout", err)
 	}
 	x.log.Info("refused", "reason", reasonOf(cause), "locked", locked)
 	if locked {
-		h.cfg.Observer.Lockout(x.t.id)
+		f.cfg.Observer.Lockout(x.t.id)
 	}
 	if !x.t.detailedErrors {
 		return errAuthFailed

@@ -33,33 +33,33 @@ type sending struct {
 
 // send answers POST: read the phone, limit, gate, find the user, issue a
 // code, text it when allowed, answer the same whatever happened to the SMS.
-func (h *Handler) send(s *sending) (any, *apiError) {
+func (f *flow) send(s *sending) (any, error) {
 	x := &s.exchange
 	s.start, s.voice = time.Now(), boolParam(x.param("isvoiceotp"))
-	if e := h.readPhone(x, x.t.sendLog); e != nil {
+	if e := f.readPhone(x, x.t.sendLog); e != nil {
 		return nil, e
 	}
-	if e := h.limitIPAndPhone(x, "send", x.t.sendPerIP, x.t.sendPerPhone, sendLimited); e != nil {
+	if e := f.limitIPAndPhone(x, "send", x.t.sendPerIP, x.t.sendPerPhone, sendLimited); e != nil {
 		return nil, e
 	}
-	if e := h.gate(x); e != nil {
+	if e := f.gate(x); e != nil {
 		return nil, e
 	}
-	if e := h.findUser(s); e != nil {
+	if e := f.findUser(s); e != nil {
 		return nil, e
 	}
-	if e := h.issueCode(s); e != nil {
+	if e := f.issueCode(s); e != nil {
 		return nil, e
 	}
-	receipt, e := h.textCode(s)
+	receipt, e := f.textCode(s)
 	if e != nil {
 		return nil, e
 	}
 	if !x.t.reportSendFailure {
-		padUntil(x.ctx, s.start.Add(h.cfg.MinSendDuration))
+		padUntil(x.ctx, s.start.Add(f.cfg.MinSendDuration))
 	}
 	if receipt.Sid == "" { // no SMS went out, or it is still on its way
-		receipt = h.imitateReceipt(s)
+		receipt = f.imitateReceipt(s)
 	}
 	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.accountSid, Sid: receipt.Sid}}, nil
 }
@@ -68,10 +68,10 @@ func sendLimited(res limitResult) *apiError { return errSendLimit(retryAfter(tim
 
 // findUser looks the phone up; an unknown phone goes on like a known one
 // unless the tenant reveals it (1043).
-func (h *Handler) findUser(s *sending) *apiError {
-	user, err := h.cfg.Store.UserByPhone(s.ctx, s.t.id, s.phone)
+func (f *flow) findUser(s *sending) error {
+	user, err := f.cfg.Store.UserByPhone(s.ctx, s.t.id, s.phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return h.fault(&s.exchange, "user lookup", err)
+		return faultAt("user lookup", err)
 	}
 	s.user, s.known = user, err == nil
 	if !s.known && s.t.revealUnknownPhone {
@@ -84,25 +84,25 @@ func (h *Handler) findUser(s *sending) *apiError {
 // issueCode draws, stores and words a code. It does the same work for known
 // and unknown phones, so neither the answer nor its timing tells them apart;
 // only the SMS itself is skipped.
-func (h *Handler) issueCode(s *sending) *apiError {
-	t, now := s.t, h.cfg.Clock.Now()
-	code, err := newCode(h.cfg.Rand, t.codeLength)
+func (f *flow) issueCode(s *sending) error {
+	t, now := s.t, f.cfg.Clock.Now()
+	code, err := newCode(f.cfg.Rand, t.codeLength)
 	if err != nil {
-		return h.fault(&s.exchange, "code", err)
+		return faultAt("code", err)
 	}
-	err = h.cfg.Store.SaveChallenge(s.ctx, store.Challenge{
-		TenantID: t.id, Phone: s.phone, CodeHash: h.codes.sum(t.id, s.phone, code),
+	err = f.cfg.Store.SaveChallenge(s.ctx, store.Challenge{
+		TenantID: t.id, Phone: s.phone, CodeHash: f.codes.sum(t.id, s.phone, code),
 		CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts,
 	})
 	if err != nil {
-		return h.fault(&s.exchange, "save code", err)
+		return faultAt("save code", err)
 	}
 	name := s.param("smstemplate")
 	text, found, err := t.templates.Render(name, sms.TemplateData{
 		Code: code, Minutes: int((t.codeTTL + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
 	})
 	if err != nil {
-		return h.fault(&s.exchange, "render template", err)
+		return faultAt("render template", err)
 	}
 	if !found {
 		s.log.Warn("unknown SMS template, used the tenant default", "template", name)
@@ -117,57 +117,57 @@ func (h *Handler) issueCode(s *sending) *apiError {
 // textCode sends the code to a known phone that passes the pumping guard and
 // the caps. It returns the provider's receipt, or an empty one when no SMS
 // went out (or it is still on its way).
-func (h *Handler) textCode(s *sending) (sms.Receipt, *apiError) {
+func (f *flow) textCode(s *sending) (sms.Receipt, error) {
 	t := s.t
 	if !s.known {
-		h.cfg.Observer.SMS(t.id, "unknown_phone")
+		f.cfg.Observer.SMS(t.id, "unknown_phone")
 		s.log.Info("code not sent", "reason", "unknown phone")
 		return sms.Receipt{}, nil
 	}
-	if ok, e := h.maySend(s); !ok || e != nil {
+	if ok, e := f.maySend(s); !ok || e != nil {
 		return sms.Receipt{}, e
 	}
 	msg := sms.Message{TenantID: t.id, To: s.user.Phone, Body: s.text, Code: s.code, Voice: s.voice}
-	receipt, err := h.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
+	receipt, err := f.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
 	switch {
 	case errors.Is(err, errStillSending):
-		h.cfg.Observer.SMS(t.id, "pending")
+		f.cfg.Observer.SMS(t.id, "pending")
 		s.log.Info("code sending, answered before the provider")
 		return sms.Receipt{}, nil
 	case err != nil:
 		s.log.Error("SMS provider failed", "err", err)
-		h.cfg.Observer.SMS(t.id, "failed")
+		f.cfg.Observer.SMS(t.id, "failed")
 		if t.reportSendFailure {
 			return sms.Receipt{}, errSendFailed
 		}
 		return sms.Receipt{}, nil
 	}
-	h.cfg.Observer.SMS(t.id, "sent")
+	f.cfg.Observer.SMS(t.id, "sent")
 	s.log.Info("code sent")
 	return receipt, nil
 }
 
 // maySend applies the SMS-pumping guard and the per-prefix and per-tenant
 // caps. A number the guard refuses is answered like an unknown one.
-func (h *Handler) maySend(s *sending) (bool, *apiError) {
+func (f *flow) maySend(s *sending) (bool, error) {
 	t := s.t
 	if reason := pumpingRefusal(t, s.phone); reason != "" {
 		s.log.Warn("refused", "reason", "sms pumping: "+reason)
-		h.cfg.Observer.SMS(t.id, "refused")
+		f.cfg.Observer.SMS(t.id, "refused")
 		return false, nil
 	}
-	res, err := h.limits.take(s.ctx, "sms:prefix:"+t.id+":"+phonePrefix(t.prefixDigits, s.phone), t.prefixCap)
+	res, err := f.counters.take(s.ctx, "sms:prefix:"+t.id+":"+phonePrefix(t.prefixDigits, s.phone), t.prefixCap)
 	if err != nil {
-		return false, h.fault(&s.exchange, "rate limit", err)
+		return false, faultAt("rate limit", err)
 	}
 	if res.reached {
 		s.log.Warn("refused", "reason", "sms pumping: prefix daily cap")
-		h.cfg.Observer.SMS(t.id, "refused")
+		f.cfg.Observer.SMS(t.id, "refused")
 		return false, nil
 	}
-	res, err = h.limits.take(s.ctx, "sms:tenant:"+t.id, t.smsPerTenantDay)
+	res, err = f.counters.take(s.ctx, "sms:tenant:"+t.id, t.smsPerTenantDay)
 	if err != nil {
-		return false, h.fault(&s.exchange, "rate limit", err)
+		return false, faultAt("rate limit", err)
 	}
 	if res.reached {
 		s.log.Error("refused", "reason", "tenant daily SMS cap")
@@ -178,10 +178,10 @@ func (h *Handler) maySend(s *sending) (bool, *apiError) {
 
 // imitateReceipt is the receipt of an answer for which no SMS went out: a
 // Sid of the form the sender's would have.
-func (h *Handler) imitateReceipt(s *sending) sms.Receipt {
+func (f *flow) imitateReceipt(s *sending) sms.Receipt {
 	msg := sms.Message{TenantID: s.t.id, To: s.phone, Voice: s.voice}
-	if im, ok := h.cfg.Sender.(sms.Imitator); ok {
+	if im, ok := f.cfg.Sender.(sms.Imitator); ok {
 		return im.Imitate(msg)
 	}
-	return sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), h.cfg.Rand)}
+	return sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), f.cfg.Rand)}
 }

@@ -1,0 +1,14 @@
+package otpreset
+
+import "log/slog"
+
+// flow is what the steps of both endpoints share: the checked configuration
+// and what New built from it. The steps live in the files named for their
+// concern (request, limits, captcha, send, reset); Handler runs them.
+type flow struct {
+	cfg      Config
+	log      *slog.Logger
+	tenants  *tenants
+	counters counters
+	codes    *codeHasher
+}

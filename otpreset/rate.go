@@ -1,0 +1,52 @@
+package otpreset
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ulule/limiter/v3"
+)
+
+// rate is a parsed limit; off disables it.
+type rate struct {
+	limiter.Rate
+	off bool
+}
+
+// parseRate parses "N-P" (P one of S, M, H, D, optionally preceded by a
+// multiplier: "3-15M", "10000-1D"; ulule/limiter's own parser takes no
+// multiplier), or "off". An empty s means def.
+func parseRate(s, def string) (rate, error) {
+	if s == "" {
+		s = def
+	}
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return rate{off: true}, nil
+	}
+	n, p, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		return rate{}, fmt.Errorf("rate %q: want N-P, e.g. 3-15M", s)
+	}
+	limit, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || limit < 1 {
+		return rate{}, fmt.Errorf("rate %q: bad count", s)
+	}
+	p = strings.ToUpper(p)
+	if p == "" {
+		return rate{}, fmt.Errorf("rate %q: missing period", s)
+	}
+	unit := map[byte]time.Duration{'S': time.Second, 'M': time.Minute, 'H': time.Hour, 'D': 24 * time.Hour}[p[len(p)-1]]
+	if unit == 0 {
+		return rate{}, fmt.Errorf("rate %q: period must end in S, M, H or D", s)
+	}
+	mult := int64(1)
+	if len(p) > 1 {
+		mult, err = strconv.ParseInt(p[:len(p)-1], 10, 64)
+		if err != nil || mult < 1 {
+			return rate{}, fmt.Errorf("rate %q: bad period multiplier", s)
+		}
+	}
+	return rate{Rate: limiter.Rate{Formatted: s, Period: time.Duration(mult) * unit, Limit: limit}}, nil
+}
