@@ -206,6 +206,9 @@ SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
 // Should the user vanish between the statement's check and its update (a
 // concurrent delete), the code is spent and the error wraps ErrNotFound.
 func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
+	if s.Host != nil {
+		return hostResetFast(ctx, s, r)
+	}
 	db := s.DB.(*pgDB)
 	c, ch := r.Check, r.Change
 	var profile any

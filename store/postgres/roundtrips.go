@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -162,4 +164,100 @@ func (s *Store) SaveChallengeFindUser(ctx context.Context, c store.Challenge) (s
 		return store.User{}, s.core.Errf("save code and find user: %w", err)
 	}
 	return sqlcore.ScanUser(c.TenantID, c.Phone, id, hash, profile), nil
+}
+
+// hostResetFast applies a reset on a host's users table in two round trips
+// and one transaction: BEGIN and every statement of the reset (consume, the
+// host's UpdatePassword, revoke, create the session, write the outbox) go in
+// one pipelined batch on one connection, then COMMIT, or ROLLBACK when the
+// code was not consumed (ok=false: the general path then counts or
+// explains it), the host's update found no user, or anything failed. The
+// statements after the consume run even when it found nothing; the
+// rollback undoes them.
+func hostResetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
+	db := s.DB.(*pgDB)
+	c, ch := r.Check, r.Change
+	profile, err := s.ValidProfile(ch.Profile)
+	if err != nil {
+		return false, err
+	}
+	if ch.Profile == nil {
+		return false, s.Errf("HostUsers needs the whole profile in a password change")
+	}
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	b.Queue(sqlcore.ConsumeSQL, c.TenantID, c.Phone, c.Now, c.CodeHash)
+	b.Queue(s.Host.UpdatePassword, pgx.NamedArgs{"tenant_id": ch.TenantID, "user_id": ch.UserID,
+		"password_hash": ch.PasswordHash, "profile": profile, "changed_at": ch.ChangedAt})
+	b.Queue(sqlcore.RevokeSessionsSQL, ch.TenantID, ch.UserID)
+	if n := r.NewSession; n != nil {
+		b.Queue(sqlcore.CreateSessionSQL, n.TenantID, n.ID, n.UserID, n.AccessTokenHash, n.RefreshTokenHash, n.CreatedAt, n.ExpiresAt)
+	}
+	for _, m := range r.Outbox {
+		if !json.Valid(m.Payload) {
+			return false, s.Errf("outbox payload is not valid JSON")
+		}
+		b.Queue(sqlcore.InsertOutboxSQL, m.ID, m.TenantID, string(m.Payload), m.CreatedAt)
+	}
+
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return false, s.Errf("reset: %w", err)
+	}
+	defer conn.Release()
+	consumed, changed, err := func() (consumed bool, changed int64, err error) {
+		br := conn.SendBatch(ctx, b)
+		defer func() {
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		if _, err := br.Exec(); err != nil { // begin
+			return false, 0, err
+		}
+		var one int
+		switch err := br.QueryRow().Scan(&one); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return false, 0, err
+		default:
+			consumed = true
+		}
+		for i := 2; i < b.Len(); i++ {
+			tag, err := br.Exec()
+			if err != nil {
+				return consumed, 0, err
+			}
+			if i == 2 {
+				changed = tag.RowsAffected()
+			}
+		}
+		return consumed, changed, nil
+	}()
+	switch {
+	case err != nil:
+	case !consumed:
+		err = errNotConsumed
+	case changed == 0:
+		err = fmt.Errorf("user %w", store.ErrNotFound)
+	case s.AfterConsume != nil:
+		err = s.AfterConsume(ctx, pgQ{conn})
+	}
+	if err != nil {
+		// Rolled back even when ctx is done, so the connection goes back to
+		// the pool outside any transaction; one that cannot roll back is
+		// closed rather than reused.
+		if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "rollback"); rbErr != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		if errors.Is(err, errNotConsumed) {
+			return false, nil
+		}
+		return false, s.Errf("reset: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "commit"); err != nil {
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		return false, s.Errf("reset: commit: %w", err)
+	}
+	return true, nil
 }

@@ -46,9 +46,9 @@ type Dialect struct {
 	Time func(time.Time) any
 	// Named turns named arguments into the driver's form.
 	Named func(map[string]any) []any
-	// ResetFast, when set, applies a whole reset on the store's own users
-	// table in fewer round trips; it reports ok=false when the code was not
-	// consumed, and the general path then classifies and counts the try.
+	// ResetFast, when set, applies a whole reset in fewer round trips; it
+	// reports ok=false when the code was not consumed (and nothing
+	// changed), and the general path then classifies and counts the try.
 	ResetFast func(ctx context.Context, s *Store, r store.Reset) (ok bool, err error)
 	// LockMigrations serialises concurrent Migrate calls inside the
 	// migration transaction ("" when the database's write lock does).
@@ -235,6 +235,24 @@ func (s *Store) ConsumeChallenge(ctx context.Context, check store.CodeCheck) err
 	return s.check(ctx, s.DB, check, true)
 }
 
+// The statements an adapter may also send itself (batched, say), with $n
+// parameters in the order of their Go callers.
+const (
+	// ConsumeSQL spends a right, usable code: $1 tenant, $2 phone, $3 now,
+	// $4 code hash. It returns a row when it did.
+	ConsumeSQL = `UPDATE otpreset_challenges SET used_at = $3
+		WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND ` + Usable + ` RETURNING 1`
+	// CreateSessionSQL: $1 tenant, $2 id, $3 user, $4 access hash, $5
+	// refresh hash, $6 created, $7 expires.
+	CreateSessionSQL = `INSERT INTO otpreset_sessions
+		(tenant_id, id, user_id, access_token_hash, refresh_token_hash, created_at, expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	// RevokeSessionsSQL: $1 tenant, $2 user.
+	RevokeSessionsSQL = `DELETE FROM otpreset_sessions WHERE tenant_id = $1 AND user_id = $2`
+	// InsertOutboxSQL: $1 id, $2 tenant, $3 payload (JSON text), $4 created.
+	InsertOutboxSQL = `INSERT INTO otpreset_outbox (id, tenant_id, payload, created_at) VALUES ($1, $2, $3, $4)`
+)
+
 // Usable is the condition under which a challenge row can still be used.
 const Usable = `used_at IS NULL AND expires_at > $3 AND attempts < max_attempts`
 
@@ -257,9 +275,7 @@ func (s *Store) check(ctx context.Context, q Querier, c store.CodeCheck, consume
 		var matched bool
 		var err error
 		if consume {
-			matched, err = exists(q.QueryRow(ctx, `UPDATE otpreset_challenges SET used_at = $3
-				WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND `+Usable+` RETURNING 1`,
-				c.TenantID, c.Phone, now, c.CodeHash))
+			matched, err = exists(q.QueryRow(ctx, ConsumeSQL, c.TenantID, c.Phone, now, c.CodeHash))
 		} else {
 			matched, err = exists(q.QueryRow(ctx, `SELECT 1 FROM otpreset_challenges
 				WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND `+Usable,
@@ -331,9 +347,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 }
 
 func (s *Store) createSession(ctx context.Context, q Querier, sess store.Session) error {
-	_, err := q.Exec(ctx, `INSERT INTO otpreset_sessions
-			(tenant_id, id, user_id, access_token_hash, refresh_token_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := q.Exec(ctx, CreateSessionSQL,
 		sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
 		s.Dialect.Time(sess.CreatedAt), s.Dialect.Time(sess.ExpiresAt))
 	if err != nil {
@@ -365,7 +379,7 @@ func (s *Store) RevokeSessions(ctx context.Context, tenantID, userID string) (in
 }
 
 func (s *Store) revokeSessions(ctx context.Context, q Querier, tenantID, userID string) (int, error) {
-	n, err := q.Exec(ctx, `DELETE FROM otpreset_sessions WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID)
+	n, err := q.Exec(ctx, RevokeSessionsSQL, tenantID, userID)
 	if err != nil {
 		return 0, s.errf("revoke sessions: %w", err)
 	}
@@ -380,10 +394,10 @@ func (s *Store) revokeSessions(ctx context.Context, q Querier, tenantID, userID 
 // committed, and the error wraps store.ErrCodeMismatch; any other failure
 // rolls everything back, so the code stays usable.
 //
-// On PostgreSQL with otpreset_users a successful reset takes three round
-// trips (BEGIN, one statement, COMMIT); see README.md.
+// On PostgreSQL a successful reset takes one round trip with otpreset_users
+// and three with HostUsers; see store/postgres/README.md.
 func (s *Store) Reset(ctx context.Context, r store.Reset) error {
-	if s.Host == nil && s.Dialect.ResetFast != nil {
+	if s.Dialect.ResetFast != nil {
 		ok, err := s.Dialect.ResetFast(ctx, s, r)
 		if ok || err != nil {
 			return err
@@ -435,7 +449,7 @@ func (s *Store) insertOutbox(ctx context.Context, q Querier, m store.OutboxMessa
 	if !json.Valid(m.Payload) {
 		return s.errf("outbox payload is not valid JSON")
 	}
-	_, err := q.Exec(ctx, `INSERT INTO otpreset_outbox (id, tenant_id, payload, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := q.Exec(ctx, InsertOutboxSQL,
 		m.ID, m.TenantID, string(m.Payload), s.Dialect.Time(m.CreatedAt))
 	if err != nil {
 		return s.errf("write outbox: %w", err)
