@@ -41,14 +41,7 @@ func TestMain(m *testing.M) {
 // Without the Debian packages it skips, and fails under CI.
 func ownServersForTest(t *testing.T) *ownServers {
 	t.Helper()
-	for _, bin := range []string{"redis-server", "redis-cli"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not installed but CI is set", bin)
-			}
-			t.Skipf("%s not installed (apt-get install redis-server postgresql)", bin)
-		}
-	}
+	requireBinaries(t, "redis-server", "redis-cli")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, err := startOwnServers(ctx, t.TempDir())
@@ -58,6 +51,20 @@ func ownServersForTest(t *testing.T) *ownServers {
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// requireBinaries skips the test when a server program is not installed,
+// and fails it under CI.
+func requireBinaries(t *testing.T, bins ...string) {
+	t.Helper()
+	for _, bin := range bins {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed but CI is set", bin)
+			}
+			t.Skipf("%s not installed (apt-get install redis-server postgresql)", bin)
+		}
+	}
 }
 
 // requireNoViolations fails on every violation but the known lockout
