@@ -23,7 +23,8 @@
 //	storetest.Shape{SingleTenantUsers: true, NoProfile: true, StoreAssignsIDs: true}.Run(t, newStore)
 //
 // When the store also implements store.Resetter and store.Outbox, the suite
-// checks their contract as well (an atomic Reset, durable outbox messages).
+// checks their contract as well (an atomic Reset, durable outbox messages),
+// and likewise store.UserCodeVerifier and store.UserChallengeSaver.
 //
 // Times in the suite are whole seconds near the real clock, so adapters that
 // keep second precision or rely on real-time TTLs (Redis) pass; expiry is
