@@ -196,3 +196,51 @@ func setPassword(t *testing.T, st *pgStore, tenant, uid, pw string) {
 		TenantID: tenant, UserID: uid, PasswordHash: hash, Profile: []byte(`{"Uid":"` + uid + `"}`), ChangedAt: time.Now(),
 	}))
 }
+
+// TestHarnessCommand runs the command as a user would, on the shared
+// servers, briefly, and checks what it refuses.
+func TestHarnessCommand(t *testing.T) {
+	pg := storetest.ServerURL(t, storetest.PostgresURLEnv)
+	rd := storetest.ServerURL(t, storetest.RedisURLEnv)
+	ctx := context.Background()
+	base := []string{"-postgres", pg, "-redis", rd, "-redis-cluster", ""}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"restart without own servers", []string{"-backends", "redis", "-faults", "restart"}, "needs -start-servers"},
+		{"unknown backend", []string{"-backends", "mysql"}, `unknown backend "mysql"`},
+		{"unknown fault", []string{"-backends", "redis", "-faults", "flood"}, `unknown fault "flood"`},
+		{"cluster without nodes", []string{"-backends", "redis-cluster"}, "give -redis-cluster"},
+		{"two instances", []string{"-backends", "redis", "-faults", "none", "-instances", "2"}, "at least 3 instances"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			err := harness(ctx, append(append([]string{}, base...), tc.args...), &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+
+	t.Run("a short run prints its report", func(t *testing.T) {
+		var out strings.Builder
+		err := harness(ctx, append(base, "-backends", "redis", "-duration", "1s", "-clients", "4", "-phones", "50"), &out)
+		report := out.String()
+		t.Log("\n" + report)
+		// Without -start-servers: no fault, then the kill.
+		assert.Contains(t, report, "backend=redis fault=none instances=3 clients=4 duration=1s")
+		assert.Contains(t, report, "backend=redis fault=kill -9 of one instance")
+		assert.Contains(t, report, "successful resets=")
+		if err != nil {
+			// Only the known lockout overshoot may be reported.
+			require.ErrorIs(t, err, errViolations)
+			for _, line := range strings.Split(report, "\n") {
+				if strings.HasPrefix(line, "    ") {
+					assert.Contains(t, line, lockoutOvershoot)
+				}
+			}
+		}
+	})
+}
