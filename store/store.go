@@ -249,11 +249,14 @@ func guard(step func() error) (err error) {
 
 // Composite joins separate parts into a Store: for example users in the
 // host's SQL database and challenges and sessions in Redis. It is not atomic
-// across its parts; ApplyReset runs the steps one by one.
+// across its parts; ApplyReset runs the steps one by one. Guesses, when set,
+// keeps the guessing budget (GuessesOf finds it); left nil, otpreset keeps
+// the budget in memory, per instance, and warns.
 type Composite struct {
 	Users
 	Challenges
 	Sessions
+	Guesses
 }
 
 // UserCode is what VerifyUserCode found: the user of the check's tenant and

@@ -15,9 +15,11 @@ import (
 )
 
 // Store keeps users, challenges and sessions in maps behind one mutex. It
-// implements store.Store, store.Resetter and store.Outbox. The zero value is
+// implements store.Store, store.Resetter, store.Outbox and store.Guesses. The zero value is
 // not usable; call New.
 type Store struct {
+	Guesses // the guessing budget, behind its own mutex
+
 	mu         sync.Mutex
 	users      map[key]store.User // by tenant+phone
 	challenges map[key]*challenge
@@ -132,7 +134,12 @@ func (s *Store) checkLocked(check store.CodeCheck) (*challenge, error) {
 	case !ok:
 		return nil, fmt.Errorf("memstore: %w", store.ErrNoChallenge)
 	case c.used:
-		return nil, fmt.Errorf("memstore: %w", store.ErrChallengeUsed)
+		// Only the code that was used is told so (a concurrent success, not a
+		// guess); any other code is simply wrong.
+		if subtle.ConstantTimeCompare(c.CodeHash, check.CodeHash) == 1 {
+			return nil, fmt.Errorf("memstore: %w", store.ErrChallengeUsed)
+		}
+		return nil, fmt.Errorf("memstore: %w", store.ErrCodeMismatch)
 	case !check.Now.Before(c.ExpiresAt):
 		return nil, fmt.Errorf("memstore: %w", store.ErrChallengeExpired)
 	case c.attempts >= c.MaxAttempts:

@@ -133,7 +133,9 @@ func (sh Shape) Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run("AttemptCounting", h.testAttemptCounting)
 		t.Run("ConcurrentConsumeSingleUse", h.testConcurrentConsume)
 		t.Run("ConcurrentWrongTries", h.testConcurrentWrongTries)
+		t.Run("UsedAnswersOnlyItsCode", h.testUsedAnswersOnlyItsCode)
 	})
+	t.Run("Guesses", h.runGuesses)
 	t.Run("Sessions", func(t *testing.T) {
 		t.Run("CreateLookupExpiry", h.testSessionLookup)
 		t.Run("Revoke", h.testSessionRevoke)
