@@ -68,7 +68,7 @@ func harness(ctx context.Context, args []string, out io.Writer) error {
 	fs.SetOutput(out)
 	var (
 		backends = fs.String("backends", "postgres,redis,redis-cluster", "backends to run, comma separated")
-		faults   = fs.String("faults", "none,kill,restart", "none | kill (SIGKILL one instance) | restart (PostgreSQL restart, Redis restart, cluster failover: needs -start-servers); default none,kill without -start-servers")
+		faults   = fs.String("faults", "none,kill,restart", "none | kill (SIGKILL one instance) | restart (PostgreSQL restart, Redis restart, cluster failover) | kill-master (SIGKILL of a cluster master, cluster only, run it last); restart and kill-master need -start-servers; default none,kill without -start-servers")
 		start    = fs.Bool("start-servers", false, "start a PostgreSQL, a Redis and a 6-node Redis Cluster of its own (Debian packages) in a temporary directory")
 		pgURL    = fs.String("postgres", os.Getenv("OTPRESET_POSTGRES_URL"), "PostgreSQL URL (a schema per run is made in it)")
 		redisURL = fs.String("redis", os.Getenv("OTPRESET_REDIS_URL"), "Redis URL")
@@ -123,6 +123,9 @@ func harness(ctx context.Context, args []string, out io.Writer) error {
 			if cfg.Fault, err = faultFor(b, f, srv, *duration); err != nil {
 				return err
 			}
+			if cfg.Fault == nil && f != "none" {
+				continue // kill-master is for the cluster only
+			}
 			if cfg.Postgres == "" || cfg.Limits == "" {
 				return fmt.Errorf("%s: give -postgres and -redis (and -redis-cluster), or -start-servers", b)
 			}
@@ -172,6 +175,19 @@ func faultFor(b, f string, srv *ownServers, d time.Duration) (*fault, error) {
 		return &fault{Name: "kill -9 of one instance", At: at, do: func(_ context.Context, r *run) error {
 			r.kill(0)
 			return nil
+		}}, nil
+	case "kill-master":
+		if b != "redis-cluster" {
+			return nil, nil
+		}
+		if srv == nil {
+			return nil, errors.New("the kill-master fault needs -start-servers (it must not break servers others use)")
+		}
+		// Early: the failover alone takes seconds (cluster-node-timeout 2 s,
+		// then an election), and the run must see the service resume.
+		return &fault{Name: "kill -9 of a Redis Cluster master (automatic failover)", At: d / 6, do: func(ctx context.Context, _ *run) error {
+			_, _, err := srv.cluster.killMaster(ctx)
+			return err
 		}}, nil
 	case "restart":
 		if srv == nil {

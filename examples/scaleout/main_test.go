@@ -86,7 +86,8 @@ func requireNoViolations(t *testing.T, rep *report) {
 // TestFaults runs three instances on each backend, with each fault in the
 // middle of the run: kill -9 of an instance, then the backend's restart
 // (PostgreSQL stopped with -m fast and started, Redis shut down and started,
-// a cluster master failed over). Every run must keep every invariant, answer
+// a cluster master failed over with CLUSTER FAILOVER), and on the cluster a
+// master killed with SIGKILL (its replica takes over). Every run must keep every invariant, answer
 // during the fault within answerBound and resume by itself.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
@@ -97,10 +98,17 @@ func TestFaults(t *testing.T) {
 	require.NoError(t, err)
 	redisURL := "redis://" + srv.redis.Addr() + "/0"
 	cluster := strings.TrimPrefix(srv.cluster.Spec(), "redis-cluster://")
-	const d = 4 * time.Second
 	for _, backend := range []string{"postgres", "redis", "redis-cluster"} {
-		for _, f := range []string{"kill", "restart"} {
+		faults := []string{"kill", "restart"}
+		if backend == "redis-cluster" {
+			faults = append(faults, "kill-master") // last: the cluster stays one replica short
+		}
+		for _, f := range faults {
 			t.Run(backend+"/"+f, func(t *testing.T) {
+				d := 4 * time.Second
+				if f == "kill-master" {
+					d = 10 * time.Second // the failover takes about 5 s
+				}
 				cfg := runConfig{
 					Backend: backend, Postgres: srv.pg.URL(), Instances: 3, Clients: 16,
 					Phones: 300, Duration: d, Exe: exe,
@@ -114,7 +122,7 @@ func TestFaults(t *testing.T) {
 				require.NoError(t, err)
 				requireNoViolations(t, rep)
 				assert.Positive(t, rep.Resets, "some resets must succeed")
-				if f == "restart" && backend != "redis-cluster" {
+				if f == "kill-master" || f == "restart" && backend != "redis-cluster" {
 					assert.Positive(t, rep.Errors950, "requests during the outage must meet it (950)")
 				}
 				if f == "kill" {

@@ -222,7 +222,9 @@ func startCluster(ctx context.Context, dir string) (*redisCluster, error) {
 		n, err := startRedis(ctx, filepath.Join(dir, fmt.Sprintf("node-%d", i)),
 			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
 			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("node-%d", i), "nodes.conf"),
-			"--cluster-node-timeout", "2000")
+			"--cluster-node-timeout", "2000",
+			// Replicas sync at once (the default waits 5 s for more of them).
+			"--repl-diskless-sync-delay", "0")
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -251,14 +253,17 @@ func (c *redisCluster) Spec() string {
 	return "redis-cluster://" + strings.Join(addrs, ",")
 }
 
-// waitReady waits until every node serves all slots and sees 3 replicas.
+// waitReady waits until every node serves all slots and sees 3 replicas,
+// and every replica has synced with its master (a failover needs that).
 func (c *redisCluster) waitReady(ctx context.Context) error {
 	for _, n := range c.nodes {
 		cl := redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
 		for {
 			info, _ := cl.ClusterInfo(ctx).Result()
 			nodes, _ := cl.ClusterNodes(ctx).Result()
-			if strings.Contains(info, "cluster_state:ok") && strings.Count(nodes, "slave ") == 3 {
+			role, _ := cl.Do(ctx, "ROLE").Slice()
+			synced := len(role) > 0 && (role[0] == "master" || len(role) > 3 && role[3] == "connected")
+			if strings.Contains(info, "cluster_state:ok") && strings.Count(nodes, "slave ") == 3 && synced {
 				break
 			}
 			select {
@@ -305,6 +310,46 @@ func (c *redisCluster) failover(ctx context.Context) (replica, master string, er
 		}
 	}
 	return "", "", errors.New("no replica in the cluster")
+}
+
+// killMaster kills (SIGKILL) a master that has a replica and waits until
+// the cluster has promoted the replica (after cluster-node-timeout, 2 s, and
+// an election) and serves every slot again. Replication is asynchronous:
+// writes the master took in its last moments may be lost.
+func (c *redisCluster) killMaster(ctx context.Context) (master, replica string, err error) {
+	for _, n := range c.nodes {
+		cl := redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+		role, err := cl.Do(ctx, "ROLE").Slice()
+		cl.Close()
+		if err != nil || len(role) < 3 || role[0] != "master" {
+			continue
+		}
+		replicas, _ := role[2].([]any)
+		if len(replicas) == 0 {
+			continue
+		}
+		r, _ := replicas[0].([]any)
+		if len(r) < 2 {
+			continue
+		}
+		replica = fmt.Sprintf("%v:%v", r[0], r[1])
+		n.Close()
+		rc := redis.NewClient(&redis.Options{Addr: replica, MaxRetries: -1})
+		defer rc.Close()
+		for {
+			role, _ := rc.Do(ctx, "ROLE").Slice()
+			info, _ := rc.ClusterInfo(ctx).Result()
+			if len(role) > 0 && role[0] == "master" && strings.Contains(info, "cluster_state:ok") {
+				return n.Addr(), replica, nil
+			}
+			select {
+			case <-ctx.Done():
+				return "", "", fmt.Errorf("replica %s did not take over from %s: %w", replica, n.Addr(), ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return "", "", errors.New("no master with a replica in the cluster")
 }
 
 // Close kills every node.
