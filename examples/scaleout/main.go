@@ -68,7 +68,7 @@ func harness(ctx context.Context, args []string, out io.Writer) error {
 	fs.SetOutput(out)
 	var (
 		backends = fs.String("backends", "postgres,redis,redis-cluster", "backends to run, comma separated")
-		faults   = fs.String("faults", "none,kill,restart", "none | kill (SIGKILL one instance) | restart (PostgreSQL restart, Redis restart, cluster failover) | kill-master (SIGKILL of a cluster master, cluster only, run it last); restart and kill-master need -start-servers; default none,kill without -start-servers")
+		faults   = fs.String("faults", "none,kill,restart,kill-master", "none | kill (SIGKILL one instance) | restart (PostgreSQL restart, Redis restart, cluster failover) | kill-master (SIGKILL of a cluster master, cluster only, run it last); restart and kill-master need -start-servers; default none,kill without -start-servers")
 		start    = fs.Bool("start-servers", false, "start a PostgreSQL, a Redis and a 6-node Redis Cluster of its own (Debian packages) in a temporary directory")
 		pgURL    = fs.String("postgres", os.Getenv("OTPRESET_POSTGRES_URL"), "PostgreSQL URL (a schema per run is made in it)")
 		redisURL = fs.String("redis", os.Getenv("OTPRESET_REDIS_URL"), "Redis URL")
