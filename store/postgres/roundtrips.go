@@ -72,7 +72,7 @@ func (s *Store) verdict(ctx context.Context, check store.CodeCheck, f flags) (ve
 	case !f.exists:
 		return s.core.Errf("%w", store.ErrNoChallenge), nil
 	case f.used:
-		return s.core.Errf("%w", store.ErrChallengeUsed), nil
+		return s.core.Errf("%w", sqlcore.UsedVerdict(f.right)), nil
 	case f.expired:
 		return s.core.Errf("%w", store.ErrChallengeExpired), nil
 	case f.tooMany:

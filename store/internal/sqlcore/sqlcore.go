@@ -264,7 +264,8 @@ const Usable = `used_at IS NULL AND expires_at > $3 AND attempts < max_attempts`
 //     matches) or, to verify, just see it;
 //  2. else a wrong code on a usable challenge: count the try, conditionally,
 //     so concurrent wrong tries never count past max_attempts;
-//  3. else read why the challenge is not usable.
+//  3. else read why the challenge is not usable (a used one answers "used"
+//     only to its own code; see UsedVerdict).
 //
 // The codes compared are keyed hashes (HMAC under a server secret), so the
 // database's byte comparison reveals nothing an attacker could steer. If the
@@ -296,17 +297,17 @@ func (s *Store) check(ctx context.Context, q Querier, c store.CodeCheck, consume
 		if counted {
 			return s.errf("%w", store.ErrCodeMismatch)
 		}
-		var used, expired, tooMany bool
-		err = q.QueryRow(ctx, `SELECT used_at IS NOT NULL, expires_at <= $3, attempts >= max_attempts
+		var right, used, expired, tooMany bool
+		err = q.QueryRow(ctx, `SELECT code_hash = $4, used_at IS NOT NULL, expires_at <= $3, attempts >= max_attempts
 			FROM otpreset_challenges WHERE tenant_id = $1 AND phone = $2`,
-			c.TenantID, c.Phone, now).Scan(&used, &expired, &tooMany)
+			c.TenantID, c.Phone, now, c.CodeHash).Scan(&right, &used, &expired, &tooMany)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return s.errf("%w", store.ErrNoChallenge)
 		case err != nil:
 			return s.errf("read challenge: %w", err)
 		case used:
-			return s.errf("%w", store.ErrChallengeUsed)
+			return s.errf("%w", UsedVerdict(right))
 		case expired:
 			return s.errf("%w", store.ErrChallengeExpired)
 		case tooMany:
@@ -315,6 +316,17 @@ func (s *Store) check(ctx context.Context, q Querier, c store.CodeCheck, consume
 		// Usable again: a new code replaced the one seen in steps 1-2.
 	}
 	return s.errf("challenge kept changing during the check")
+}
+
+// UsedVerdict is the answer about a used challenge: "used" only to the code
+// that was used (a request that lost the race to a concurrent success, which
+// otpreset does not count as a guess); any other code is simply wrong, so
+// guessing against a used code tells nothing and is counted like any guess.
+func UsedVerdict(rightCode bool) error {
+	if rightCode {
+		return store.ErrChallengeUsed
+	}
+	return store.ErrCodeMismatch
 }
 
 // exists reports whether row has a row, and discards it.
