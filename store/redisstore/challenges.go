@@ -37,21 +37,32 @@ return 'ok'
 // the script's one atomic step. The checks run in the same order as
 // memstore's: no code, used, expired, locked, then the comparison, which is
 // constant-time in the length of the stored hash.
+//
+// A used challenge answers "used" only to the code that was used (a request
+// that lost the race to a concurrent success, which otpreset does not count
+// as a guess); any other code gets "mismatch", so guesses made against a
+// used code are counted by the guessing budget like any other. The
+// challenge's own count is not touched then: it no longer matters.
 const checkLua = `
+local function same(stored, given)
+	local diff = 0
+	if #stored ~= #given then diff = 1 end
+	for i = 1, #stored do
+		diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(given, i) or 0))
+	end
+	return diff == 0
+end
 local c = redis.call('HMGET', KEYS[1], 'h', 'es', 'en', 'max', 'att', 'used')
 if not c[1] then return 'none' end
-if c[6] == '1' then return 'used' end
+if c[6] == '1' then
+	if same(c[1], ARGV[1]) then return 'used' end
+	return 'mismatch'
+end
 local now_s, now_ns = tonumber(ARGV[2]), tonumber(ARGV[3])
 local es, en = tonumber(c[2]), tonumber(c[3])
 if now_s > es or (now_s == es and now_ns >= en) then return 'expired' end
 if tonumber(c[5]) >= tonumber(c[4]) then return 'locked' end
-local stored, given = c[1], ARGV[1]
-local diff = 0
-if #stored ~= #given then diff = 1 end
-for i = 1, #stored do
-	diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(given, i) or 0))
-end
-if diff ~= 0 then
+if not same(c[1], ARGV[1]) then
 	redis.call('HINCRBY', KEYS[1], 'att', 1)
 	return 'mismatch'
 end
@@ -101,7 +112,8 @@ func (s *Store) VerifyChallenge(ctx context.Context, check store.CodeCheck) erro
 
 // ConsumeChallenge implements store.Challenges: of any number of concurrent
 // callers with the right code, on any number of servers, exactly one gets
-// nil and the others ErrChallengeUsed.
+// nil and the others ErrChallengeUsed. Once used, a challenge answers
+// ErrChallengeUsed only to its own code, and ErrCodeMismatch to any other.
 func (s *Store) ConsumeChallenge(ctx context.Context, check store.CodeCheck) error {
 	return s.check(ctx, consumeChallengeScript, "consume", check)
 }

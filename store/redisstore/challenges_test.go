@@ -74,7 +74,13 @@ func TestChallengeOutcomes(t *testing.T) {
 			{op: "consume", right: true, at: 3 * time.Minute},
 			{op: "consume", right: true, at: 3 * time.Minute, want: store.ErrChallengeUsed},
 			{op: "verify", right: true, at: 3 * time.Minute, want: store.ErrChallengeUsed},
-			{op: "verify", right: false, at: 3 * time.Minute, want: store.ErrChallengeUsed},
+			// Only the used code is told so; any other code is wrong
+			// (otpreset counts it as a guess).
+			{op: "verify", right: false, at: 3 * time.Minute, want: store.ErrCodeMismatch},
+			{op: "consume", right: false, at: 3 * time.Minute, want: store.ErrCodeMismatch},
+			{op: "verify", hash: wrongLen(31), at: 3 * time.Minute, want: store.ErrCodeMismatch},
+			{op: "verify", hash: wrongLen(33), at: 3 * time.Minute, want: store.ErrCodeMismatch},
+			{op: "verify", right: true, at: 3 * time.Minute, want: store.ErrChallengeUsed},
 		}},
 		{"wrong tries below the limit leave the code usable", 3, []step{
 			{op: "verify", at: time.Second, want: store.ErrCodeMismatch},
@@ -103,6 +109,7 @@ func TestChallengeOutcomes(t *testing.T) {
 		{"used is reported before expired", 5, []step{
 			{op: "consume", right: true, at: time.Minute},
 			{op: "verify", right: true, at: 10 * time.Minute, want: store.ErrChallengeUsed},
+			{op: "verify", at: 10 * time.Minute, want: store.ErrCodeMismatch},
 		}},
 		{"no tries allowed", 0, []step{
 			{op: "verify", right: true, at: time.Second, want: store.ErrTooManyAttempts},
