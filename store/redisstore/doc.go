@@ -1,14 +1,20 @@
-// Package redisstore keeps otpreset's one-time-code challenges and sessions
-// in Redis (github.com/redis/go-redis/v9), so that several servers share
-// them: a code is single use across every instance, wrong tries are counted
-// once whichever instance sees them, and a reset revokes sessions issued by
-// any instance.
+// Package redisstore keeps otpreset's one-time-code challenges, sessions and
+// guessing budget in Redis (github.com/redis/go-redis/v9), so that several
+// servers share them: a code is single use across every instance, wrong
+// tries are counted once whichever instance sees them, the failed codes of a
+// phone and its escalating lockout hold across instances, and a reset
+// revokes sessions issued by any instance.
 //
-// Store implements store.Challenges and store.Sessions. Users stay in the
-// host's own database; join the two with store.Composite:
+// Store implements store.Challenges, store.Sessions and store.Guesses. Users
+// stay in the host's own database; join the two with store.Composite:
 //
 //	rs, err := redisstore.New(client, redisstore.Config{})
-//	st := store.Composite{Users: hostUsers, Challenges: rs, Sessions: rs}
+//	st := store.Composite{Users: hostUsers, Challenges: rs, Sessions: rs, Guesses: rs}
+//
+// TakeGuess decides whether a phone is locked and counts the guess in one
+// script (one EVALSHA), so concurrent requests never compare more codes
+// than the budget allows. Without persistence (the AOF) a Redis restart
+// forgets the failure counts; see README.md.
 //
 // Every operation that reads and then writes runs as one Lua script, so it is
 // atomic in Redis: VerifyChallenge and ConsumeChallenge check expiry, the

@@ -17,7 +17,8 @@ import (
 	"github.com/otpreset/go/store/redisstore"
 )
 
-// Users stay in the host's database; challenges and sessions go to Redis.
+// Users stay in the host's database; challenges, sessions and the guessing
+// budget go to Redis.
 // The example's users are in memory; in production Users is the host's
 // store (sqlstore, or the host's own implementation of store.Users).
 func Example() {
@@ -38,7 +39,7 @@ func Example() {
 	users := memstore.New() // the host's user table
 	_ = users.AddUser(ctx, store.User{TenantID: "acme", ID: "user-1", Phone: "+919999999999",
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$old"})
-	st := store.Composite{Users: users, Challenges: rs, Sessions: rs}
+	st := store.Composite{Users: users, Challenges: rs, Sessions: rs, Guesses: rs}
 
 	// Codes are stored only as HMACs under a server secret.
 	codeHash := func(code string) []byte {

@@ -42,9 +42,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Store keeps challenges and sessions in Redis. It implements
-// store.Challenges and store.Sessions and is safe for concurrent use by any
-// number of goroutines and processes. Create it with New.
+// Store keeps challenges, sessions and the guessing budget in Redis. It
+// implements store.Challenges, store.Sessions and store.Guesses and is safe
+// for concurrent use by any number of goroutines and processes. Create it
+// with New.
 type Store struct {
 	client    redis.UniversalClient
 	prefix    string

@@ -18,10 +18,11 @@ import (
 
 // TestScriptsUseOneSlot proves on a real Redis Cluster that every key a
 // script touches, whether passed in KEYS or built inside the script from an
-// ARGV prefix, lies in the tenant's one hash slot. As a control, the same
-// scripts on the same keys with the hash-tag braces removed are refused by
-// the cluster (CROSSSLOT, or the cross-slot error of a script), so this test
-// fails if a key ever loses its tag.
+// ARGV prefix, lies in the tenant's one hash slot (codes, sessions and the
+// guessing budget alike). As a control, the same scripts on the same keys
+// with the hash-tag braces removed are refused by the cluster (CROSSSLOT, or
+// the cross-slot error of a script), so this test fails if a key ever loses
+// its tag.
 func TestScriptsUseOneSlot(t *testing.T) {
 	t.Parallel()
 	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
@@ -51,6 +52,8 @@ func TestScriptsUseOneSlot(t *testing.T) {
 			s.sessionKey(tenant, hashes[1]),
 			s.userSessionsKey(tenant, "user-1"),
 			s.userSessionsKey(tenant, "user-2"),
+			s.guessKey(tenant, "+919999999999"),
+			s.guessKey(tenant, "+14155550123"),
 		}
 		slot, err := client.ClusterKeySlot(ctx, keys[0]).Result()
 		require.NoError(t, err)
@@ -82,6 +85,13 @@ func TestScriptsUseOneSlot(t *testing.T) {
 		n, err := revoke(same)
 		require.NoError(t, err, "tenant %q: revoke sessions", tenant)
 		assert.Equal(t, 2, n, "tenant %q", tenant)
+
+		// The guessing budget's scripts touch the one key they are given,
+		// in the slot of the phone's code.
+		guess := s.guessKey(tenant, "+919999999999")
+		require.NoError(t, takeGuessScript.Run(ctx, client, []string{guess},
+			time.Now().Unix(), 0, 5, 0, 3600, 0, 3600000, 900, 0).Err(), "tenant %q: take guess", tenant)
+		require.NoError(t, returnGuessScript.Run(ctx, client, []string{guess}, 0, 0).Err(), "tenant %q: return guess", tenant)
 
 		// Control: without the tag the keys scatter over the slots and the
 		// cluster refuses the scripts.
