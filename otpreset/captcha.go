@@ -8,35 +8,53 @@ import (
 	"github.com/otpreset/go/captcha"
 )
 
-// gate applies the phone's lockout and the tenant's captcha policy before
-// anything touches a code: it returns the refusal, or nil to go on.
-func (f *flow) gate(x *exchange) error {
-	locked, until, err := f.counters.locked(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
-	if err != nil {
-		return faultAt("lockout", err)
-	}
-	switch {
-	case locked && !x.t.lockout.captcha:
-		x.log.Warn("refused", "reason", "locked")
-		return errLocked(until.UTC().Format(time.RFC3339), retryAfter(time.Now(), until))
-	case locked:
-		// Captcha lockout: a valid captcha lets the request through.
-		if err := f.checkCaptcha(x); err != nil {
-			x.log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
-			f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
-			if errors.Is(err, captcha.ErrMissing) {
-				return errCaptchaRequired
+// gate applies the tenant's captcha policy before anything touches a code,
+// and on the send endpoint the phone's lockout too (a reset decides its
+// lockout when it takes its guess). It returns the refusal, or nil to go on;
+// solved reports a captcha verified on the way.
+func (f *flow) gate(x *exchange, send bool) (solved bool, err error) {
+	if send {
+		locked, until, err := f.peekLock(x)
+		switch {
+		case err != nil:
+			return false, err
+		case locked && !x.t.lockout.captcha:
+			x.log.Warn("refused", "reason", "locked")
+			return false, errLocked(until.UTC().Format(time.RFC3339), retryAfter(f.cfg.Clock.Now(), until))
+		case locked:
+			if err := f.lockedCaptcha(x, false); err != nil {
+				return false, err
 			}
-			return errCaptcha
+			solved = true
 		}
-	case x.t.captchaMode == CaptchaAlways:
+	}
+	if x.t.captchaMode == CaptchaAlways && !solved {
 		if err := f.checkCaptcha(x); err != nil {
 			x.log.Warn("refused", "reason", "captcha", "captcha", captchaReason(err))
 			f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
-			return errCaptcha
+			return false, errCaptcha
 		}
+		solved = true
 	}
-	return nil
+	return solved, nil
+}
+
+// lockedCaptcha is the captcha lockout: a locked phone goes on only with a
+// freshly solved captcha (solved: one was verified for this request already).
+func (f *flow) lockedCaptcha(x *exchange, solved bool) error {
+	if solved {
+		return nil
+	}
+	err := f.checkCaptcha(x)
+	if err == nil {
+		return nil
+	}
+	x.log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
+	f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+	if errors.Is(err, captcha.ErrMissing) {
+		return errCaptchaRequired
+	}
+	return errCaptcha
 }
 
 // checkCaptcha verifies the request's captcha with the tenant's verifier.

@@ -212,6 +212,19 @@ type Tenant struct {
 	// LegacyResetAnswer answers {"IsPosted": true} to a reset, without a new
 	// session, like LoginRadius's older API.
 	LegacyResetAnswer bool
+
+	// Channel is how codes travel: sms.ChannelSMS (default) or
+	// sms.ChannelWhatsApp, which needs a Sender that routes channels (see
+	// sms.ChannelFallback for WhatsApp with SMS as fallback).
+	Channel sms.Channel
+	// NoResetNotice turns off the SMS that tells a phone's owner, after
+	// every successful reset, that the password was changed (on by default,
+	// as NIST SP 800-63B asks; worded by SMSTemplates' notice, which
+	// resetpasswordsmstemplate names).
+	NoResetNotice bool
+	// Support is where the notice tells an owner to turn if the change was
+	// not theirs (a phone number, an address, a help page).
+	Support string
 }
 
 // CaptchaPolicy is a tenant's Bot Protection.
@@ -234,11 +247,18 @@ type Limits struct {
 	ResetPerPhone   string // reset attempts per phone; default "10-15M"
 	ResetPerIP      string // reset attempts per client IP; default "60-1H"
 
-	// LockoutAttempts failed codes for one phone within LockoutWindow lock
-	// it (whether or not the phone exists); default 5 within 15 minutes.
+	// The guessing budget (README "Security model"). Failed codes are
+	// counted per phone, known or not, in the shared store, across new
+	// codes, lockouts, restarts and instances; only a successful reset (or
+	// Handler.Unlock) clears the count. Every LockoutAttempts failures lock
+	// the phone: for LockoutWindow the first time, then twice as long each
+	// time, up to MaxLockout. Defaults: 5, 15 minutes, 24 hours (at most
+	// about 200 code comparisons per phone in 30 days).
 	LockoutAttempts int
 	LockoutWindow   time.Duration
-	// LockoutType: LockoutSuspend (1198, default) or LockoutCaptcha (1132).
+	MaxLockout      time.Duration
+	// LockoutType: LockoutSuspend (1198, default) or LockoutCaptcha (1132:
+	// while locked, every comparison needs its own freshly solved captcha).
 	LockoutType LockoutType
 }
 

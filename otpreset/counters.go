@@ -39,34 +39,24 @@ func (l counters) take(ctx context.Context, key string, r rate) (limitResult, er
 	return limitResult{limit: c.Limit, remaining: c.Remaining, reset: time.Unix(c.Reset, 0), reached: c.Reached}, nil
 }
 
-// locked returns whether key has p.attempts failures in the window, and
-// until when.
-func (l counters) locked(ctx context.Context, key string, p lockoutPolicy) (bool, time.Time, error) {
-	c, err := l.store.Peek(ctx, key, p.rate())
-	if err != nil {
-		return false, time.Time{}, fmt.Errorf("otpreset: lockout store: %w", err)
+// peek reports key's count under r without counting: reached means the
+// next take would be refused.
+func (l counters) peek(ctx context.Context, key string, r rate) (limitResult, error) {
+	if r.off {
+		return limitResult{}, nil
 	}
-	return c.Remaining == 0, time.Unix(c.Reset, 0), nil
+	c, err := l.store.Peek(ctx, key, r.Rate)
+	if err != nil {
+		return limitResult{}, fmt.Errorf("otpreset: rate limit store: %w", err)
+	}
+	return limitResult{limit: c.Limit, remaining: c.Remaining, reset: time.Unix(c.Reset, 0), reached: c.Remaining == 0}, nil
 }
 
-// fail records one failed code for key; it reports whether the key is now
-// locked.
-func (l counters) fail(ctx context.Context, key string, p lockoutPolicy) (bool, error) {
-	c, err := l.store.Get(ctx, key, p.rate())
-	if err != nil {
-		return false, fmt.Errorf("otpreset: lockout store: %w", err)
+// forget drops key's count (a take that must not stand).
+func (l counters) forget(ctx context.Context, key string, r rate) error {
+	if r.off {
+		return nil
 	}
-	return c.Remaining == 0, nil
-}
-
-// clear forgets key's failures (after a successful reset).
-func (l counters) clear(ctx context.Context, key string, p lockoutPolicy) error {
-	_, err := l.store.Reset(ctx, key, p.rate())
+	_, err := l.store.Reset(ctx, key, r.Rate)
 	return err
 }
-
-func (p lockoutPolicy) rate() limiter.Rate {
-	return limiter.Rate{Formatted: "lockout", Period: p.window, Limit: int64(p.attempts)}
-}
-
-func lockoutKey(tenantID, phone string) string { return "lock:" + tenantID + ":" + phone }

@@ -1,6 +1,10 @@
 package otpreset
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/otpreset/go/store"
+)
 
 // flow is what the steps of both endpoints share: the checked configuration
 // and what New built from it. The steps live in the files named for their
@@ -10,5 +14,6 @@ type flow struct {
 	log      *slog.Logger
 	tenants  *tenants
 	counters counters
+	guesses  store.Guesses // the guessing budget (store.GuessesOf the Store, else in memory)
 	codes    *codeHasher
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/memstore"
 	"github.com/otpreset/go/webhook"
 )
 
@@ -64,7 +65,29 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore), codes: newCodeHasher(cfg.Secret)}}, nil
+	guesses, shared := store.GuessesOf(cfg.Store)
+	if !shared {
+		guesses = &memstore.Guesses{}
+		log.Warn("the store keeps no guessing budget (store.Guesses): failed codes are counted in memory, " +
+			"per instance, and forgotten on restart; use a store that keeps them, or set store.Composite.Guesses")
+	}
+	return &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore),
+		guesses: guesses, codes: newCodeHasher(cfg.Secret)}}, nil
+}
+
+// Unlock lifts a phone's lockout and forgets its failed codes, as a
+// successful reset does: for an operator who has confirmed the owner
+// (README "Security model"). phone is normalised as the endpoints do.
+func (h *Handler) Unlock(ctx context.Context, tenantID, phone string) error {
+	e164, err := NormalizePhone(phone)
+	if err != nil {
+		return err
+	}
+	if err := h.guesses.ClearGuesses(ctx, store.GuessKey{TenantID: tenantID, Phone: e164}); err != nil {
+		return fmt.Errorf("otpreset: unlock: %w", err)
+	}
+	h.log.Info("lockout lifted by an operator", "tenant", tenantID, "phone", maskPhone(e164))
+	return nil
 }
 
 // checkConfig refuses what New cannot work with.

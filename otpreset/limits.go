@@ -1,6 +1,13 @@
 package otpreset
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/ulule/limiter/v3"
+
+	"github.com/otpreset/go/store"
+)
 
 // limitIPAndPhone counts one request of endpoint against the client IP's
 // rate and then the phone's, cheapest refusal first. It returns the IP's
@@ -33,4 +40,134 @@ func retryAfter(now, reset time.Time) int {
 		s = 1
 	}
 	return s
+}
+
+// guessKey names the phone's guessing budget.
+func guessKey(x *exchange) store.GuessKey { return store.GuessKey{TenantID: x.t.id, Phone: x.phone} }
+
+// peekLock reports whether the phone is locked now, and until when.
+func (f *flow) peekLock(x *exchange) (bool, time.Time, error) {
+	g, err := f.guesses.PeekGuesses(x.ctx, guessKey(x), f.cfg.Clock.Now())
+	if err != nil {
+		return false, time.Time{}, faultAt("lockout", err)
+	}
+	return !g.LockedUntil.IsZero(), g.LockedUntil, nil
+}
+
+// takeGuess counts the comparison about to be made against the phone's
+// guessing budget, in the same atomic step that decides whether the phone is
+// locked, so that concurrent requests never compare more codes than the
+// budget allows. A locked phone is refused (1198), or in the captcha lockout
+// type let through by a freshly solved captcha (1132 without one).
+func (f *flow) takeGuess(r *resetting) error {
+	now := f.cfg.Clock.Now()
+	g, err := f.guesses.TakeGuess(r.ctx, guessKey(&r.exchange), now, r.t.lockout.GuessPolicy, false)
+	if err != nil {
+		return faultAt("lockout", err)
+	}
+	if !g.Allowed && r.t.lockout.captcha {
+		if e := f.lockedCaptcha(&r.exchange, r.captchaSolved); e != nil {
+			return e
+		}
+		g, err = f.guesses.TakeGuess(r.ctx, guessKey(&r.exchange), now, r.t.lockout.GuessPolicy, true)
+		if err != nil {
+			return faultAt("lockout", err)
+		}
+	}
+	if !g.Allowed {
+		r.log.Warn("refused", "reason", "locked")
+		return errLocked(g.LockedUntil.UTC().Format(time.RFC3339), retryAfter(now, g.LockedUntil))
+	}
+	if g.StartedLockout {
+		f.cfg.Observer.Lockout(r.t.id)
+	}
+	r.guess = &g
+	return nil
+}
+
+// returnGuess gives back the guess taken for a comparison that was not a
+// guess: the right code (even one that lost the race to a concurrent
+// success), or a fault.
+func (f *flow) returnGuess(r *resetting) {
+	if r.guess == nil {
+		return
+	}
+	took := *r.guess
+	r.guess = nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
+	defer cancel()
+	if err := f.guesses.ReturnGuess(ctx, guessKey(&r.exchange), took); err != nil {
+		r.log.Error("returning a guess", "err", err)
+	}
+}
+
+// capsReached tells, before any store work, whether the tenant's daily SMS
+// cap or the phone's number-prefix cap would refuse an SMS to the phone.
+// The prefix cap counts distinct phones a day, so a few accounts cannot
+// exhaust it for everyone else in their range: a phone already counted today
+// is never refused by it.
+func (f *flow) capsReached(s *sending) (string, error) {
+	t := s.t
+	res, err := f.counters.peek(s.ctx, tenantCapKey(t), t.smsPerTenantDay)
+	if err != nil {
+		return "", faultAt("rate limit", err)
+	}
+	if res.reached {
+		return "tenant daily SMS cap", nil
+	}
+	seen, err := f.counters.peek(s.ctx, prefixPhoneKey(t, s.phone), prefixMarkerRate(t))
+	if err != nil {
+		return "", faultAt("rate limit", err)
+	}
+	if seen.limit > 0 && seen.reached { // counted already today
+		return "", nil
+	}
+	res, err = f.counters.peek(s.ctx, prefixCapKey(t, s.phone), t.prefixCap)
+	if err != nil {
+		return "", faultAt("rate limit", err)
+	}
+	if res.reached {
+		return "sms pumping: prefix daily cap", nil
+	}
+	return "", nil
+}
+
+// countCaps counts an SMS about to go to a known phone against the caps
+// capsReached looked at; false means a concurrent request reached one first.
+func (f *flow) countCaps(s *sending) (bool, error) {
+	t := s.t
+	res, err := f.counters.take(s.ctx, tenantCapKey(t), t.smsPerTenantDay)
+	if err != nil || res.reached {
+		return false, err
+	}
+	marker, markerRate := prefixPhoneKey(t, s.phone), prefixMarkerRate(t)
+	first, err := f.counters.take(s.ctx, marker, markerRate)
+	if err != nil || first.reached || first.limit == 0 { // counted already today, or no cap
+		return err == nil, err
+	}
+	res, err = f.counters.take(s.ctx, prefixCapKey(t, s.phone), t.prefixCap)
+	if err != nil {
+		return false, err
+	}
+	if res.reached { // not one of today's phones after all
+		return false, f.counters.forget(s.ctx, marker, markerRate)
+	}
+	return true, nil
+}
+
+func tenantCapKey(t *settings) string { return "sms:tenant:" + t.id }
+
+func prefixCapKey(t *settings, phone string) string {
+	return "sms:prefix:" + t.id + ":" + phonePrefix(t.prefixDigits, phone)
+}
+
+// prefixPhoneKey marks a phone as counted in its prefix's cap for the cap's
+// period.
+func prefixPhoneKey(t *settings, phone string) string { return "sms:prefixphone:" + t.id + ":" + phone }
+
+func prefixMarkerRate(t *settings) rate {
+	if t.prefixCap.off {
+		return rate{off: true}
+	}
+	return rate{Rate: limiter.Rate{Formatted: "prefix-phone", Period: t.prefixCap.Period, Limit: 1}}
 }

@@ -91,7 +91,7 @@ func twoInstances(t *testing.T, codesOn string, limits otpreset.Limits) [2]insta
 		if codesOn != onPostgres {
 			rs, err := redisstore.New(client, redisstore.Config{Prefix: prefix})
 			require.NoError(t, err)
-			st = store.Composite{Users: pg, Challenges: rs, Sessions: rs}
+			st = store.Composite{Users: pg, Challenges: rs, Sessions: rs, Guesses: rs}
 		}
 		lim, err := redisstore.NewLimiterStore(client, prefix)
 		require.NoError(t, err)

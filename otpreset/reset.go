@@ -31,15 +31,17 @@ type resetData struct {
 // resetting is a reset request on its way: what the later steps share.
 type resetting struct {
 	exchange
-	otp      string
-	password string // normalised by the policy: the form to hash
-	user     store.User
-	known    bool
-	check    store.CodeCheck
+	otp           string
+	password      string // normalised by the policy: the form to hash
+	user          store.User
+	check         store.CodeCheck
+	captchaSolved bool         // a captcha was verified for this request
+	guess         *store.Guess // the guess taken for the comparison, until given back
 }
 
-// reset answers PUT: decode, limit, gate (lockout and captcha), check the
-// password, check the code, then apply and answer.
+// reset answers PUT: decode, limit, gate (captcha), check the password,
+// take a guess from the phone's budget (the lockout), check the code, then
+// apply and answer.
 func (f *flow) reset(r *resetting) (any, error) {
 	x := &r.exchange
 	r.otp = x.body["otp"]
@@ -57,15 +59,32 @@ func (f *flow) reset(r *resetting) (any, error) {
 	if e := f.limitIPAndPhone(x, "reset", x.t.resetPerIP, x.t.resetPerPhone, resetLimited); e != nil {
 		return nil, e
 	}
-	if e := f.gate(x); e != nil {
+	solved, err := f.gate(x, false)
+	if err != nil {
+		return nil, err
+	}
+	r.captchaSolved = solved
+	if e := f.checkPolicy(r); e != nil {
 		return nil, e
 	}
-	if e := f.checkPolicy(r); e != nil {
+	if e := f.takeGuess(r); e != nil {
 		return nil, e
 	}
 	if e := f.checkCode(r); e != nil {
 		return nil, e
 	}
+	// The code is right, so its guess is given back, unless the reset
+	// succeeds: that clears the whole budget.
+	body, err := f.finishReset(r)
+	if err != nil {
+		f.returnGuess(r)
+	}
+	return body, err
+}
+
+// finishReset is what follows a right code: the password checks, then the
+// reset itself.
+func (f *flow) finishReset(r *resetting) (any, error) {
 	if e := f.checkPassword(r); e != nil {
 		return nil, e
 	}
@@ -97,24 +116,50 @@ func (f *flow) checkPolicy(r *resetting) error {
 }
 
 // checkCode checks the code without spending it, before any hashing, so a
-// wrong code costs no argon2id. An unknown phone fails like a wrong code.
+// wrong code costs no argon2id, and with the same store work whether or not
+// the phone has a user, so timing does not tell them apart. The guess taken
+// stays counted for a failure; the right code gives it back (reset does, if
+// the reset does not succeed), also when it lost the race to a concurrent
+// success (then answered like a failure).
 func (f *flow) checkCode(r *resetting) error {
-	user, err := f.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return faultAt("user lookup", err)
-	}
-	r.user, r.known = user, err == nil
 	r.check = store.CodeCheck{TenantID: r.t.id, Phone: r.phone, CodeHash: f.codes.sum(r.t.id, r.phone, r.otp), Now: f.cfg.Clock.Now()}
-	if !r.known {
-		return f.failCode(&r.exchange, store.ErrNotFound)
-	}
-	if err := f.cfg.Store.VerifyChallenge(r.ctx, r.check); err != nil {
-		if isCodeError(err) {
-			return f.failCode(&r.exchange, err)
-		}
+	uc, err := f.verifyUserCode(r)
+	if err != nil {
+		f.returnGuess(r)
 		return faultAt("verify code", err)
 	}
-	return nil
+	switch {
+	case !uc.Found:
+		return f.failedCode(&r.exchange, store.ErrNotFound)
+	case uc.Verdict == nil:
+		r.user = uc.User
+		return nil
+	case errors.Is(uc.Verdict, store.ErrChallengeUsed):
+		f.returnGuess(r)
+		return f.failedCode(&r.exchange, uc.Verdict)
+	case isCodeError(uc.Verdict):
+		return f.failedCode(&r.exchange, uc.Verdict)
+	}
+	f.returnGuess(r)
+	return faultAt("verify code", uc.Verdict)
+}
+
+// verifyUserCode looks the user up and checks the code: in one round trip
+// where the store offers it (store.UserCodeVerifier), else as two calls that
+// check the code for an unknown phone too.
+func (f *flow) verifyUserCode(r *resetting) (store.UserCode, error) {
+	if v, ok := f.cfg.Store.(store.UserCodeVerifier); ok {
+		return v.VerifyUserCode(r.ctx, r.check)
+	}
+	user, err := f.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.UserCode{}, err
+	}
+	verdict := f.cfg.Store.VerifyChallenge(r.ctx, r.check)
+	if verdict != nil && !isCodeError(verdict) {
+		return store.UserCode{}, verdict
+	}
+	return store.UserCode{User: user, Found: err == nil, Verdict: verdict}, nil
 }
 
 // checkPassword refuses a breached password (1315) and, where the tenant
@@ -166,14 +211,15 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
 	defer cancel()
 	if err := store.ApplyReset(ctx, f.cfg.Store, change); err != nil {
-		if isCodeError(err) { // lost a race for the same code
-			return nil, f.failCode(&r.exchange, err)
+		if isCodeError(err) { // the right code, lost to a concurrent success
+			return nil, f.failedCode(&r.exchange, err)
 		}
 		return nil, faultAt("apply reset", err)
 	}
-	if err := f.counters.clear(ctx, lockoutKey(r.t.id, r.phone), r.t.lockout); err != nil {
-		r.log.Error("clearing lockout", "err", err)
+	if err := f.guesses.ClearGuesses(ctx, guessKey(&r.exchange)); err != nil {
+		r.log.Error("clearing the guessing budget", "err", err)
 	}
+	f.notify(r, now)
 	if event != nil {
 		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
 			r.log.Error("webhook not accepted", "event", event.ID, "err", err)
@@ -228,17 +274,11 @@ func isCodeError(err error) bool {
 		errors.Is(err, store.ErrTooManyAttempts) || errors.Is(err, store.ErrNotFound)
 }
 
-// failCode answers a phone/code pair that did not authenticate, and counts it
-// toward the phone's lockout (known phone or not).
-func (f *flow) failCode(x *exchange, cause error) error {
-	locked, err := f.counters.fail(x.ctx, lockoutKey(x.t.id, x.phone), x.t.lockout)
-	if err != nil {
-		return faultAt("lockout", err)
-	}
-	x.log.Info("refused", "reason", reasonOf(cause), "locked", locked)
-	if locked {
-		f.cfg.Observer.Lockout(x.t.id)
-	}
+// failedCode answers a phone/code pair that did not authenticate: one
+// answer for every cause unless the tenant asks for LoginRadius's catalogue.
+// The guess it cost was counted when it was taken.
+func (f *flow) failedCode(x *exchange, cause error) error {
+	x.log.Info("refused", "reason", reasonOf(cause))
 	if !x.t.detailedErrors {
 		return errAuthFailed
 	}

@@ -2,6 +2,7 @@ package otpreset
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/otpreset/go/sms"
@@ -23,16 +24,18 @@ type sendData struct {
 // sending is a send request on its way: what the later steps share.
 type sending struct {
 	exchange
-	start time.Time
-	user  store.User
-	known bool
-	code  string
-	text  string // the worded SMS
-	voice bool
+	start   time.Time
+	user    store.User
+	known   bool
+	refused string // why no SMS may go to this phone (pumping, caps), or ""
+	code    string
+	text    sms.Rendered // the worded SMS
+	voice   bool
 }
 
-// send answers POST: read the phone, limit, gate, find the user, issue a
-// code, text it when allowed, answer the same whatever happened to the SMS.
+// send answers POST: read the phone, limit, gate, apply the pumping guard
+// and the caps, issue a code, text it to a known phone, and answer the same
+// whatever happened to the SMS.
 func (f *flow) send(s *sending) (any, error) {
 	x := &s.exchange
 	s.start, s.voice = time.Now(), boolParam(x.param("isvoiceotp"))
@@ -42,14 +45,16 @@ func (f *flow) send(s *sending) (any, error) {
 	if e := f.limitIPAndPhone(x, "send", x.t.sendPerIP, x.t.sendPerPhone, sendLimited); e != nil {
 		return nil, e
 	}
-	if e := f.gate(x); e != nil {
+	if _, e := f.gate(x, true); e != nil {
 		return nil, e
 	}
-	if e := f.findUser(s); e != nil {
+	if e := f.mayText(s); e != nil {
 		return nil, e
 	}
-	if e := f.issueCode(s); e != nil {
-		return nil, e
+	if s.refused == "" {
+		if e := f.issueCode(s); e != nil {
+			return nil, e
+		}
 	}
 	receipt, e := f.textCode(s)
 	if e != nil {
@@ -66,68 +71,112 @@ func (f *flow) send(s *sending) (any, error) {
 
 func sendLimited(res limitResult) *apiError { return errSendLimit(retryAfter(time.Now(), res.reset)) }
 
-// findUser looks the phone up; an unknown phone goes on like a known one
-// unless the tenant reveals it (1043).
-func (f *flow) findUser(s *sending) error {
-	user, err := f.cfg.Store.UserByPhone(s.ctx, s.t.id, s.phone)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return faultAt("user lookup", err)
+// mayText applies, before any store work, the SMS-pumping guard and the
+// caps. A refused phone is answered exactly like an unknown one (200, the
+// same shape), stores no code and keeps its earlier one; the refusal is
+// logged and counted for metrics.
+func (f *flow) mayText(s *sending) error {
+	reason := pumpingRefusal(s.t, s.phone)
+	if reason != "" {
+		reason = "sms pumping: " + reason
+	} else {
+		var err error
+		if reason, err = f.capsReached(s); err != nil {
+			return err
+		}
 	}
-	s.user, s.known = user, err == nil
-	if !s.known && s.t.revealUnknownPhone {
-		s.log.Info("refused", "reason", "unknown phone")
-		return errUnknownPhone
+	switch {
+	case reason == "":
+		return nil
+	case strings.HasPrefix(reason, "tenant"):
+		s.log.Error("refused", "reason", reason)
+		f.cfg.Observer.SMS(s.t.id, "capped")
+	default:
+		s.log.Warn("refused", "reason", reason)
+		f.cfg.Observer.SMS(s.t.id, "refused")
 	}
+	s.refused = reason
 	return nil
 }
 
-// issueCode draws, stores and words a code. It does the same work for known
-// and unknown phones, so neither the answer nor its timing tells them apart;
-// only the SMS itself is skipped.
+// issueCode draws a code, stores it and looks the phone up (one round trip
+// where the store offers it), then words it. It does the same work for known
+// and unknown phones; only the SMS itself is skipped. An unknown phone is
+// refused (1043) only when the tenant reveals it.
 func (f *flow) issueCode(s *sending) error {
 	t, now := s.t, f.cfg.Clock.Now()
 	code, err := newCode(f.cfg.Rand, t.codeLength)
 	if err != nil {
 		return faultAt("code", err)
 	}
-	err = f.cfg.Store.SaveChallenge(s.ctx, store.Challenge{
+	c := store.Challenge{
 		TenantID: t.id, Phone: s.phone, CodeHash: f.codes.sum(t.id, s.phone, code),
 		CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts,
-	})
-	if err != nil {
+	}
+	user, err := f.saveChallengeFindUser(s, c)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return faultAt("save code", err)
 	}
+	s.user, s.known, s.code = user, err == nil, code
+	if !s.known && t.revealUnknownPhone {
+		s.log.Info("refused", "reason", "unknown phone")
+		return errUnknownPhone
+	}
 	name := s.param("smstemplate")
-	text, found, err := t.templates.Render(name, sms.TemplateData{
+	s.text, err = t.templates.RenderCode(name, s.r.Header.Get("Accept-Language"), sms.TemplateData{
 		Code: code, Minutes: int((t.codeTTL + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
 	})
 	if err != nil {
 		return faultAt("render template", err)
 	}
-	if !found {
+	if !s.text.Found {
 		s.log.Warn("unknown SMS template, used the tenant default", "template", name)
 	}
-	if n, enc := sms.Segments(text); n > 1 {
-		s.log.Warn("SMS longer than one segment", "segments", n, "encoding", enc)
+	if s.text.MultiSegment() {
+		s.log.Warn("SMS longer than one segment", "segments", s.text.Segments, "encoding", s.text.Encoding)
 	}
-	s.code, s.text = code, text
 	return nil
 }
 
-// textCode sends the code to a known phone that passes the pumping guard and
-// the caps. It returns the provider's receipt, or an empty one when no SMS
-// went out (or it is still on its way).
+// saveChallengeFindUser saves c and finds its phone's user: one call where
+// the store offers it (store.UserChallengeSaver).
+func (f *flow) saveChallengeFindUser(s *sending, c store.Challenge) (store.User, error) {
+	if saver, ok := f.cfg.Store.(store.UserChallengeSaver); ok {
+		return saver.SaveChallengeFindUser(s.ctx, c)
+	}
+	user, err := f.cfg.Store.UserByPhone(s.ctx, c.TenantID, c.Phone)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, err
+	}
+	if serr := f.cfg.Store.SaveChallenge(s.ctx, c); serr != nil {
+		return store.User{}, serr
+	}
+	return user, err
+}
+
+// textCode sends the code to a known phone the guard and the caps allow. It
+// returns the provider's receipt, or an empty one when no SMS went out (or
+// it is still on its way).
 func (f *flow) textCode(s *sending) (sms.Receipt, error) {
 	t := s.t
-	if !s.known {
+	switch {
+	case s.refused != "":
+		return sms.Receipt{}, nil
+	case !s.known:
 		f.cfg.Observer.SMS(t.id, "unknown_phone")
 		s.log.Info("code not sent", "reason", "unknown phone")
 		return sms.Receipt{}, nil
 	}
-	if ok, e := f.maySend(s); !ok || e != nil {
-		return sms.Receipt{}, e
+	ok, err := f.countCaps(s)
+	if err != nil {
+		return sms.Receipt{}, faultAt("rate limit", err)
 	}
-	msg := sms.Message{TenantID: t.id, To: s.user.Phone, Body: s.text, Code: s.code, Voice: s.voice}
+	if !ok {
+		s.log.Warn("code not sent", "reason", "a cap was reached meanwhile")
+		f.cfg.Observer.SMS(t.id, "capped")
+		return sms.Receipt{}, nil
+	}
+	msg := sms.Message{TenantID: t.id, To: s.user.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.channel}
 	receipt, err := f.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
 	switch {
 	case errors.Is(err, errStillSending):
@@ -145,35 +194,6 @@ func (f *flow) textCode(s *sending) (sms.Receipt, error) {
 	f.cfg.Observer.SMS(t.id, "sent")
 	s.log.Info("code sent")
 	return receipt, nil
-}
-
-// maySend applies the SMS-pumping guard and the per-prefix and per-tenant
-// caps. A number the guard refuses is answered like an unknown one.
-func (f *flow) maySend(s *sending) (bool, error) {
-	t := s.t
-	if reason := pumpingRefusal(t, s.phone); reason != "" {
-		s.log.Warn("refused", "reason", "sms pumping: "+reason)
-		f.cfg.Observer.SMS(t.id, "refused")
-		return false, nil
-	}
-	res, err := f.counters.take(s.ctx, "sms:prefix:"+t.id+":"+phonePrefix(t.prefixDigits, s.phone), t.prefixCap)
-	if err != nil {
-		return false, faultAt("rate limit", err)
-	}
-	if res.reached {
-		s.log.Warn("refused", "reason", "sms pumping: prefix daily cap")
-		f.cfg.Observer.SMS(t.id, "refused")
-		return false, nil
-	}
-	res, err = f.counters.take(s.ctx, "sms:tenant:"+t.id, t.smsPerTenantDay)
-	if err != nil {
-		return false, faultAt("rate limit", err)
-	}
-	if res.reached {
-		s.log.Error("refused", "reason", "tenant daily SMS cap")
-		return false, errSendLimit(retryAfter(time.Now(), res.reset))
-	}
-	return true, nil
 }
 
 // imitateReceipt is the receipt of an answer for which no SMS went out: a

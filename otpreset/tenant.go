@@ -16,6 +16,7 @@ import (
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
 )
 
 // Default limits, as documented on Limits and SMSPumping.
@@ -27,8 +28,12 @@ const (
 	defaultResetPerIP      = "60-1H"
 	defaultLockoutAttempts = 5
 	defaultLockoutWindow   = 15 * time.Minute
-	defaultPrefixDailyCap  = "200-1D"
-	defaultPrefixDigits    = 6
+	defaultMaxLockout      = 24 * time.Hour
+	// guessRetention is how long a phone's failures are kept without a new
+	// guess: at least the 30 days the budget is stated over.
+	guessRetention        = 30 * 24 * time.Hour
+	defaultPrefixDailyCap = "200-1D"
+	defaultPrefixDigits   = 6
 )
 
 // settings is a Tenant checked once, with every default applied. The request
@@ -63,12 +68,14 @@ type settings struct {
 	revealUnknownPhone     bool
 	reportSendFailure      bool
 	legacyResetAnswer      bool
+	channel                sms.Channel
+	resetNotice            bool
+	support                string
 }
 
 // lockoutPolicy is when failed codes lock a phone, and what a lock asks for.
 type lockoutPolicy struct {
-	attempts int
-	window   time.Duration
+	store.GuessPolicy
 	// captcha: a locked phone may go on with a valid captcha (1132) instead
 	// of waiting (1198).
 	captcha bool
@@ -92,11 +99,17 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		detailedErrors: t.DetailedErrors, revealUnknownPhone: t.RevealUnknownPhone,
 		reportSendFailure: t.ReportSendFailure, legacyResetAnswer: t.LegacyResetAnswer,
 		lockout: lockoutPolicy{
-			attempts: orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
-			window:   orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
-			captcha:  t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures,
+			GuessPolicy: store.GuessPolicy{
+				Attempts:   orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
+				Lockout:    orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
+				MaxLockout: orDefault(t.Limits.MaxLockout, defaultMaxLockout),
+			},
+			captcha: t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures,
 		},
+		channel: t.Channel, resetNotice: !t.NoResetNotice, support: t.Support,
 	}
+	s.lockout.MaxLockout = max(s.lockout.MaxLockout, s.lockout.Lockout)
+	s.lockout.Retain = max(guessRetention, 2*s.lockout.MaxLockout)
 	problems := []error{checkRanges(t)}
 	for _, r := range []struct {
 		dst             *rate
@@ -151,7 +164,8 @@ func checkRanges(t *Tenant) error {
 	}{
 		{"CodeTTL", int64(t.CodeTTL)}, {"MaxCodeAttempts", int64(t.MaxCodeAttempts)},
 		{"SessionLifetime", int64(t.SessionLifetime)}, {"Limits.LockoutAttempts", int64(t.Limits.LockoutAttempts)},
-		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Pumping.PrefixDigits", int64(t.Pumping.PrefixDigits)},
+		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Limits.MaxLockout", int64(t.Limits.MaxLockout)},
+		{"Pumping.PrefixDigits", int64(t.Pumping.PrefixDigits)},
 	} {
 		if d.v < 0 {
 			bad("%s must not be negative", d.name)

@@ -38,7 +38,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint"}),
 		sms: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "otpreset_sms_total", Help: "Send requests by outcome: sent, failed, pending, unknown_phone, refused.",
+			Name: "otpreset_sms_total", Help: "SMS by outcome: sent, failed, pending, unknown_phone, refused, capped (codes); notice_sent, notice_failed (the notice after a reset).",
 		}, []string{"tenant", "outcome"}),
 		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "otpreset_lockouts_total", Help: "Phones locked after too many failed codes.",

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -32,8 +33,9 @@ func TestMetricsFromRealRequests(t *testing.T) {
 otpreset_requests_total{endpoint="reset",error_code="0",status="200"} 1
 otpreset_requests_total{endpoint="reset",error_code="1409",status="401"} 1
 otpreset_requests_total{endpoint="send",error_code="0",status="200"} 2
-# HELP otpreset_sms_total Send requests by outcome: sent, failed, pending, unknown_phone, refused.
+# HELP otpreset_sms_total SMS by outcome: sent, failed, pending, unknown_phone, refused, capped (codes); notice_sent, notice_failed (the notice after a reset).
 # TYPE otpreset_sms_total counter
+otpreset_sms_total{outcome="notice_sent",tenant="test-tenant"} 1
 otpreset_sms_total{outcome="sent",tenant="test-tenant"} 1
 otpreset_sms_total{outcome="unknown_phone",tenant="test-tenant"} 1
 # HELP otpreset_webhook_deliveries_total Webhook deliveries by outcome: accepted, delivered, retried, failed, dropped, rejected.
@@ -45,8 +47,13 @@ otpreset_webhook_deliveries_total{outcome="failed"} 0
 otpreset_webhook_deliveries_total{outcome="rejected"} 0
 otpreset_webhook_deliveries_total{outcome="retried"} 3
 `
-	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(expected),
-		"otpreset_requests_total", "otpreset_sms_total", "otpreset_webhook_deliveries_total"))
+	compare := func() error {
+		return testutil.GatherAndCompare(reg, strings.NewReader(expected),
+			"otpreset_requests_total", "otpreset_sms_total", "otpreset_webhook_deliveries_total")
+	}
+	// The notice after the reset goes out in the background: wait for it.
+	assert.Eventually(t, func() bool { return compare() == nil }, 5*time.Second, 10*time.Millisecond)
+	assert.NoError(t, compare())
 	n, err := testutil.GatherAndCount(reg, "otpreset_password_hash_seconds")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)

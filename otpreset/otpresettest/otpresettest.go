@@ -101,12 +101,13 @@ func (s *Sender) Messages() []sms.Message {
 	return append([]sms.Message(nil), s.messages...)
 }
 
-// Code returns the code of the last message sent to phone ("" if none).
+// Code returns the code of the last code message sent to phone ("" if
+// none); the reset notice, which holds no code, is passed over.
 func (s *Sender) Code(phone string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.messages) - 1; i >= 0; i-- {
-		if s.messages[i].To == phone {
+		if s.messages[i].To == phone && s.messages[i].Code != "" {
 			return s.messages[i].Code
 		}
 	}
