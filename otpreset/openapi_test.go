@@ -237,6 +237,8 @@ func specCases() []specCase {
 		{name: "1090 JSON array", method: put, target: otpreset.Path + specKey, body: specBody(`["+919999999999"]`), status: 400, errorCode: 1090},
 		{name: "1083 text/plain", method: post, target: otpreset.Path + specKey, header: http.Header{"Content-Type": {"text/plain"}},
 			body: sendPhone, status: 400, errorCode: 1083},
+		{name: "1083 no Content-Type", method: put, target: otpreset.Path + specKey, header: http.Header{"Content-Type": {}},
+			body: specResetWith(specWrongCode, specNewPass), status: 400, errorCode: 1083},
 		{name: "1096 not a phone", method: post, target: otpreset.Path + specKey, body: specBody(map[string]string{"phone": "hello"}),
 			status: 400, errorCode: 1096, reqValid: true},
 
@@ -248,6 +250,7 @@ func specCases() []specCase {
 
 		// 403.
 		{name: "901 unknown key", method: post, target: otpreset.Path + "?apikey=nope", body: sendPhone, status: 403, errorCode: 901, reqValid: true},
+		{name: "901 key given twice, different values", method: post, target: otpreset.Path + specKey + "&APIKEY=other", body: sendPhone, status: 403, errorCode: 901, reqValid: true},
 		{name: "901 unknown key (reset)", method: put, target: otpreset.Path + "?apikey=nope",
 			body: specResetWith(func(*otpresettest.Env) string { return "123456" }, specNewPass), status: 403, errorCode: 901, reqValid: true},
 		{name: "1067 detailed: invalid code", opts: []otpresettest.Option{specDetailed}, method: put, target: otpreset.Path + specKey,

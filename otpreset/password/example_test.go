@@ -81,3 +81,21 @@ func ExampleAny() {
 	fmt.Println(breached, err)
 	// Output: true <nil>
 }
+
+// A host's login verifies the typed password with the normalisation a reset
+// hashed with: the full-width form of a password logs in as the ASCII one.
+func ExampleArgon2idHasher_Verify() {
+	ctx := context.Background()
+	hasher := password.NewArgon2idHasher(nil, 0) // the same hasher as Config.Hasher
+	normalized, _ := password.Policy{}.Check("ＳｔｒｏｎｇＰ＠ｓｓ", "")
+	stored, _ := hasher.Hash(ctx, normalized) // what a reset stores
+
+	for _, typed := range []string{"ＳｔｒｏｎｇＰ＠ｓｓ", "StrongP@ss", "StrongP@ss!"} {
+		ok, err := hasher.Verify(ctx, typed, stored)
+		fmt.Println(typed, ok, err)
+	}
+	// Output:
+	// ＳｔｒｏｎｇＰ＠ｓｓ true <nil>
+	// StrongP@ss true <nil>
+	// StrongP@ss! false <nil>
+}
