@@ -59,9 +59,9 @@ type fault struct {
 // a loaded machine. README documents it.
 const answerBound = 5 * time.Second
 
-// recoveryBound is how soon after the failed server is back the service must
-// answer without 950 again, by itself.
-const recoveryBound = 10 * time.Second
+// recoveryBound is how soon after the failed server is back (or its replica
+// promoted) the service must answer without 950 again, by itself.
+const recoveryBound = 3 * time.Second
 
 // op is one request of a client.
 type op struct {

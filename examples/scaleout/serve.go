@@ -35,6 +35,7 @@ const (
 	pgConnectTimeout = 2 * time.Second
 	redisDialTimeout = 2 * time.Second
 	redisIOTimeout   = 2 * time.Second
+	clusterReload    = time.Second
 )
 
 // harnessArgon2 are the argon2id parameters of the harness's users and
@@ -232,6 +233,11 @@ func openRedis(spec string) (redis.UniversalClient, error) {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs:       strings.Split(rest, ","),
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout,
+			// go-redis keeps sending a crashed master's slots to it until it
+			// reloads its view of the cluster, by default once a minute: a
+			// replica promoted in seconds would go unused that long. One
+			// CLUSTER SLOTS a second per client follows a failover at once.
+			ClusterStateReloadInterval: clusterReload,
 		}), nil
 	}
 	opt, err := redis.ParseURL(spec)
