@@ -8,7 +8,10 @@
 // host's own queries. Besides store.Store it implements store.Resetter (the
 // whole reset in one transaction: a failure after the code is consumed rolls
 // everything back, so the old password still works and the code stays
-// usable) and store.Outbox (webhook events written in that transaction).
+// usable), store.Outbox (webhook events written in that transaction) and
+// store.Guesses (the guessing budget in otpreset_guesses, whose TakeGuess is
+// one statement that decides and counts atomically, so servers sharing the
+// database share one budget per phone).
 //
 // The schema ships as numbered migrations embedded in the binary and is
 // changed only when the host calls Migrate; README.md beside this file shows

@@ -76,11 +76,34 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	return s.core.MarkDelivered(ctx, id)
 }
 
-// DeleteExpired removes challenges and sessions that expired before now and
-// outbox messages delivered before now, and reports how many rows went. Run
-// it periodically; nothing else depends on it.
+// DeleteExpired removes challenges and sessions that expired before now,
+// outbox messages delivered before now, and guessing budgets forgotten (not
+// seen for their Retain) by now, and reports how many rows went. Run it
+// periodically; nothing else depends on it.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	return s.core.DeleteExpired(ctx, now)
+}
+
+// TakeGuess implements store.Guesses in one statement (an upsert that
+// decides and counts at once, so concurrent takes never pass the budget);
+// the budget is kept in otpreset_guesses.
+func (s *Store) TakeGuess(ctx context.Context, k store.GuessKey, now time.Time, p store.GuessPolicy, pastLock bool) (store.Guess, error) {
+	return s.core.TakeGuess(ctx, k, now, p, pastLock)
+}
+
+// ReturnGuess implements store.Guesses in one statement.
+func (s *Store) ReturnGuess(ctx context.Context, k store.GuessKey, took store.Guess) error {
+	return s.core.ReturnGuess(ctx, k, took)
+}
+
+// PeekGuesses implements store.Guesses in one statement.
+func (s *Store) PeekGuesses(ctx context.Context, k store.GuessKey, now time.Time) (store.Guess, error) {
+	return s.core.PeekGuesses(ctx, k, now)
+}
+
+// ClearGuesses implements store.Guesses in one statement.
+func (s *Store) ClearGuesses(ctx context.Context, k store.GuessKey) error {
+	return s.core.ClearGuesses(ctx, k)
 }
 
 // Migrate brings the schema up to date: it applies, in order and in one

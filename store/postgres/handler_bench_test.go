@@ -136,11 +136,13 @@ func reset(env *otpresettest.Env, code string) *httptest.ResponseRecorder {
 }
 
 // TestHandlerRoundTrips pins what one request costs PostgreSQL once the
-// pool's statements are prepared: a successful reset is the user lookup and
-// the code check the handler makes before hashing, then one statement that
-// is atomic alone. (With the handler calling store.UserCodeVerifier and
-// store.UserChallengeSaver, a wrong code and a send would be one round trip
-// each and a reset two: TestOneRoundTrip pins the store's side.)
+// pool's statements are prepared. A reset first takes a guess from the
+// phone's guessing budget (TakeGuess, one statement), then checks the code
+// with the user lookup (VerifyUserCode, one statement) before hashing; a
+// wrong code stops there, a right one is applied in one statement that is
+// atomic alone and the budget cleared (one more). A send peeks at the budget
+// (a locked phone gets no code) and saves the code with the user lookup.
+// TestOneRoundTrip and TestGuessRoundTrips pin the store's side.
 func TestHandlerRoundTrips(t *testing.T) {
 	env, tracer := newHandlerEnv(t)
 	// Warm up: every statement prepared on the pool's connection.
@@ -155,7 +157,7 @@ func TestHandlerRoundTrips(t *testing.T) {
 	c := countOf(tracer.take())
 	t.Logf("successful reset: %d round trips, %d transaction(s), %d statement(s) inside: %q", c.roundTrips, c.transactions, c.inTx, c.sql)
 	assert.Zero(t, c.transactions, "the reset statement is atomic alone")
-	assert.LessOrEqual(t, c.roundTrips, 3, "user lookup, code check, the reset statement")
+	assert.LessOrEqual(t, c.roundTrips, 4, "take a guess, code check with the user, the reset statement, clear the budget")
 
 	code = send(t, env)
 	tracer.take()
@@ -164,13 +166,13 @@ func TestHandlerRoundTrips(t *testing.T) {
 	c = countOf(tracer.take())
 	t.Logf("wrong code: %d round trips, %d transaction(s): %q", c.roundTrips, c.transactions, c.sql)
 	assert.Zero(t, c.transactions, "a wrong code is refused before the reset transaction")
-	assert.LessOrEqual(t, c.roundTrips, 3)
+	assert.LessOrEqual(t, c.roundTrips, 2, "take a guess, code check with the user")
 
 	tracer.take()
 	send(t, env)
 	c = countOf(tracer.take())
 	t.Logf("send: %d round trips: %q", c.roundTrips, c.sql)
-	assert.LessOrEqual(t, c.roundTrips, 2, "user lookup and the code saved")
+	assert.LessOrEqual(t, c.roundTrips, 2, "peek at the budget, the code saved with the user lookup")
 }
 
 func wrong(code string) string {

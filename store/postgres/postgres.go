@@ -61,7 +61,8 @@ type HostUsers struct {
 }
 
 // Store is a store.Store over PostgreSQL through pgx. It implements
-// store.Store, store.Resetter, store.Outbox and storetest.UserSeeder. Create
+// store.Store, store.Resetter, store.Outbox, store.Guesses,
+// store.UserCodeVerifier, store.UserChallengeSaver and storetest.UserSeeder. Create
 // it with Open or New, call Migrate once, and Close it when done. It is safe
 // for concurrent use.
 type Store struct {
@@ -101,10 +102,14 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	}
 	db := &pgDB{pgQ: pgQ{pool}, pool: pool, owns: owns}
 	d := sqlcore.Dialect{
-		Name:           "postgres",
-		Time:           func(t time.Time) any { return t },
-		Named:          func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
-		ResetFast:      resetFast,
+		Name:      "postgres",
+		Time:      func(t time.Time) any { return t },
+		Named:     func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
+		ResetFast: resetFast,
+		// timestamptz keeps microseconds: the nanoseconds are truncated to them.
+		Plus: func(t, ns string) string {
+			return "(CAST(" + t + " AS timestamptz) + interval '1 microsecond' * ((" + ns + ") / 1000))"
+		},
 		LockMigrations: `SELECT pg_advisory_xact_lock(7263540191)`, // any constant key; "otpreset" on a phone pad
 		Migrations:     migrations,
 	}

@@ -24,6 +24,7 @@ var (
 	_ store.Store          = (*Store)(nil)
 	_ store.Resetter       = (*Store)(nil)
 	_ store.Outbox         = (*Store)(nil)
+	_ store.Guesses        = (*Store)(nil)
 	_ storetest.UserSeeder = (*Store)(nil)
 )
 
@@ -65,6 +66,11 @@ func TestResetFault(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	sqltest.Migrate(t, backend)
+}
+
+func TestGuessesMatchReference(t *testing.T) {
+	t.Parallel()
+	sqltest.GuessesMatchReference(t, backend)
 }
 
 func TestDeleteExpired(t *testing.T) {
@@ -289,4 +295,53 @@ func TestOneRoundTrip(t *testing.T) {
 			assert.Equal(t, "new c2", got.PasswordHash)
 		})
 	}
+}
+
+// TestGuessRoundTrips pins the guessing budget's cost on PostgreSQL: every
+// method is one round trip, and TakeGuess one statement (the upsert that
+// decides and counts), whether it allows, starts a lockout, refuses or
+// passes the lock with a captcha.
+func TestGuessRoundTrips(t *testing.T) {
+	t.Parallel()
+	tracer := &tripCounter{}
+	s := newPool(t, func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = tracer
+		c.MaxConns = 1 // one connection: its prepared statements are the ones counted
+	})
+	ctx := sqltest.Ctx(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	p := store.GuessPolicy{Attempts: 2, Lockout: 15 * time.Minute, MaxLockout: time.Hour, Retain: 24 * time.Hour}
+	k := store.GuessKey{TenantID: "t", Phone: "+15550100"}
+	// Warm up: every statement prepared on the connection.
+	_, err := s.TakeGuess(ctx, k, now, p, false)
+	require.NoError(t, err)
+	require.NoError(t, s.ReturnGuess(ctx, k, store.Guess{}))
+	_, err = s.PeekGuesses(ctx, k, now)
+	require.NoError(t, err)
+	require.NoError(t, s.ClearGuesses(ctx, k))
+	tracer.take()
+
+	takeSQL := s.core.TakeGuessSQL()
+	for i, want := range []struct {
+		pastLock, allowed, started bool
+	}{
+		{false, true, false},  // counted
+		{false, true, true},   // counted, starts lockout 1
+		{false, false, false}, // refused while locked
+		{true, true, false},   // a captcha passes the lock
+	} {
+		g, err := s.TakeGuess(ctx, k, now, p, want.pastLock)
+		require.NoError(t, err)
+		assert.Equal(t, want.allowed, g.Allowed, "take %d", i)
+		assert.Equal(t, want.started, g.StartedLockout, "take %d", i)
+		assert.Equal(t, []string{takeSQL}, tracer.take(), "take %d: one statement, one round trip", i)
+	}
+	require.NoError(t, s.ReturnGuess(ctx, k, store.Guess{Allowed: true, Failures: 3, Lockouts: 1}))
+	assert.Len(t, tracer.take(), 1, "return: one round trip")
+	g, err := s.PeekGuesses(ctx, k, now)
+	require.NoError(t, err)
+	assert.Equal(t, 2, g.Failures)
+	assert.Len(t, tracer.take(), 1, "peek: one round trip")
+	require.NoError(t, s.ClearGuesses(ctx, k))
+	assert.Len(t, tracer.take(), 1, "clear: one round trip")
 }

@@ -24,7 +24,8 @@
 // It keeps challenges, sessions and the webhook outbox in its own tables
 // (all prefixed otpreset_), and users either in otpreset_users or, with
 // Config.HostUsers, in the host's table through the host's own queries. It
-// implements store.Resetter (one transaction per reset) and store.Outbox.
+// implements store.Resetter (one transaction per reset), store.Outbox and
+// store.Guesses (the guessing budget, in otpreset_guesses).
 // The schema ships as numbered migrations embedded in the binary, applied
 // only by Migrate; README.md beside this file shows the tables.
 package sqlite

@@ -61,7 +61,8 @@ type HostUsers struct {
 }
 
 // Store is a store.Store over SQLite. It implements store.Store,
-// store.Resetter, store.Outbox and storetest.UserSeeder. Create it with New,
+// store.Resetter, store.Outbox, store.Guesses, store.UserCodeVerifier,
+// store.UserChallengeSaver and storetest.UserSeeder. Create it with New,
 // call Migrate once. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
@@ -122,6 +123,8 @@ func New(db *sql.DB, cfg Config) *Store {
 			}
 			return args
 		},
+		// Times are Unix nanoseconds: a duration adds as it is.
+		Plus:       func(t, ns string) string { return "(" + t + " + " + ns + ")" },
 		Migrations: migrations, // the write lock of BEGIN IMMEDIATE serialises Migrate
 	}
 	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core())}

@@ -22,6 +22,7 @@ var (
 	_ store.Store          = (*Store)(nil)
 	_ store.Resetter       = (*Store)(nil)
 	_ store.Outbox         = (*Store)(nil)
+	_ store.Guesses        = (*Store)(nil)
 	_ storetest.UserSeeder = (*Store)(nil)
 )
 
@@ -70,6 +71,11 @@ func TestResetFault(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	sqltest.Migrate(t, backend)
+}
+
+func TestGuessesMatchReference(t *testing.T) {
+	t.Parallel()
+	sqltest.GuessesMatchReference(t, backend)
 }
 
 func TestDeleteExpired(t *testing.T) {

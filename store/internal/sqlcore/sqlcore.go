@@ -50,6 +50,9 @@ type Dialect struct {
 	// reports ok=false when the code was not consumed (and nothing
 	// changed), and the general path then classifies and counts the try.
 	ResetFast func(ctx context.Context, s *Store, r store.Reset) (ok bool, err error)
+	// Plus is the SQL for a time plus a duration in nanoseconds, given
+	// both as SQL expressions (the guessing budget's lockout ends).
+	Plus func(t, ns string) string
 	// LockMigrations serialises concurrent Migrate calls inside the
 	// migration transaction ("" when the database's write lock does).
 	LockMigrations string
@@ -58,7 +61,7 @@ type Dialect struct {
 }
 
 // Store is a store.Store over a DB. It implements store.Store,
-// store.Resetter and store.Outbox; the adapters wrap it.
+// store.Resetter, store.Outbox and store.Guesses; the adapters wrap it.
 type Store struct {
 	DB      DB
 	Dialect Dialect
@@ -71,11 +74,14 @@ type Store struct {
 	// updated (in the PostgreSQL single-statement path: after the statement,
 	// before the commit). An error from it rolls the reset back.
 	AfterConsume func(ctx context.Context, q Querier) error
+
+	takeGuess string // TakeGuess's statement, built for the dialect
 }
 
 // New returns a Store over db.
 func New(db DB, d Dialect, cfg Config) *Store {
-	s := &Store{DB: db, Dialect: d, Host: cfg.HostUsers, Log: cfg.Logger, Now: cfg.Now}
+	s := &Store{DB: db, Dialect: d, Host: cfg.HostUsers, Log: cfg.Logger, Now: cfg.Now,
+		takeGuess: takeGuessSQL(d.Plus)}
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
@@ -511,9 +517,10 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpired removes challenges and sessions that expired before now and
-// outbox messages delivered before now, and reports how many rows went. Run
-// it periodically; nothing else depends on it.
+// DeleteExpired removes challenges and sessions that expired before now,
+// outbox messages delivered before now, and guessing budgets forgotten (not
+// seen for their Retain) by now, and reports how many rows went. Run it
+// periodically; nothing else depends on it.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	t := s.Dialect.Time(now)
@@ -521,6 +528,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		`DELETE FROM otpreset_challenges WHERE expires_at < $1`,
 		`DELETE FROM otpreset_sessions WHERE expires_at < $1`,
 		`DELETE FROM otpreset_outbox WHERE delivered_at < $1`,
+		`DELETE FROM otpreset_guesses WHERE forget_at <= $1`, // state TakeGuess and PeekGuesses treat as zero
 	} {
 		n, err := s.DB.Exec(ctx, q, t)
 		if err != nil {
