@@ -11,7 +11,18 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
+
+// ErrInvalidConfig is wrapped by every error a provider's New returns for a
+// configuration it cannot use (a missing secret, a threshold out of range,
+// an endpoint that is not an http(s) URL), in every provider package.
+var ErrInvalidConfig = errors.New("captcha: invalid configuration")
+
+// Clock tells the time; providers read it to judge a token's age (MaxAge) or
+// to stamp a signed request. Inject a fixed one in tests
+// (otpresettest.Clock fits).
+type Clock interface{ Now() time.Time }
 
 // Sentinel errors; provider errors wrap one of them.
 var (

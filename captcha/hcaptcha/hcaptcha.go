@@ -15,7 +15,7 @@ package hcaptcha
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -96,11 +96,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means none. It never
-	// receives the secret or the token.
+	// Logger gets one line per refusal or failure; nil means
+	// slog.Default(). It never receives the secret or the token.
 	Logger *slog.Logger
-	// Now is the clock for MaxAge; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time for MaxAge. Nil means the system clock.
+	Clock captcha.Clock
 }
 
 // Verifier verifies hCaptcha tokens; it implements captcha.Verifier and is
@@ -113,13 +113,14 @@ type Verifier struct {
 
 var _ captcha.Verifier = (*Verifier)(nil)
 
-// New checks cfg and returns a Verifier.
+// New checks cfg and returns a Verifier, or an error wrapping
+// captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
 	if cfg.Secret == "" {
-		return nil, errors.New("hcaptcha: Secret is required")
+		return nil, fmt.Errorf("%w: hcaptcha: Secret is required", captcha.ErrInvalidConfig)
 	}
 	if cfg.MaxScore < 0 || cfg.MaxScore > 1 {
-		return nil, errors.New("hcaptcha: MaxScore must be between 0 and 1")
+		return nil, fmt.Errorf("%w: hcaptcha: MaxScore must be between 0 and 1", captcha.ErrInvalidConfig)
 	}
 	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
 	if err != nil {
@@ -132,7 +133,7 @@ func New(cfg Config) (*Verifier, error) {
 		MaxTokenLen: MaxTokenLen,
 		Hostnames:   cfg.Hostnames,
 		MaxAge:      cfg.MaxAge,
-		Now:         cfg.Now,
+		Clock:       cfg.Clock,
 	}}
 	if cfg.SiteKey != "" {
 		v.extra = url.Values{"sitekey": {cfg.SiteKey}}

@@ -98,7 +98,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := pt.NewServer(t, pt.JSON(tt.status, tt.body))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, SiteKey: siteKey, Endpoint: srv.URL + "/siteverify", Logger: logger, Now: func() time.Time { return now }}
+			cfg := Config{Secret: secret, SiteKey: siteKey, Endpoint: srv.URL + "/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -197,7 +197,7 @@ func TestNewValidatesConfig(t *testing.T) {
 			if tt.ok {
 				assert.NoError(t, err)
 			} else {
-				assert.Error(t, err)
+				assert.ErrorIs(t, err, captcha.ErrInvalidConfig)
 			}
 		})
 	}

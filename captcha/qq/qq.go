@@ -27,7 +27,7 @@ package qq
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -110,13 +110,17 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means none. It never
-	// receives a secret or the ticket.
+	// Logger gets one line per refusal or failure; nil means
+	// slog.Default(). It never receives a secret or the ticket.
 	Logger *slog.Logger
-	// Now is the clock for the request timestamp (CloudAPI); nil means
-	// time.Now.
-	Now func() time.Time
+	// Clock tells the time for the request timestamp (CloudAPI). Nil means
+	// the system clock.
+	Clock captcha.Clock
 }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
 
 // Verifier verifies Tencent captcha tickets; it implements captcha.Verifier
 // and is safe for concurrent use.
@@ -128,35 +132,36 @@ type Verifier struct {
 
 var _ captcha.Verifier = (*Verifier)(nil)
 
-// New checks cfg and returns a Verifier.
+// New checks cfg and returns a Verifier, or an error wrapping
+// captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
 	if cfg.AppID == 0 {
-		return nil, errors.New("qq: AppID is required")
+		return nil, fmt.Errorf("%w: qq: AppID is required", captcha.ErrInvalidConfig)
 	}
 	if cfg.AppSecretKey == "" {
-		return nil, errors.New("qq: AppSecretKey is required")
+		return nil, fmt.Errorf("%w: qq: AppSecretKey is required", captcha.ErrInvalidConfig)
 	}
 	if cfg.MaxEvilLevel < 0 || cfg.MaxEvilLevel > 100 || cfg.MaxScore < 0 || cfg.MaxScore > 100 {
-		return nil, errors.New("qq: MaxEvilLevel and MaxScore must be between 0 and 100")
+		return nil, fmt.Errorf("%w: qq: MaxEvilLevel and MaxScore must be between 0 and 100", captcha.ErrInvalidConfig)
 	}
 	var def string
 	switch cfg.API {
 	case CloudAPI:
 		if cfg.SecretID == "" || cfg.SecretKey == "" {
-			return nil, errors.New("qq: SecretID and SecretKey are required with CloudAPI")
+			return nil, fmt.Errorf("%w: qq: SecretID and SecretKey are required with CloudAPI", captcha.ErrInvalidConfig)
 		}
 		def = DefaultCloudEndpoint
 	case LegacyAPI:
 		def = DefaultLegacyEndpoint
 	default:
-		return nil, errors.New("qq: unknown API")
+		return nil, fmt.Errorf("%w: qq: unknown API", captcha.ErrInvalidConfig)
 	}
 	endpoint, err := transport.Endpoint(cfg.Endpoint, def)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
 	}
 	return &Verifier{
 		cfg:      cfg,

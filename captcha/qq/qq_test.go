@@ -158,7 +158,7 @@ func TestCloudVerify(t *testing.T) {
 			}
 			logger, logs := pt.NewLogger()
 			cfg := Config{AppID: appID, AppSecretKey: appSecretKey, SecretID: secretID, SecretKey: secretKey,
-				Endpoint: srv.URL, Logger: logger, Now: func() time.Time { return now }}
+				Endpoint: srv.URL, Logger: logger, Clock: pt.FixedClock(now)}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -190,7 +190,7 @@ func TestCloudSendsSignedDescribeCaptchaResult(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := tencentCloud(t, cloudOK(1, 0))
 			v, err := New(Config{AppID: appID, AppSecretKey: appSecretKey, SecretID: secretID, SecretKey: secretKey,
-				SessionToken: tt.token, Region: tt.region, Endpoint: srv.URL, Now: func() time.Time { return now }})
+				SessionToken: tt.token, Region: tt.region, Endpoint: srv.URL, Clock: pt.FixedClock(now)})
 			require.NoError(t, err)
 			require.NoError(t, v.Verify(context.Background(), captcha.Token{Response: ticket, Randstr: randstr, RemoteIP: ip}))
 
@@ -363,7 +363,7 @@ func TestNewValidatesConfig(t *testing.T) {
 				assert.NoError(t, err)
 				return
 			}
-			require.Error(t, err)
+			require.ErrorIs(t, err, captcha.ErrInvalidConfig)
 			assert.NotContains(t, err.Error(), appSecretKey)
 			assert.NotContains(t, err.Error(), secretKey)
 		})

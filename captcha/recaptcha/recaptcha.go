@@ -21,7 +21,7 @@ package recaptcha
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -111,11 +111,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means none. It never
-	// receives the secret or the token.
+	// Logger gets one line per refusal or failure; nil means
+	// slog.Default(). It never receives the secret or the token.
 	Logger *slog.Logger
-	// Now is the clock for MaxAge; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time for MaxAge. Nil means the system clock.
+	Clock captcha.Clock
 }
 
 // Verifier verifies reCAPTCHA tokens; it implements captcha.Verifier and is
@@ -127,13 +127,14 @@ type Verifier struct {
 
 var _ captcha.Verifier = (*Verifier)(nil)
 
-// New checks cfg and returns a Verifier.
+// New checks cfg and returns a Verifier, or an error wrapping
+// captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
 	if cfg.Secret == "" {
-		return nil, errors.New("recaptcha: Secret is required")
+		return nil, fmt.Errorf("%w: recaptcha: Secret is required", captcha.ErrInvalidConfig)
 	}
 	if math.IsNaN(cfg.MinScore) || cfg.MinScore > 1 {
-		return nil, errors.New("recaptcha: MinScore must be at most 1 (negative: no score check)")
+		return nil, fmt.Errorf("%w: recaptcha: MinScore must be at most 1 (negative: no score check)", captcha.ErrInvalidConfig)
 	}
 	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
 	if err != nil {
@@ -147,7 +148,7 @@ func New(cfg Config) (*Verifier, error) {
 		Hostnames:   cfg.Hostnames,
 		Action:      cfg.Action,
 		MaxAge:      cfg.MaxAge,
-		Now:         cfg.Now,
+		Clock:       cfg.Clock,
 	}}
 	switch minScore := cfg.MinScore; {
 	case minScore == 0:

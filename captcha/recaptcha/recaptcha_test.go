@@ -232,7 +232,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := pt.NewServer(t, pt.JSON(tt.status, tt.body))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify", Logger: logger, Now: func() time.Time { return now }}
+			cfg := Config{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -361,7 +361,7 @@ func TestNewValidatesConfig(t *testing.T) {
 				assert.NotNil(t, v)
 				return
 			}
-			require.Error(t, err)
+			require.ErrorIs(t, err, captcha.ErrInvalidConfig)
 			assert.NotContains(t, err.Error(), secret)
 		})
 	}

@@ -17,7 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -87,11 +87,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify, retries included; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means none. It never
-	// receives the secret or the token.
+	// Logger gets one line per refusal or failure; nil means
+	// slog.Default(). It never receives the secret or the token.
 	Logger *slog.Logger
-	// Now is the clock for MaxAge; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time for MaxAge. Nil means the system clock.
+	Clock captcha.Clock
 	// Rand is the source of idempotency keys; nil means crypto/rand.
 	Rand io.Reader
 }
@@ -106,10 +106,11 @@ type Verifier struct {
 
 var _ captcha.Verifier = (*Verifier)(nil)
 
-// New checks cfg and returns a Verifier.
+// New checks cfg and returns a Verifier, or an error wrapping
+// captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
 	if cfg.Secret == "" {
-		return nil, errors.New("turnstile: Secret is required")
+		return nil, fmt.Errorf("%w: turnstile: Secret is required", captcha.ErrInvalidConfig)
 	}
 	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
 	if err != nil {
@@ -134,7 +135,7 @@ func New(cfg Config) (*Verifier, error) {
 		Hostnames:   cfg.Hostnames,
 		Action:      cfg.Action,
 		MaxAge:      cfg.MaxAge,
-		Now:         cfg.Now,
+		Clock:       cfg.Clock,
 		Retries:     retries,
 	}}, nil
 }

@@ -90,7 +90,7 @@ func TestVerify(t *testing.T) {
 			}
 			srv := pt.NewServer(t, pt.Sequence(handlers...))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify", Logger: logger, Now: func() time.Time { return now }}
+			cfg := Config{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -174,9 +174,9 @@ func TestVerifyTimeoutCoversRetries(t *testing.T) {
 
 func TestNewValidatesConfig(t *testing.T) {
 	_, err := New(Config{})
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, captcha.ErrInvalidConfig)
 	_, err = New(Config{Secret: secret, Endpoint: "challenges.cloudflare.com"})
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, captcha.ErrInvalidConfig)
 	v, err := New(Config{Secret: secret})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultEndpoint, v.sv.Endpoint)

@@ -19,8 +19,8 @@ import (
 //go:embed assets/index.html assets/app.js assets/app.css
 var assets embed.FS
 
-// ErrConfig is wrapped by every error New returns for an invalid Config.
-var ErrConfig = errors.New("webpage: invalid config")
+// ErrInvalidConfig is wrapped by every error New returns for an invalid Config.
+var ErrInvalidConfig = errors.New("webpage: invalid config")
 
 // Captcha providers the page knows how to load.
 const (
@@ -152,16 +152,16 @@ func Handler(cfg Config) http.Handler {
 	return h
 }
 
-// New returns the page's handler, or an error wrapping ErrConfig. The
+// New returns the page's handler, or an error wrapping ErrInvalidConfig. The
 // handler answers GET and HEAD: the page at BasePath+"/", its script at
 // BasePath+"/app.js" and its stylesheet at BasePath+"/app.css"; anything
 // else is 404 (405 for other methods).
 func New(cfg Config) (http.Handler, error) {
 	if strings.TrimSpace(cfg.APIKey) == "" {
-		return nil, fmt.Errorf("%w: APIKey is required", ErrConfig)
+		return nil, fmt.Errorf("%w: APIKey is required", ErrInvalidConfig)
 	}
 	if cfg.BasePath != "" && (!strings.HasPrefix(cfg.BasePath, "/") || strings.HasSuffix(cfg.BasePath, "/")) {
-		return nil, fmt.Errorf("%w: BasePath %q must start with / and not end with one", ErrConfig, cfg.BasePath)
+		return nil, fmt.Errorf("%w: BasePath %q must start with / and not end with one", ErrInvalidConfig, cfg.BasePath)
 	}
 	p := page{Title: cfg.Title, APIKey: cfg.APIKey, Endpoint: cfg.Endpoint, Base: cfg.BasePath}
 	if p.Title == "" {
@@ -180,10 +180,10 @@ func New(cfg Config) (http.Handler, error) {
 	if c := cfg.Captcha; c.Provider != "" {
 		var ok bool
 		if prov, ok = providers[c.Provider]; !ok {
-			return nil, fmt.Errorf("%w: unknown captcha provider %q", ErrConfig, c.Provider)
+			return nil, fmt.Errorf("%w: unknown captcha provider %q", ErrInvalidConfig, c.Provider)
 		}
 		if strings.TrimSpace(c.SiteKey) == "" {
-			return nil, fmt.Errorf("%w: captcha provider %q needs a SiteKey", ErrConfig, c.Provider)
+			return nil, fmt.Errorf("%w: captcha provider %q needs a SiteKey", ErrInvalidConfig, c.Provider)
 		}
 		p.Provider, p.SiteKey, p.Action, p.Script = c.Provider, c.SiteKey, c.Action, prov.scriptURL
 		if p.Action == "" {
@@ -192,7 +192,7 @@ func New(cfg Config) (http.Handler, error) {
 		if c.ScriptURL != "" {
 			u, err := url.Parse(c.ScriptURL)
 			if err != nil || u.Scheme != "https" || u.Host == "" {
-				return nil, fmt.Errorf("%w: captcha ScriptURL %q must be an https URL", ErrConfig, c.ScriptURL)
+				return nil, fmt.Errorf("%w: captcha ScriptURL %q must be an https URL", ErrInvalidConfig, c.ScriptURL)
 			}
 			p.Script = c.ScriptURL
 			origin := "https://" + u.Host
@@ -228,7 +228,7 @@ func New(cfg Config) (http.Handler, error) {
 func endpointOrigin(endpoint string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return "", fmt.Errorf("%w: Endpoint %q: %w", ErrConfig, endpoint, err)
+		return "", fmt.Errorf("%w: Endpoint %q: %w", ErrInvalidConfig, endpoint, err)
 	}
 	switch {
 	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/"):
@@ -236,7 +236,7 @@ func endpointOrigin(endpoint string) (string, error) {
 	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
 		return u.Scheme + "://" + u.Host, nil
 	}
-	return "", fmt.Errorf("%w: Endpoint %q must be an absolute path or an http(s) URL", ErrConfig, endpoint)
+	return "", fmt.Errorf("%w: Endpoint %q must be an absolute path or an http(s) URL", ErrInvalidConfig, endpoint)
 }
 
 // policy is the page's Content-Security-Policy: its own origin, plus the

@@ -275,7 +275,7 @@ func TestInvalidConfig(t *testing.T) {
 			h, err := webpage.New(tt.cfg)
 			require.Error(t, err)
 			assert.Nil(t, h)
-			assert.True(t, errors.Is(err, webpage.ErrConfig), "%v does not wrap ErrConfig", err)
+			assert.True(t, errors.Is(err, webpage.ErrInvalidConfig), "%v does not wrap ErrInvalidConfig", err)
 			assert.Panics(t, func() { webpage.Handler(tt.cfg) })
 		})
 	}

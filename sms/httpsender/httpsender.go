@@ -41,8 +41,8 @@ import (
 	"github.com/otpreset/go/webhook"
 )
 
-// ErrConfig is wrapped by New's errors.
-var ErrConfig = errors.New("httpsender: bad configuration")
+// ErrInvalidConfig is wrapped by New's errors.
+var ErrInvalidConfig = errors.New("httpsender: invalid configuration")
 
 // maxAnswer bounds the answer read.
 const maxAnswer = 64 << 10
@@ -90,14 +90,14 @@ type Sender struct {
 func New(cfg Config) (*Sender, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: URL must be an absolute http(s) URL", ErrConfig)
+		return nil, fmt.Errorf("%w: URL must be an absolute http(s) URL", ErrInvalidConfig)
 	}
 	if cfg.Secrets.LoginRadius == "" && cfg.Secrets.Standard == "" {
-		return nil, fmt.Errorf("%w: set Secrets.LoginRadius or Secrets.Standard", ErrConfig)
+		return nil, fmt.Errorf("%w: set Secrets.LoginRadius or Secrets.Standard", ErrInvalidConfig)
 	}
 	if cfg.Secrets.Standard != "" {
 		if _, err := webhook.StandardSignature(cfg.Secrets.Standard, "check", time.Unix(0, 0), nil); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		}
 	}
 	if cfg.Timeout <= 0 {

@@ -242,7 +242,7 @@ func TestNewRejects(t *testing.T) {
 	}
 	for _, cfg := range tests {
 		_, err := httpsender.New(cfg)
-		require.ErrorIs(t, err, httpsender.ErrConfig, "%+v", cfg)
+		require.ErrorIs(t, err, httpsender.ErrInvalidConfig, "%+v", cfg)
 	}
 }
 

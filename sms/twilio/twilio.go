@@ -42,8 +42,8 @@ const DefaultBaseURL = "https://api.twilio.com"
 // DefaultVoiceIntro is what a voice call says before the digits.
 const DefaultVoiceIntro = "Your verification code is"
 
-// ErrConfig is wrapped by New's errors.
-var ErrConfig = errors.New("twilio: bad configuration")
+// ErrInvalidConfig is wrapped by New's errors.
+var ErrInvalidConfig = errors.New("twilio: invalid configuration")
 
 // ErrNoRoute is wrapped (with sms.ErrSendFailed) by Send when the tenant has
 // no sender configured for the kind of message: no route at all, or no
@@ -182,47 +182,47 @@ var (
 	alnumRe      = regexp.MustCompile(`^[0-9A-Za-z]+$`)
 )
 
-// New checks cfg and returns a Sender. Errors wrap ErrConfig and never
+// New checks cfg and returns a Sender. Errors wrap ErrInvalidConfig and never
 // contain the auth token or the API key secret.
 func New(cfg Config) (*Sender, error) {
 	if !accountSidRe.MatchString(cfg.AccountSid) {
-		return nil, fmt.Errorf("%w: AccountSid must be AC followed by 32 hex digits", ErrConfig)
+		return nil, fmt.Errorf("%w: AccountSid must be AC followed by 32 hex digits", ErrInvalidConfig)
 	}
 	s := &Sender{cfg: cfg}
 	switch {
 	case cfg.APIKeySid != "" || cfg.APIKeySecret != "":
 		if !keySidRe.MatchString(cfg.APIKeySid) {
-			return nil, fmt.Errorf("%w: APIKeySid must be SK followed by 32 hex digits", ErrConfig)
+			return nil, fmt.Errorf("%w: APIKeySid must be SK followed by 32 hex digits", ErrInvalidConfig)
 		}
 		if !alnumRe.MatchString(cfg.APIKeySecret) {
-			return nil, fmt.Errorf("%w: APIKeySecret must be set, letters and digits only", ErrConfig)
+			return nil, fmt.Errorf("%w: APIKeySecret must be set, letters and digits only", ErrInvalidConfig)
 		}
 		s.user, s.pass = cfg.APIKeySid, cfg.APIKeySecret
 	case cfg.AuthToken != "":
 		if !alnumRe.MatchString(cfg.AuthToken) {
-			return nil, fmt.Errorf("%w: AuthToken must be letters and digits only", ErrConfig)
+			return nil, fmt.Errorf("%w: AuthToken must be letters and digits only", ErrInvalidConfig)
 		}
 		s.user, s.pass = cfg.AccountSid, cfg.AuthToken
 	default:
-		return nil, fmt.Errorf("%w: set AuthToken, or APIKeySid and APIKeySecret", ErrConfig)
+		return nil, fmt.Errorf("%w: set AuthToken, or APIKeySid and APIKeySecret", ErrInvalidConfig)
 	}
 	if cfg.Default.zero() && len(cfg.Tenants) == 0 {
-		return nil, fmt.Errorf("%w: set a default route (From or MessagingServiceSid) or tenant routes", ErrConfig)
+		return nil, fmt.Errorf("%w: set a default route (From or MessagingServiceSid) or tenant routes", ErrInvalidConfig)
 	}
 	for name, r := range cfg.Tenants {
 		if err := checkRoute(r); err != nil {
-			return nil, fmt.Errorf("%w: tenant %q: %w", ErrConfig, name, err)
+			return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, name, err)
 		}
 	}
 	if !cfg.Default.zero() {
 		if err := checkRoute(cfg.Default); err != nil {
-			return nil, fmt.Errorf("%w: default route: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: default route: %w", ErrInvalidConfig, err)
 		}
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%w: BaseURL must be an absolute http(s) URL", ErrConfig)
+			return nil, fmt.Errorf("%w: BaseURL must be an absolute http(s) URL", ErrInvalidConfig)
 		}
 		s.base = u
 	}
@@ -247,10 +247,10 @@ func New(cfg Config) (*Sender, error) {
 		s.voiceIntro = DefaultVoiceIntro
 	}
 	if cfg.ConfirmWhatsApp < 0 || cfg.ConfirmInterval < 0 {
-		return nil, fmt.Errorf("%w: ConfirmWhatsApp and ConfirmInterval cannot be negative", ErrConfig)
+		return nil, fmt.Errorf("%w: ConfirmWhatsApp and ConfirmInterval cannot be negative", ErrInvalidConfig)
 	}
 	if cfg.ConfirmWhatsApp >= s.timeout {
-		return nil, fmt.Errorf("%w: ConfirmWhatsApp (%v) must be shorter than Timeout (%v)", ErrConfig, cfg.ConfirmWhatsApp, s.timeout)
+		return nil, fmt.Errorf("%w: ConfirmWhatsApp (%v) must be shorter than Timeout (%v)", ErrInvalidConfig, cfg.ConfirmWhatsApp, s.timeout)
 	}
 	s.confirmEvery = cfg.ConfirmInterval
 	if s.confirmEvery == 0 {

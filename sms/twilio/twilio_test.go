@@ -361,7 +361,7 @@ func TestNewRejects(t *testing.T) {
 			cfg := ok
 			tt.edit(&cfg)
 			_, err := twilio.New(cfg)
-			require.ErrorIs(t, err, twilio.ErrConfig)
+			require.ErrorIs(t, err, twilio.ErrInvalidConfig)
 			assertClean(t, err.Error())
 		})
 	}

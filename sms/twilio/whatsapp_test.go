@@ -285,7 +285,7 @@ func TestNewRejectsWhatsApp(t *testing.T) {
 			cfg := ok
 			tt.edit(&cfg)
 			_, err := twilio.New(cfg)
-			require.ErrorIs(t, err, twilio.ErrConfig)
+			require.ErrorIs(t, err, twilio.ErrInvalidConfig)
 		})
 	}
 	_, err := twilio.New(ok)

@@ -182,9 +182,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := redisstore.New(tt.client, redisstore.Config{Prefix: tt.prefix})
-			require.ErrorIs(t, err, redisstore.ErrConfig)
+			require.ErrorIs(t, err, redisstore.ErrInvalidConfig)
 			_, err = redisstore.NewLimiterStore(tt.client, tt.prefix)
-			require.ErrorIs(t, err, redisstore.ErrConfig)
+			require.ErrorIs(t, err, redisstore.ErrInvalidConfig)
 		})
 	}
 }

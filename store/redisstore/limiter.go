@@ -23,13 +23,13 @@ import (
 // and fails if Redis cannot be reached.
 func NewLimiterStore(client redis.UniversalClient, prefix string) (limiter.Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil Redis client", ErrConfig)
+		return nil, fmt.Errorf("%w: nil Redis client", ErrInvalidConfig)
 	}
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("%w: prefix %q contains '{' or '}'", ErrConfig, prefix)
+		return nil, fmt.Errorf("%w: prefix %q contains '{' or '}'", ErrInvalidConfig, prefix)
 	}
 	// The driver writes Prefix + ":" + key.
 	st, err := sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: prefix + "limit"})

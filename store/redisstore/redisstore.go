@@ -19,9 +19,9 @@ const DefaultPrefix = "otpreset:"
 // Config.Retention is zero.
 const DefaultRetention = 10 * time.Minute
 
-// ErrConfig is wrapped by New and NewLimiterStore when their arguments are
+// ErrInvalidConfig is wrapped by New and NewLimiterStore when their arguments are
 // unusable.
-var ErrConfig = errors.New("redisstore: invalid configuration")
+var ErrInvalidConfig = errors.New("redisstore: invalid configuration")
 
 // Config configures a Store. The zero value is usable: default prefix, default
 // retention, time.Now as the clock.
@@ -62,14 +62,14 @@ var (
 // *redis.ClusterClient or a failover client. New does no I/O.
 func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil Redis client", ErrConfig)
+		return nil, fmt.Errorf("%w: nil Redis client", ErrInvalidConfig)
 	}
 	prefix := cfg.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("%w: prefix %q contains '{' or '}'", ErrConfig, prefix)
+		return nil, fmt.Errorf("%w: prefix %q contains '{' or '}'", ErrInvalidConfig, prefix)
 	}
 	retention := cfg.Retention
 	switch {

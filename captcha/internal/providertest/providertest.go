@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,3 +205,9 @@ func NoLeak(t testing.TB, err error, logs *Logs, secrets ...string) {
 		}
 	}
 }
+
+// FixedClock is a captcha.Clock stopped at one instant.
+type FixedClock time.Time
+
+// Now returns the instant.
+func (c FixedClock) Now() time.Time { return time.Time(c) }

@@ -78,8 +78,8 @@ type Verifier struct {
 	Action string
 	// MaxAge, when positive, refuses answers whose challenge_ts is older.
 	MaxAge time.Duration
-	// Now is the clock for MaxAge; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time for MaxAge; nil means the system clock.
+	Clock captcha.Clock
 	// ScoreOK, when set, judges the answer's score; it is given nil when the
 	// answer has none.
 	ScoreOK func(score *float64) bool
@@ -196,11 +196,11 @@ func (v *Verifier) Judge(ans *Answer) error {
 		if err != nil {
 			return transport.Unavailable(v.Provider, nil, CodeBadChallengeTS)
 		}
-		now := time.Now
-		if v.Now != nil {
-			now = v.Now
+		now := time.Now()
+		if v.Clock != nil {
+			now = v.Clock.Now()
 		}
-		if age := now().Sub(ts); age > v.MaxAge || age < -ClockSkew {
+		if age := now.Sub(ts); age > v.MaxAge || age < -ClockSkew {
 			return transport.Rejected(v.Provider, CodeStale)
 		}
 	}

@@ -31,7 +31,7 @@ func TestJudge(t *testing.T) {
 		Hostnames: []string{"example.com", "com.example.app"},
 		Action:    "reset",
 		MaxAge:    2 * time.Minute,
-		Now:       func() time.Time { return now },
+		Clock:     pt.FixedClock(now),
 		ScoreOK:   func(s *float64) bool { return s != nil && *s >= 0.5 },
 	}
 	good := func() Answer {

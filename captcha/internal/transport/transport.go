@@ -58,8 +58,8 @@ type Caller struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means DefaultTimeout.
 	Timeout time.Duration
-	// Logger receives one line per refused or failed verification; nil
-	// means no logging.
+	// Logger receives one line per refused or failed verification. Nil
+	// means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -131,14 +131,15 @@ func Redact(raw string) string {
 }
 
 // Endpoint validates a configured endpoint URL, returning def when raw is
-// empty. It must be an absolute http or https URL.
+// empty. It must be an absolute http or https URL; the error wraps
+// captcha.ErrInvalidConfig.
 func Endpoint(raw, def string) (string, error) {
 	if raw == "" {
 		return def, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("captcha: endpoint %q is not an absolute http(s) URL", Redact(raw))
+		return "", fmt.Errorf("%w: endpoint %q is not an absolute http(s) URL", captcha.ErrInvalidConfig, Redact(raw))
 	}
 	return raw, nil
 }
@@ -246,8 +247,12 @@ func Slug(msg string) string {
 // The line holds the error string (which never carries a secret or token)
 // and any extra attributes the provider adds (for example a request id).
 func (c *Caller) Log(ctx context.Context, err error, attrs ...slog.Attr) {
-	if c.Logger == nil || err == nil {
+	if err == nil {
 		return
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	level := slog.LevelInfo
 	msg := "captcha rejected"
@@ -260,5 +265,5 @@ func (c *Caller) Log(ctx context.Context, err error, attrs ...slog.Attr) {
 		level, msg = slog.LevelDebug, "captcha missing"
 	}
 	all := append([]slog.Attr{slog.String("provider", c.Provider), slog.String("error", err.Error())}, attrs...)
-	c.Logger.LogAttrs(ctx, level, msg, all...)
+	log.LogAttrs(ctx, level, msg, all...)
 }

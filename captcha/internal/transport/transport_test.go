@@ -79,7 +79,7 @@ func TestEndpoint(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:1/x", got)
 	for _, bad := range []string{"/relative", "example.com/siteverify", "ftp://example.com", "https://", "https://example.com/%zz"} {
 		_, err := Endpoint(bad, "https://default.example")
-		assert.Error(t, err, bad)
+		assert.ErrorIs(t, err, captcha.ErrInvalidConfig, bad)
 	}
 	_, err = Endpoint("ftp://h/x?AppSecretKey=s3cr3tvalue", "")
 	require.Error(t, err)
@@ -205,6 +205,10 @@ func TestLogLevels(t *testing.T) {
 			assert.Contains(t, buf.String(), "request_id=r-1")
 		})
 	}
-	// A nil Logger is allowed.
-	(&Caller{}).Log(context.Background(), errors.New("x"))
+	// A nil Logger means slog.Default().
+	var buf bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	(&Caller{Provider: "p"}).Log(context.Background(), errors.New("x"))
+	assert.Contains(t, buf.String(), "provider=p")
 }
