@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/otpreset/go/captcha"
 )
 
@@ -68,7 +70,18 @@ func (f *flow) checkCaptcha(x *exchange) error {
 	if tok.Response == "" {
 		return captcha.ErrMissing
 	}
-	return x.t.verifier.Verify(x.ctx, tok)
+	ctx, span := f.startSpan(x.ctx, "captcha.Verify")
+	err := x.t.verifier.Verify(ctx, tok)
+	span.SetAttributes(attribute.String("otpreset.captcha", captchaOutcome(err)))
+	span.End()
+	return err
+}
+
+func captchaOutcome(err error) string {
+	if err == nil {
+		return "solved"
+	}
+	return captchaReason(err)
 }
 
 func captchaReason(err error) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ulule/limiter/v3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/otpreset/password"
@@ -88,6 +89,13 @@ type Config struct {
 	// ClientIP tells a request's client address. Default: the connection's
 	// address; see TrustedProxies for a proxy's forwarding header.
 	ClientIP func(*http.Request) string
+	// TracerProvider, when set, traces every request (OpenTelemetry): a
+	// span per request with its outcome, and child spans for store calls,
+	// the SMS, the captcha and breach checks and the argon2id hash (with its
+	// wait for a hashing slot). No attribute holds a phone number, a code, a
+	// password, a token or a hash. Nil: no tracing, at no cost; pass
+	// otel.GetTracerProvider() to use the global one.
+	TracerProvider trace.TracerProvider
 	// IPv6PrefixBits is the network an IPv6 client is counted by in the
 	// per-IP limits: one subscriber holds a whole /64 and can rotate
 	// addresses inside it. IPv4 clients count by address. Default 64.

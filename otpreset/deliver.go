@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/otpreset/go/sms"
 )
 
@@ -24,10 +26,12 @@ type sendResult struct {
 // lets the SMS finish in the background.
 func (f *flow) deliver(ctx context.Context, msg sms.Message, start time.Time, wait bool, log *slog.Logger) (sms.Receipt, error) {
 	done := make(chan sendResult, 1)
+	spanCtx, span := f.startSpan(ctx, "sms.Send", attribute.String("otpreset.sms_channel", string(msg.Channel)), attribute.Bool("otpreset.sms_voice", msg.Voice))
 	go func() {
-		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.SendTimeout)
+		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), f.cfg.SendTimeout)
 		defer cancel()
 		r, err := f.cfg.Sender.Send(sendCtx, msg)
+		endSpan(span, err)
 		done <- sendResult{r, err}
 	}()
 	if wait || f.cfg.MinSendDuration < 0 {
@@ -84,10 +88,13 @@ func (f *flow) notify(r *resetting, changedAt time.Time) {
 	}
 	msg := sms.Message{TenantID: t.id, To: r.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
 	log, reqCtx := r.log, r.ctx
+	spanCtx, span := f.startSpan(reqCtx, "sms.SendNotice")
 	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), f.cfg.SendTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), f.cfg.SendTimeout)
 		defer cancel()
-		if _, err := f.cfg.Sender.Send(ctx, msg); err != nil {
+		_, err := f.cfg.Sender.Send(ctx, msg)
+		endSpan(span, err)
+		if err != nil {
 			log.Error("reset notice not sent", "err", err)
 			f.cfg.Observer.SMS(t.id, "notice_failed")
 			return

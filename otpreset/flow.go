@@ -3,6 +3,8 @@ package otpreset
 import (
 	"log/slog"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/otpreset/go/store"
 )
 
@@ -16,4 +18,5 @@ type flow struct {
 	counters counters
 	guesses  store.Guesses // the guessing budget (store.GuessesOf the Store, else in memory)
 	codes    *codeHasher
+	tracer   trace.Tracer // nil: tracing off, no cost
 }

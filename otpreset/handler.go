@@ -12,6 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
@@ -71,8 +75,12 @@ func New(cfg Config) (*Handler, error) {
 		log.Warn("the store keeps no guessing budget (store.Guesses): failed codes are counted in memory, " +
 			"per instance, and forgotten on restart; use a store that keeps them, or set store.Composite.Guesses")
 	}
-	return &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore),
-		guesses: guesses, codes: newCodeHasher(cfg.Secret)}}, nil
+	h := &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore),
+		guesses: guesses, codes: newCodeHasher(cfg.Secret)}}
+	if cfg.TracerProvider != nil {
+		h.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
+	return h, nil
 }
 
 // Unlock lifts a phone's lockout and forgets its failed codes, as a
@@ -138,6 +146,12 @@ func checkConfig(cfg *Config) error {
 // place that writes an answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	span := noSpan
+	if h.tracer != nil {
+		var ctx context.Context
+		ctx, span = h.tracer.Start(r.Context(), "otpreset "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r = r.WithContext(ctx)
+	}
 	endpoint, x, body, err := h.serve(r)
 	if x != nil {
 		setRateHeaders(w.Header(), x.rate)
@@ -149,14 +163,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		refusal := h.refusal(x, err)
 		writeAPIError(w, refusal)
-		h.cfg.Observer.Answered(endpoint, refusal.Status, refusal.ErrorCode, time.Since(start))
+		h.answered(span, endpoint, x, refusal.Status, refusal.ErrorCode, start)
 		return
 	}
 	w.Header()["Content-Type"] = headerJSON
 	w.Header()["Cache-Control"] = headerNoStore
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(encoded)
-	h.cfg.Observer.Answered(endpoint, http.StatusOK, 0, time.Since(start))
+	h.answered(span, endpoint, x, http.StatusOK, 0, start)
+}
+
+// answered reports the answer to the Observer and on the request's span.
+func (h *Handler) answered(span trace.Span, endpoint string, x *exchange, status, errorCode int, start time.Time) {
+	h.cfg.Observer.Answered(endpoint, status, errorCode, time.Since(start))
+	if h.tracer == nil {
+		return
+	}
+	span.SetAttributes(attribute.String("otpreset.endpoint", endpoint),
+		attribute.Int("http.response.status_code", status), attribute.Int("otpreset.error_code", errorCode))
+	if x != nil {
+		span.SetAttributes(attribute.String("otpreset.tenant", x.t.id))
+	}
+	if status >= 500 {
+		span.SetStatus(codes.Error, "ErrorCode "+strconv.Itoa(errorCode))
+	}
+	span.End()
 }
 
 // serve runs the endpoint's pipeline and returns its answer: a body to send

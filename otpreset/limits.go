@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ulule/limiter/v3"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otpreset/go/store"
 )
@@ -47,7 +48,9 @@ func guessKey(x *exchange) store.GuessKey { return store.GuessKey{TenantID: x.t.
 
 // peekLock reports whether the phone is locked now, and until when.
 func (f *flow) peekLock(x *exchange) (bool, time.Time, error) {
-	g, err := f.guesses.PeekGuesses(x.ctx, guessKey(x), f.cfg.Clock.Now())
+	ctx, span := f.startSpan(x.ctx, "store.PeekGuesses")
+	g, err := f.guesses.PeekGuesses(ctx, guessKey(x), f.cfg.Clock.Now())
+	endSpan(span, err)
 	if err != nil {
 		return false, time.Time{}, faultAt("lockout", err)
 	}
@@ -61,7 +64,7 @@ func (f *flow) peekLock(x *exchange) (bool, time.Time, error) {
 // type let through by a freshly solved captcha (1132 without one).
 func (f *flow) takeGuess(r *resetting) error {
 	now := f.cfg.Clock.Now()
-	g, err := f.guesses.TakeGuess(r.ctx, guessKey(&r.exchange), now, r.t.lockout.GuessPolicy, false)
+	g, err := f.takeGuessTraced(r, now, false)
 	if err != nil {
 		return faultAt("lockout", err)
 	}
@@ -69,7 +72,7 @@ func (f *flow) takeGuess(r *resetting) error {
 		if e := f.lockedCaptcha(&r.exchange, r.captchaSolved); e != nil {
 			return e
 		}
-		g, err = f.guesses.TakeGuess(r.ctx, guessKey(&r.exchange), now, r.t.lockout.GuessPolicy, true)
+		g, err = f.takeGuessTraced(r, now, true)
 		if err != nil {
 			return faultAt("lockout", err)
 		}
@@ -85,6 +88,14 @@ func (f *flow) takeGuess(r *resetting) error {
 	return nil
 }
 
+func (f *flow) takeGuessTraced(r *resetting, now time.Time, pastLock bool) (store.Guess, error) {
+	ctx, span := f.startSpan(r.ctx, "store.TakeGuess")
+	g, err := f.guesses.TakeGuess(ctx, guessKey(&r.exchange), now, r.t.lockout.GuessPolicy, pastLock)
+	span.SetAttributes(attribute.Bool("otpreset.guess_allowed", g.Allowed), attribute.Bool("otpreset.lockout_started", g.StartedLockout))
+	endSpan(span, err)
+	return g, err
+}
+
 // returnGuess gives back the guess taken for a comparison that was not a
 // guess: the right code (even one that lost the race to a concurrent
 // success), or a fault.
@@ -96,7 +107,10 @@ func (f *flow) returnGuess(r *resetting) {
 	r.guess = nil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
 	defer cancel()
-	if err := f.guesses.ReturnGuess(ctx, guessKey(&r.exchange), took); err != nil {
+	ctx, span := f.startSpan(ctx, "store.ReturnGuess")
+	err := f.guesses.ReturnGuess(ctx, guessKey(&r.exchange), took)
+	endSpan(span, err)
+	if err != nil {
 		r.log.Error("returning a guess", "err", err)
 	}
 }

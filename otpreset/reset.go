@@ -147,15 +147,17 @@ func (f *flow) checkCode(r *resetting) error {
 // verifyUserCode looks the user up and checks the code: in one round trip
 // where the store offers it (store.UserCodeVerifier), else as two calls that
 // check the code for an unknown phone too.
-func (f *flow) verifyUserCode(r *resetting) (store.UserCode, error) {
+func (f *flow) verifyUserCode(r *resetting) (uc store.UserCode, err error) {
+	ctx, span := f.startSpan(r.ctx, "store.VerifyUserCode")
+	defer func() { endSpan(span, err) }()
 	if v, ok := f.cfg.Store.(store.UserCodeVerifier); ok {
-		return v.VerifyUserCode(r.ctx, r.check)
+		return v.VerifyUserCode(ctx, r.check)
 	}
-	user, err := f.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone)
+	user, err := f.cfg.Store.UserByPhone(ctx, r.t.id, r.phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.UserCode{}, err
 	}
-	verdict := f.cfg.Store.VerifyChallenge(r.ctx, r.check)
+	verdict := f.cfg.Store.VerifyChallenge(ctx, r.check)
 	if verdict != nil && !isCodeError(verdict) {
 		return store.UserCode{}, verdict
 	}
@@ -166,7 +168,9 @@ func (f *flow) verifyUserCode(r *resetting) (store.UserCode, error) {
 // asks, the current one (1134).
 func (f *flow) checkPassword(r *resetting) error {
 	if r.t.breach != nil {
-		breached, err := r.t.breach.Breached(r.ctx, r.password)
+		ctx, span := f.startSpan(r.ctx, "password.Breached")
+		breached, err := r.t.breach.Breached(ctx, r.password)
+		endSpan(span, err)
 		if err != nil {
 			return faultAt("breach check", err)
 		}
@@ -176,7 +180,9 @@ func (f *flow) checkPassword(r *resetting) error {
 		}
 	}
 	if r.t.rejectPreviousPassword && r.user.PasswordHash != "" {
-		same, err := f.cfg.Hasher.Compare(r.ctx, r.password, r.user.PasswordHash)
+		ctx, span := f.startSpan(r.ctx, "password.Compare")
+		same, err := f.cfg.Hasher.Compare(ctx, r.password, r.user.PasswordHash)
+		endSpan(span, err)
 		if err != nil {
 			return faultAt("compare previous password", err)
 		}
@@ -193,7 +199,9 @@ func (f *flow) checkPassword(r *resetting) error {
 // writes the outbox; then it clears the lockout and emits the webhook.
 func (f *flow) applyReset(r *resetting) (any, error) {
 	hashStart := time.Now()
-	hash, err := f.cfg.Hasher.Hash(r.ctx, r.password)
+	hashCtx, span := f.startSpan(r.ctx, "password.Hash")
+	hash, err := f.cfg.Hasher.Hash(hashCtx, r.password)
+	endSpan(span, err)
 	f.cfg.Observer.Hashed(time.Since(hashStart))
 	if err != nil {
 		return nil, faultAt("hash", err)
@@ -210,13 +218,19 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 	// The reset must not be half done because the client went away.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
 	defer cancel()
-	if err := store.ApplyReset(ctx, f.cfg.Store, change); err != nil {
+	applyCtx, span := f.startSpan(ctx, "store.ApplyReset")
+	err = store.ApplyReset(applyCtx, f.cfg.Store, change)
+	endSpan(span, faultOnly(err))
+	if err != nil {
 		if isCodeError(err) { // the right code, lost to a concurrent success
 			return nil, f.failedCode(&r.exchange, err)
 		}
 		return nil, faultAt("apply reset", err)
 	}
-	if err := f.guesses.ClearGuesses(ctx, guessKey(&r.exchange)); err != nil {
+	clearCtx, span := f.startSpan(ctx, "store.ClearGuesses")
+	err = f.guesses.ClearGuesses(clearCtx, guessKey(&r.exchange))
+	endSpan(span, err)
+	if err != nil {
 		r.log.Error("clearing the guessing budget", "err", err)
 	}
 	f.notify(r, now)

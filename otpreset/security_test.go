@@ -142,7 +142,9 @@ func TestLockoutDecidedAtomically(t *testing.T) {
 // TestConcurrentRightCodesDoNotLock: a double-click (here ten clicks) with
 // the right code is one success and failures that are not counted as
 // guesses, so the phone is not locked: four wrong codes later, the user's
-// fifth try with a new code still gets through.
+// fifth try with a new code still gets through. (While the ten are in
+// flight each holds a guess, so some may see the lockout their guesses
+// start, 1198; none is counted once it has compared the right code.)
 func TestConcurrentRightCodesDoNotLock(t *testing.T) {
 	env := otpresettest.New(t, noRateLimits)
 	env.AddUser(phone, oldPass)
@@ -163,7 +165,8 @@ func TestConcurrentRightCodesDoNotLock(t *testing.T) {
 	for s := range statuses {
 		count[s]++
 	}
-	assert.Equal(t, map[int]int{200: 1, 401: 9}, count)
+	assert.Equal(t, 1, count[200], "one success: %v", count)
+	assert.Equal(t, 9, count[401]+count[403], "the others are refused: %v", count)
 
 	env.Send(phone)
 	for range otpreset.DefaultLockoutAttempts - 1 {

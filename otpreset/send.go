@@ -140,18 +140,29 @@ func (f *flow) issueCode(s *sending) error {
 
 // saveChallengeFindUser saves c and finds its phone's user: one call where
 // the store offers it (store.UserChallengeSaver).
-func (f *flow) saveChallengeFindUser(s *sending, c store.Challenge) (store.User, error) {
+func (f *flow) saveChallengeFindUser(s *sending, c store.Challenge) (user store.User, err error) {
+	ctx, span := f.startSpan(s.ctx, "store.SaveChallengeFindUser")
+	defer func() { endSpan(span, faultOnly(err)) }()
 	if saver, ok := f.cfg.Store.(store.UserChallengeSaver); ok {
-		return saver.SaveChallengeFindUser(s.ctx, c)
+		return saver.SaveChallengeFindUser(ctx, c)
 	}
-	user, err := f.cfg.Store.UserByPhone(s.ctx, c.TenantID, c.Phone)
+	user, err = f.cfg.Store.UserByPhone(ctx, c.TenantID, c.Phone)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, err
 	}
-	if serr := f.cfg.Store.SaveChallenge(s.ctx, c); serr != nil {
+	if serr := f.cfg.Store.SaveChallenge(ctx, c); serr != nil {
 		return store.User{}, serr
 	}
 	return user, err
+}
+
+// faultOnly is err unless it is an answer a store gives in the normal course
+// (no user, a wrong code): those are not faults on a span.
+func faultOnly(err error) error {
+	if err == nil || isCodeError(err) {
+		return nil
+	}
+	return err
 }
 
 // textCode sends the code to a known phone the guard and the caps allow. It

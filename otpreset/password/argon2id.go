@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultArgon2idParams returns OWASP's recommended argon2id parameters
@@ -38,7 +39,18 @@ func NewArgon2idHasher(params *argon2id.Params, concurrency int) *Argon2idHasher
 	return &Argon2idHasher{params: p, sem: make(chan struct{}, concurrency)}
 }
 
+// acquire waits for a hashing slot. When the caller traces (an OpenTelemetry
+// span in ctx), the wait is a span of its own, so a saturated pool shows.
 func (h *Argon2idHasher) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}: // a free slot: no wait to show
+		return nil
+	default:
+	}
+	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
+		_, span := parent.TracerProvider().Tracer(tracerName).Start(ctx, "argon2id.wait for a hashing slot")
+		defer span.End()
+	}
 	select {
 	case h.sem <- struct{}{}:
 		return nil
@@ -46,6 +58,9 @@ func (h *Argon2idHasher) acquire(ctx context.Context) error {
 		return fmt.Errorf("password: waiting to hash: %w", ctx.Err())
 	}
 }
+
+// tracerName is the instrumentation scope of the hasher's spans.
+const tracerName = "github.com/otpreset/go/otpreset/password"
 
 // Hash returns the PHC-format argon2id hash of pw, which must already be
 // normalised (Policy.Check returns it so).
