@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/otpreset"
@@ -233,4 +235,26 @@ func ExampleTokenIssuer() {
 	fmt.Println(tok.AccessToken, tok.ExpiresAt.Format(time.RFC3339), len(otpreset.TokenHash(tok.AccessToken)))
 	_ = otpreset.Config{Tokens: issuer}
 	// Output: at.app.u1 2026-01-01T01:00:00Z 32
+}
+
+// Tracing with OpenTelemetry: give the handler a TracerProvider (your SDK's,
+// or otel.GetTracerProvider() for the global one). Here a recorder shows the
+// spans of a refused reset.
+func ExampleConfig_tracing() {
+	recorder := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
+	h, _ := otpreset.New(otpreset.Config{
+		Store: memstore.New(), Sender: &sms.LogSender{}, Tenants: otpreset.Tenants{"k": {ID: "my-app"}},
+		Secret: []byte("0123456789abcdef0123456789abcdef"), TracerProvider: tp,
+	})
+	req := httptest.NewRequest("PUT", otpreset.Path+"?apikey=k", strings.NewReader(`{"phone":"+919999999999","otp":"000000","Password":"a new password"}`))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	for _, s := range recorder.Ended() {
+		fmt.Println(s.Name())
+	}
+	// Output:
+	// store.TakeGuess
+	// store.VerifyUserCode
+	// otpreset PUT
 }
