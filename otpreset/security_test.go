@@ -498,3 +498,43 @@ func TestCodeTemplateByAcceptLanguage(t *testing.T) {
 		assert.Equal(t, want+last.Code, last.Body, "Accept-Language %q", lang)
 	}
 }
+
+// TestWhatsAppWithSMSFallback: a tenant whose channel is WhatsApp has its
+// code sent by WhatsApp; when WhatsApp fails the code goes by SMS; the
+// answer is the same whichever channel served it (issue 17), and the caps
+// count it like any SMS.
+func TestWhatsAppWithSMSFallback(t *testing.T) {
+	var mu sync.Mutex
+	var channels []string
+	whatsappDown := atomic.Bool{}
+	record := func(ch string) sms.SenderFunc {
+		return func(_ context.Context, m sms.Message) (sms.Receipt, error) {
+			if ch == "whatsapp" && whatsappDown.Load() {
+				return sms.Receipt{}, fmt.Errorf("%w: 63016 outside the 24 h window", sms.ErrSendFailed)
+			}
+			mu.Lock()
+			channels = append(channels, ch)
+			mu.Unlock()
+			return sms.Receipt{AccountSid: "AC" + strings.Repeat("1", 32), Sid: "SM" + strings.Repeat("a", 32)}, nil
+		}
+	}
+	sender := &sms.ChannelFallback{Sender: sms.ByChannel{sms.ChannelSMS: record("sms"), sms.ChannelWhatsApp: record("whatsapp")}}
+	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
+		noRateLimits(c, tn)
+		c.Sender = sender
+		tn.Channel = sms.ChannelWhatsApp
+		tn.Limits.SMSPerTenantDay = "2-1D"
+	})
+	env.AddUser(phone, oldPass)
+	byWhatsApp := env.Send(phone)
+	require.Equal(t, 200, byWhatsApp.Code)
+	whatsappDown.Store(true)
+	bySMS := env.Send(phone)
+	require.Equal(t, 200, bySMS.Code)
+	capped := env.Send(phone)
+	mu.Lock()
+	assert.Equal(t, []string{"whatsapp", "sms"}, channels, "WhatsApp, then SMS when WhatsApp failed; the third is over the cap")
+	mu.Unlock()
+	assert.Equal(t, sendShape(t, byWhatsApp), sendShape(t, bySMS))
+	assert.Equal(t, sendShape(t, byWhatsApp), sendShape(t, capped))
+}
