@@ -34,8 +34,8 @@ type ChannelFallback struct {
 	// fits in the caller's deadline; default DefaultTimeout. Give it room
 	// for the sender's own delivery check (twilio.Config.ConfirmWhatsApp).
 	Timeout time.Duration
-	// Logger receives a warning per fallback (phone masked, no code);
-	// slog.Default() when nil.
+	// Logger receives a warning per fallback (phone masked, no code). Nil
+	// means slog.Default().
 	Logger *slog.Logger
 }
 

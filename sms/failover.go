@@ -22,8 +22,8 @@ type Failover struct {
 	Senders []Sender
 	// Timeout bounds each sender's turn; default DefaultTimeout.
 	Timeout time.Duration
-	// Logger receives a warning per failed sender (phone masked, no code);
-	// slog.Default() when nil.
+	// Logger receives a warning per failed sender (phone masked, no
+	// code). Nil means slog.Default().
 	Logger *slog.Logger
 }
 

@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"log/slog"
 	"sync"
+	"time"
 )
+
+// fixedClock is an sms.Clock stopped at one instant.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 // logBuffer is a concurrency-safe buffer for a test's slog output.
 type logBuffer struct {

@@ -82,10 +82,11 @@ type Retry struct {
 	// Jitter spreads a wait d; default: uniformly in [d/2, d]. Tests set
 	// it to the identity.
 	Jitter func(d time.Duration) time.Duration
-	// Now is the clock used against ctx's deadline; default time.Now.
-	Now func() time.Time
-	// Logger receives a warning per retry (phone masked, no code);
-	// slog.Default() when nil.
+	// Clock tells the time, compared with ctx's deadline. Nil means
+	// SystemClock.
+	Clock Clock
+	// Logger receives a warning per retry (phone masked, no code). Nil
+	// means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -159,11 +160,11 @@ func (r *Retry) wait(ctx context.Context, attempt int, err error) (time.Duration
 		d = max(d, ra)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		now := time.Now
-		if r.Now != nil {
-			now = r.Now
+		clock := r.Clock
+		if clock == nil {
+			clock = SystemClock
 		}
-		if dl.Sub(now()) <= d {
+		if dl.Sub(clock.Now()) <= d {
 			return 0, false
 		}
 	}

@@ -157,7 +157,7 @@ func TestRetryHonoursContext(t *testing.T) {
 		sc := &script{errs: []error{&statusErr{status: 500}}}
 		sl := &sleeps{}
 		r := &sms.Retry{Sender: sc, Sleep: sl.sleep, Jitter: identity, Logger: discard(),
-			Now: func() time.Time { return dl.Add(-100 * time.Millisecond) }}
+			Clock: fixedClock(dl.Add(-100 * time.Millisecond))}
 		_, err := r.Send(ctx, msg)
 		require.Error(t, err)
 		assert.Equal(t, 1, sc.calls)

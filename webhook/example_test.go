@@ -17,6 +17,12 @@ import (
 )
 
 // A receiver checks every delivery against its raw body before decoding it.
+// stoppedAt is a clock that tells one instant: any value with a Now method
+// can be a Verifier's Clock.
+type stoppedAt time.Time
+
+func (c stoppedAt) Now() time.Time { return time.Time(c) }
+
 func ExampleVerify() {
 	secrets := webhook.Secrets{
 		LoginRadius: "tenant-webhook-secret",
@@ -30,9 +36,9 @@ func ExampleVerify() {
 		panic(err)
 	}
 
-	// In the receiver (Now is fixed here to keep the example's output stable;
-	// a receiver leaves it nil, or calls webhook.Verify).
-	v := webhook.Verifier{Secrets: secrets, Now: func() time.Time { return sent.Add(10 * time.Second) }}
+	// In the receiver (Clock is fixed here to keep the example's output
+	// stable; a receiver leaves it nil, or calls webhook.Verify).
+	v := webhook.Verifier{Secrets: secrets, Clock: stoppedAt(sent.Add(10 * time.Second))}
 	fmt.Println("genuine:", v.Verify(h, body))
 
 	tampered := []byte(strings.Replace(string(body), "u-1", "u-2", 1))
@@ -41,7 +47,7 @@ func ExampleVerify() {
 	wrongKey := webhook.Verifier{Secrets: webhook.Secrets{LoginRadius: "guess"}}
 	fmt.Println("wrong secret:", errors.Is(wrongKey.Verify(h, body), webhook.ErrInvalidSignature))
 
-	replay := webhook.Verifier{Secrets: secrets, Now: func() time.Time { return sent.Add(time.Hour) }}
+	replay := webhook.Verifier{Secrets: secrets, Clock: stoppedAt(sent.Add(time.Hour))}
 	fmt.Println("replayed an hour later:", errors.Is(replay.Verify(h, body), webhook.ErrTimestampOutOfTolerance))
 	// Output:
 	// genuine: <nil>
@@ -97,25 +103,6 @@ func ExampleHTTPSink() {
 	// Output:
 	// received resetpassword 3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10
 	// {Accepted:1 Delivered:1 Retried:0 Failed:0 Dropped:0 Rejected:0}
-}
-
-// OutboxMessage is what the store writes inside the reset's transaction.
-func ExampleOutboxMessage() {
-	m, err := webhook.OutboxMessage(webhook.Event{
-		ID:       "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10",
-		TenantID: "tenant-1",
-		Name:     webhook.HookResetPassword,
-		Time:     time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
-		Data:     json.RawMessage(`{"Uid":"u-1"}`),
-	})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(m.ID, m.TenantID)
-	fmt.Println(string(m.Payload))
-	// Output:
-	// 3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10 tenant-1
-	// {"HookName":"resetpassword","Time":"2026-05-01T12:00:00Z","HookId":"3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10","Data":{"Uid":"u-1"}}
 }
 
 // A Dispatcher delivers what the store's outbox holds, through a sink, until

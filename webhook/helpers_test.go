@@ -62,6 +62,11 @@ func specHeaders(t testing.TB, s Secrets, id string, ts time.Time, body []byte) 
 	return h
 }
 
+// fixedClock tells one instant (a Verifier's Clock).
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
 // fakeClock is a Clock for tests. In auto mode every After fires at once and
 // moves the time forward by its duration, so hours of backoff take no real
 // time. In manual mode After fires only when Advance reaches it. Every After

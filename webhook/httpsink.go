@@ -154,7 +154,7 @@ type HTTPSinkConfig struct {
 	OnDeadLetter func(DeadLetter)
 	// Logger receives one line per delivery, retry and failure, with the
 	// event id, tenant, endpoint host, attempt and status; never a secret,
-	// a URL path or query, or the payload. Default slog.Default().
+	// a URL path or query, or the payload. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -225,7 +225,7 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 		for tenant, eps := range static {
 			for i, ep := range eps {
 				if err := ep.Validate(); err != nil {
-					return nil, fmt.Errorf("webhook: tenant %q endpoint %d: %w", tenant, i, err)
+					return nil, fmt.Errorf("%w: tenant %q endpoint %d: %w", ErrInvalidConfig, tenant, i, err)
 				}
 			}
 		}

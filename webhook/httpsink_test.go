@@ -581,6 +581,7 @@ func TestNewHTTPSinkValidatesConfig(t *testing.T) {
 			s, err := NewHTTPSink(tt.cfg)
 			if tt.want != nil {
 				assert.ErrorIs(t, err, tt.want)
+				assert.ErrorIs(t, err, ErrInvalidConfig, "every refusal of New is a config error")
 				assert.Nil(t, s)
 				return
 			}

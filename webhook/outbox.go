@@ -12,21 +12,6 @@ import (
 	"github.com/otpreset/go/store"
 )
 
-// OutboxMessage turns e into the store.OutboxMessage that a store writes in
-// the reset's transaction: ID and TenantID as in e, Payload = e.Payload(),
-// CreatedAt = e.Time. The message's ID becomes the delivery's webhook-id, so
-// it stays the same across retries and restarts.
-func OutboxMessage(e Event) (store.OutboxMessage, error) {
-	if e.ID == "" || e.TenantID == "" {
-		return store.OutboxMessage{}, fmt.Errorf("%w: ID and TenantID are required", ErrInvalidEvent)
-	}
-	body, err := e.Payload()
-	if err != nil {
-		return store.OutboxMessage{}, fmt.Errorf("%w: payload: %w", ErrInvalidEvent, err)
-	}
-	return store.OutboxMessage{ID: e.ID, TenantID: e.TenantID, Payload: body, CreatedAt: e.Time}, nil
-}
-
 // ErrNoEndpoints is the dead-letter error of an outbox message whose tenant
 // has no endpoint: nothing can deliver it.
 var ErrNoEndpoints = errors.New("webhook: tenant has no endpoint")
@@ -60,7 +45,7 @@ type DispatcherConfig struct {
 	ParkFor time.Duration
 	// Clock times the polls and parking. Default SystemClock.
 	Clock Clock
-	// Logger as in HTTPSinkConfig. Default slog.Default().
+	// Logger as in HTTPSinkConfig. Nil means slog.Default().
 	Logger *slog.Logger
 }
 

@@ -43,9 +43,9 @@ func outboxMessages(t *testing.T, tenant string, ids ...string) []store.OutboxMe
 	for _, id := range ids {
 		e := testEvent(id)
 		e.TenantID = tenant
-		m, err := OutboxMessage(e)
+		body, err := e.Payload()
 		require.NoError(t, err)
-		msgs = append(msgs, m)
+		msgs = append(msgs, store.OutboxMessage{ID: e.ID, TenantID: e.TenantID, Payload: body, CreatedAt: e.Time})
 	}
 	return msgs
 }
@@ -128,28 +128,6 @@ func (c *idCounter) get() map[string]int {
 		out[k] = v
 	}
 	return out
-}
-
-func TestOutboxMessage(t *testing.T) {
-	e := testEvent(evID(1))
-	m, err := OutboxMessage(e)
-	require.NoError(t, err)
-	want, err := e.Payload()
-	require.NoError(t, err)
-	assert.Equal(t, store.OutboxMessage{ID: e.ID, TenantID: "tenant-1", Payload: want, CreatedAt: epoch}, m)
-
-	for name, mod := range map[string]func(*Event){
-		"no ID":     func(e *Event) { e.ID = "" },
-		"no tenant": func(e *Event) { e.TenantID = "" },
-		"bad Data":  func(e *Event) { e.Data = []byte("{") },
-	} {
-		t.Run(name, func(t *testing.T) {
-			e := testEvent(evID(1))
-			mod(&e)
-			_, err := OutboxMessage(e)
-			assert.ErrorIs(t, err, ErrInvalidEvent)
-		})
-	}
 }
 
 func TestNewDispatcherValidates(t *testing.T) {

@@ -49,8 +49,10 @@ type Verifier struct {
 	// Tolerance bounds |now - webhook-timestamp|. Zero means
 	// DefaultTolerance.
 	Tolerance time.Duration
-	// Now tells the time. Nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time webhook-timestamp is compared with: any value
+	// with a Now method (a Clock, otpresettest.Clock). Nil means
+	// SystemClock.
+	Clock interface{ Now() time.Time }
 }
 
 // Verify checks the delivery's headers h against its raw body, exactly as
@@ -71,15 +73,15 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 		}
 	}
 	if v.Secrets.Standard != "" {
-		now := time.Now
-		if v.Now != nil {
-			now = v.Now
+		var clock interface{ Now() time.Time } = SystemClock
+		if v.Clock != nil {
+			clock = v.Clock
 		}
 		tol := v.Tolerance
 		if tol <= 0 {
 			tol = DefaultTolerance
 		}
-		if err := verifyStandard(h, body, v.Secrets.Standard, now(), tol); err != nil {
+		if err := verifyStandard(h, body, v.Secrets.Standard, clock.Now(), tol); err != nil {
 			return err
 		}
 	}

@@ -37,7 +37,7 @@ func TestStandardSignatureKnownVector(t *testing.T) {
 	h.Set("webhook-id", id)
 	h.Set("webhook-timestamp", "1614265330")
 	h.Set("webhook-signature", want)
-	v := Verifier{Secrets: Secrets{Standard: secret}, Now: func() time.Time { return ts.Add(time.Minute) }}
+	v := Verifier{Secrets: Secrets{Standard: secret}, Clock: fixedClock(ts.Add(time.Minute))}
 	assert.NoError(t, v.Verify(h, body))
 }
 
@@ -185,7 +185,7 @@ func TestVerify(t *testing.T) {
 			if b == nil {
 				b = body
 			}
-			v := Verifier{Secrets: tt.secrets, Tolerance: tt.tol, Now: func() time.Time { return now }}
+			v := Verifier{Secrets: tt.secrets, Tolerance: tt.tol, Clock: fixedClock(now)}
 			err := v.Verify(tt.headers(), b)
 			if tt.want == nil {
 				assert.NoError(t, err)

@@ -19,11 +19,12 @@
 // # Durable delivery
 //
 // A queue in memory dies with the process. For delivery that survives a
-// crash, the reset writes OutboxMessage(event) into the store in the same
-// transaction as the new password (store.Reset.Outbox), and a Dispatcher
-// polls the store's outbox, delivers through an HTTPSink and marks each
-// message delivered after every endpoint answered 2xx: at least once, with a
-// stable webhook-id for the receiver to de-duplicate.
+// crash, the reset writes the event (its Payload, as a store.OutboxMessage)
+// into the store in the same transaction as the new password
+// (store.Reset.Outbox), and a Dispatcher polls the store's outbox, delivers
+// through an HTTPSink and marks each message delivered after every endpoint
+// answered 2xx: at least once, with a stable webhook-id (the event's ID) for
+// the receiver to de-duplicate.
 //
 // # Receiving
 //

@@ -93,7 +93,7 @@ type receiver struct {
 	out      io.Writer
 	log      *slog.Logger
 	maxAge   time.Duration
-	now      func() time.Time
+	clock    interface{ Now() time.Time }
 
 	mu sync.Mutex
 	// seen maps the HookId of each event acted on to the time after which
@@ -103,14 +103,14 @@ type receiver struct {
 	nextSweep int // len(seen) at which expired entries are next dropped
 }
 
-// newReceiver returns the endpoint; it tells time with v.Now (time.Now when
-// nil), as the verifier does.
+// newReceiver returns the endpoint; it tells time with v.Clock
+// (webhook.SystemClock when nil), as the verifier does.
 func newReceiver(v webhook.Verifier, out io.Writer, log *slog.Logger) *receiver {
-	now := v.Now
-	if now == nil {
-		now = time.Now
+	clock := v.Clock
+	if clock == nil {
+		clock = webhook.SystemClock
 	}
-	return &receiver{verifier: v, out: out, log: log, maxAge: defaultMaxAge, now: now, seen: map[string]time.Time{}, nextSweep: minSweep}
+	return &receiver{verifier: v, out: out, log: log, maxAge: defaultMaxAge, clock: clock, seen: map[string]time.Time{}, nextSweep: minSweep}
 }
 
 // withMaxAge sets how old an event may be (non-positive: defaultMaxAge).
@@ -167,7 +167,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Only signed data decides from here on: HookId and Time are in the
 	// verified body, whichever scheme signed it.
 	id := e.HookId
-	now := rc.now()
+	now := rc.clock.Now()
 	if age := now.Sub(at); age > rc.maxAge || age < -maxSkew {
 		// 400 rather than 401: the delivery is authentic, and a 4xx tells
 		// the sender that retrying will not help.

@@ -84,7 +84,7 @@ func TestReceiver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out syncBuffer
-			rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent.Add(time.Second) }},
+			rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Second))},
 				&out, slog.New(slog.DiscardHandler))
 			w := httptest.NewRecorder()
 			rc.ServeHTTP(w, tt.req())
@@ -101,7 +101,7 @@ func TestReceiverIgnoresRepeats(t *testing.T) {
 	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	const hookID = "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10"
 	var out syncBuffer
-	rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent }}, &out, slog.New(slog.DiscardHandler))
+	rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent)}, &out, slog.New(slog.DiscardHandler))
 	for i, want := range []int{http.StatusNoContent, http.StatusOK, http.StatusOK} {
 		w := httptest.NewRecorder()
 		// A retry is signed again with a later timestamp, same id.
@@ -139,7 +139,7 @@ func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
 	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
 	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	var out syncBuffer
-	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return sent.Add(time.Minute) }}, &out, slog.New(slog.DiscardHandler))
+	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
 	body := eventAt("hook-1", sent)
 	assert.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, body, "", sent, http.Header{"Webhook-Id": {"msg-a"}}))
 	for _, replayID := range []string{"msg-b", "msg-c", ""} {
@@ -151,7 +151,7 @@ func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
 	// With both schemes, a re-signed delivery under a new webhook-id (what a
 	// sender holding the secret could do) is still recognised by HookId.
 	out = syncBuffer{}
-	rc = newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return sent.Add(time.Minute) }}, &out, slog.New(slog.DiscardHandler))
+	rc = newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
 	assert.Equal(t, http.StatusNoContent, post(t, rc, testSecrets, body, "msg-a", sent, nil))
 	assert.Equal(t, http.StatusOK, post(t, rc, testSecrets, body, "msg-b", sent.Add(time.Minute), nil))
 	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword hook-1"), out.String())
@@ -179,7 +179,7 @@ func TestReceiverRefusesStaleEventTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out syncBuffer
-			rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, &out, slog.New(slog.DiscardHandler)).withMaxAge(tt.maxAge)
+			rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, &out, slog.New(slog.DiscardHandler)).withMaxAge(tt.maxAge)
 			assert.Equal(t, tt.status, post(t, rc, lrOnly, eventAt("hook-1", tt.at), "", now, nil))
 			if tt.status != http.StatusNoContent {
 				assert.Empty(t, out.String(), "a refused event is not acted on")
@@ -188,7 +188,7 @@ func TestReceiverRefusesStaleEventTime(t *testing.T) {
 	}
 
 	t.Run("unreadable Time", func(t *testing.T) {
-		rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, io.Discard, slog.New(slog.DiscardHandler))
+		rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, io.Discard, slog.New(slog.DiscardHandler))
 		body := strings.Replace(eventAt("hook-1", now), now.Format(time.RFC3339), "yesterday", 1)
 		assert.Equal(t, http.StatusBadRequest, post(t, rc, lrOnly, body, "", now, nil))
 	})
@@ -201,7 +201,7 @@ func TestReceiverForgetsExpiredIDs(t *testing.T) {
 	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	now := t0
-	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Now: func() time.Time { return now }}, io.Discard, slog.New(slog.DiscardHandler))
+	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: clockFunc(func() time.Time { return now })}, io.Discard, slog.New(slog.DiscardHandler))
 	for i := range minSweep {
 		require.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, eventAt(fmt.Sprint("old-", i), t0), "", now, nil))
 	}
@@ -251,7 +251,7 @@ func TestMaskPhone(t *testing.T) {
 func Example() {
 	// The clock of this example: 30 seconds after the event's Time.
 	now := time.Date(2026, 5, 1, 12, 0, 30, 0, time.UTC)
-	h := newReceiver(webhook.Verifier{Secrets: testSecrets, Now: func() time.Time { return now }}, os.Stdout, slog.New(slog.DiscardHandler))
+	h := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(now)}, os.Stdout, slog.New(slog.DiscardHandler))
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
 	_ = webhook.SignHeaders(r.Header, testSecrets, "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10", now, []byte(eventBody))
@@ -269,3 +269,13 @@ func Example() {
 	// 204
 	// 401
 }
+
+// stoppedAt is a clock that tells one instant.
+type stoppedAt time.Time
+
+func (c stoppedAt) Now() time.Time { return time.Time(c) }
+
+// clockFunc is a clock that tells what its function returns.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }

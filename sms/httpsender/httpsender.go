@@ -64,9 +64,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds each Send; default sms.DefaultTimeout.
 	Timeout time.Duration
-	// Now is the clock of webhook-timestamp and Retry-After; default
-	// time.Now.
-	Now func() time.Time
+	// Clock tells the time for webhook-timestamp and Retry-After dates.
+	// Nil means sms.SystemClock.
+	Clock sms.Clock
 	// NewID makes each request's webhook-id; default a random UUID.
 	NewID func() string
 	// Imitate makes a receipt shaped like this provider's, for answers to
@@ -75,7 +75,7 @@ type Config struct {
 	// by New and a random SM/CA SID.
 	Imitate func(m sms.Message) sms.Receipt
 	// Logger receives a debug line per accepted message (phone masked, no
-	// code); slog.Default() when nil.
+	// code). Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -103,8 +103,8 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = sms.DefaultTimeout
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = sms.SystemClock
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = uuid.NewString
@@ -164,7 +164,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), s.cfg.Now(), body); err != nil {
+	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), s.cfg.Clock.Now(), body); err != nil {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: sign: %w", sms.ErrSendFailed, err)
 	}
 	res, err := s.client.Do(req)
@@ -177,7 +177,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: read answer: %w", sms.ErrSendFailed, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), s.cfg.Now())}
+		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), s.cfg.Clock.Now())}
 	}
 	var a answer
 	if err := json.Unmarshal(raw, &a); err != nil {

@@ -88,7 +88,7 @@ func newSender(t *testing.T, url string, edit func(*httpsender.Config)) *httpsen
 	cfg := httpsender.Config{
 		URL:     url,
 		Secrets: webhook.Secrets{LoginRadius: lrSecret, Standard: stdSecret},
-		Now:     func() time.Time { return now },
+		Clock:   fixedClock(now),
 		NewID:   func() string { return "msg_2b8f1c" },
 		Logger:  slog.New(slog.DiscardHandler),
 	}
@@ -303,3 +303,8 @@ func TestSendNamesTheChannel(t *testing.T) {
 		assert.NotContains(t, string(r.body), "channel", "SMS and voice bodies are as before channels")
 	}
 }
+
+// fixedClock is an sms.Clock stopped at one instant.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }

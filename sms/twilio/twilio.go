@@ -130,13 +130,14 @@ type Config struct {
 	// ConfirmInterval is the pause between two fetches of a watched
 	// message; default 500ms.
 	ConfirmInterval time.Duration
-	// Now is the clock for Retry-After dates; default time.Now.
-	Now func() time.Time
+	// Clock tells the time for Retry-After dates. Nil means
+	// sms.SystemClock.
+	Clock sms.Clock
 	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
 	// safe for concurrent use.
 	Rand io.Reader
 	// Logger receives a debug line per accepted message (phone masked, no
-	// code); slog.Default() when nil.
+	// code). Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -166,7 +167,7 @@ type Sender struct {
 	base       *url.URL // nil: Twilio itself
 	roundTrip  http.RoundTripper
 	timeout    time.Duration
-	now        func() time.Time
+	clock      sms.Clock
 	log        *slog.Logger
 	voiceIntro string
 
@@ -234,9 +235,9 @@ func New(cfg Config) (*Sender, error) {
 	if s.timeout <= 0 {
 		s.timeout = sms.DefaultTimeout
 	}
-	s.now = cfg.Now
-	if s.now == nil {
-		s.now = time.Now
+	s.clock = cfg.Clock
+	if s.clock == nil {
+		s.clock = sms.SystemClock
 	}
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -444,14 +445,14 @@ func (s *Sender) mapError(what string, err error, tr *transport) error {
 			e.Status = tr.status
 		}
 		if tr.status != 0 {
-			e.Wait = tr.retryAfter(s.now())
+			e.Wait = tr.retryAfter(s.clock.Now())
 		}
 		return e
 	}
 	if tr.status != 0 && (tr.status < 200 || tr.status > 299) {
 		// An error answer whose body is not Twilio's JSON (a proxy's 502
 		// page, an empty 429).
-		return &Error{Status: tr.status, Wait: tr.retryAfter(s.now())}
+		return &Error{Status: tr.status, Wait: tr.retryAfter(s.clock.Now())}
 	}
 	if tr.status != 0 {
 		// Twilio accepted the request but its answer does not decode: the
