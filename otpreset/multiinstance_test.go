@@ -30,7 +30,7 @@ func randomName(prefix string) string {
 
 // pgSchema creates a schema of its own for the test and returns a URL whose
 // search_path is that schema.
-func pgSchema(t *testing.T) string {
+func pgSchema(t testing.TB) string {
 	base := storetest.ServerURL(t, storetest.PostgresURLEnv)
 	ctx := context.Background()
 	schema := randomName("otpreset_mi_")
