@@ -91,9 +91,9 @@ func (f *ChannelFallback) Send(ctx context.Context, m Message) (Receipt, error) 
 	return Receipt{}, &FailoverError{Errs: []error{firstErr, fmt.Errorf("%s: %w", ChannelSMS, err)}}
 }
 
-// Imitate returns Sender's form of receipt (see Imitate); Twilio's SIDs
+// Imitate returns Sender's form of receipt (see Imitator); Twilio's SIDs
 // have the same form on every channel.
-func (f *ChannelFallback) Imitate(m Message) Receipt { return Imitate(f.Sender, m) }
+func (f *ChannelFallback) Imitate(m Message) Receipt { return imitate(f.Sender, m) }
 
 func (f *ChannelFallback) logger() *slog.Logger {
 	if f.Logger != nil {
@@ -125,4 +125,4 @@ func (b ByChannel) Send(ctx context.Context, m Message) (Receipt, error) {
 // Imitate returns the SMS sender's form of receipt, the answer of most
 // sends; the AccountSid of every sender should be the same (see
 // Imitator), so that no answer tells which one served it.
-func (b ByChannel) Imitate(m Message) Receipt { return Imitate(b[ChannelSMS], m) }
+func (b ByChannel) Imitate(m Message) Receipt { return imitate(b[ChannelSMS], m) }

@@ -63,9 +63,9 @@ func (f *Failover) Send(ctx context.Context, m Message) (Receipt, error) {
 // most often has.
 func (f *Failover) Imitate(m Message) Receipt {
 	if len(f.Senders) == 0 {
-		return Imitate(nil, m)
+		return imitate(nil, m)
 	}
-	return Imitate(f.Senders[0], m)
+	return imitate(f.Senders[0], m)
 }
 
 func (f *Failover) logger() *slog.Logger {

@@ -248,7 +248,7 @@ func TestNewRejects(t *testing.T) {
 
 func TestImitate(t *testing.T) {
 	s := newSender(t, "https://example.com", nil)
-	a, b := sms.Imitate(s, msg), sms.Imitate(s, sms.Message{Voice: true})
+	a, b := s.Imitate(msg), s.Imitate(sms.Message{Voice: true})
 	assert.Equal(t, a.AccountSid, b.AccountSid, "one account per sender")
 	assert.Regexp(t, `^AC[0-9a-f]{32}$`, a.AccountSid)
 	assert.Regexp(t, `^SM[0-9a-f]{32}$`, a.Sid)
@@ -257,7 +257,7 @@ func TestImitate(t *testing.T) {
 	own := newSender(t, "https://example.com", func(c *httpsender.Config) {
 		c.Imitate = func(sms.Message) sms.Receipt { return sms.Receipt{AccountSid: "bridge", Sid: "msg-0"} }
 	})
-	assert.Equal(t, sms.Receipt{AccountSid: "bridge", Sid: "msg-0"}, sms.Imitate(own, msg))
+	assert.Equal(t, sms.Receipt{AccountSid: "bridge", Sid: "msg-0"}, own.Imitate(msg))
 }
 
 func TestReceiverVerifiesWithWebhookPackage(t *testing.T) {

@@ -333,7 +333,7 @@ func TestLogsMaskPhoneAndHideSecrets(t *testing.T) {
 func TestImitate(t *testing.T) {
 	f := newFakeTwilio(t)
 	s := newSender(t, f, func(c *twilio.Config) { c.Rand = bytes.NewReader(bytes.Repeat([]byte{7}, 64)) })
-	assert.Equal(t, sms.Receipt{AccountSid: accountSid, Sid: "SM07070707070707070707070707070707"}, sms.Imitate(s, textMsg))
+	assert.Equal(t, sms.Receipt{AccountSid: accountSid, Sid: "SM07070707070707070707070707070707"}, s.Imitate(textMsg))
 	assert.Equal(t, "CA07070707070707070707070707070707", s.Imitate(sms.Message{Voice: true}).Sid)
 	assert.Equal(t, accountSid, s.AccountSid())
 	assert.Empty(t, f.requests())
