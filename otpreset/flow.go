@@ -17,6 +17,9 @@ type flow struct {
 	tenants  *tenants
 	counters counters
 	guesses  store.Guesses // the guessing budget (store.GuessesOf the Store, else in memory)
+	// resetClears: the Store is a Resetter that keeps the budget too, so a
+	// reset clears it in its own step (store.Reset.ClearGuesses).
+	resetClears bool
 	codes    *codeHasher
 	tracer   trace.Tracer // nil: tracing off, no cost
 }

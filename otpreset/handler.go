@@ -80,6 +80,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
+	_, resetter := cfg.Store.(store.Resetter)
+	_, keeps := cfg.Store.(store.Guesses)
+	h.resetClears = resetter && keeps
 	return h, nil
 }
 

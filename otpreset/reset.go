@@ -227,11 +227,13 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 		}
 		return nil, faultAt("apply reset", err)
 	}
-	clearCtx, span := f.startSpan(ctx, "store.ClearGuesses")
-	err = f.guesses.ClearGuesses(clearCtx, guessKey(&r.exchange))
-	endSpan(span, err)
-	if err != nil {
-		r.log.Error("clearing the guessing budget", "err", err)
+	if !f.resetClears {
+		clearCtx, span := f.startSpan(ctx, "store.ClearGuesses")
+		err = f.guesses.ClearGuesses(clearCtx, guessKey(&r.exchange))
+		endSpan(span, err)
+		if err != nil {
+			r.log.Error("clearing the guessing budget", "err", err)
+		}
 	}
 	f.notify(r, now)
 	if event != nil {
@@ -256,9 +258,10 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 		return store.Reset{}, Tokens{}, nil, faultAt("profile", err)
 	}
 	change := store.Reset{
-		Check:    r.check,
-		Change:   store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
-		Previous: &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
+		Check:        r.check,
+		Change:       store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Previous:     &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
+		ClearGuesses: f.resetClears,
 	}
 	var tokens Tokens
 	if !t.legacyResetAnswer {

@@ -138,11 +138,19 @@ type Challenges interface {
 // Sessions keeps issued sessions so that a reset can revoke them.
 type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
+	// RevokeSessions ends every session of the user and reports how many.
+	RevokeSessions(ctx context.Context, tenantID, userID string) (int, error)
+}
+
+// SessionLookup is implemented by stores that can find a session by its
+// access token. otpreset never calls it: it is for hosts that accept the
+// access_token a reset issued, and look it up by otpreset.TokenHash(token).
+// memstore, redisstore, store/postgres and store/sqlite implement it (with a
+// Composite, ask its Sessions part); storetest checks it when a store does.
+type SessionLookup interface {
 	// LookupSession finds a live (unexpired, unrevoked) session by the hash of
 	// its access token, or returns an error wrapping ErrNotFound.
 	LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (Session, error)
-	// RevokeSessions ends every session of the user and reports how many.
-	RevokeSessions(ctx context.Context, tenantID, userID string) (int, error)
 }
 
 // Store is everything otpreset needs.
@@ -167,6 +175,11 @@ type Reset struct {
 	// them back when a step after the password change fails in a store that
 	// is not a Resetter; atomic stores ignore it.
 	Previous *PasswordChange
+	// ClearGuesses asks a Resetter that also keeps the guessing budget
+	// (Guesses) to forget the budget of Check's tenant and phone in the same
+	// step, when the reset succeeds (otpreset then makes no ClearGuesses
+	// call of its own). Other stores ignore it.
+	ClearGuesses bool
 }
 
 // Resetter is implemented by stores that apply a whole Reset atomically (one

@@ -164,7 +164,9 @@ func (s *Store) CreateSession(_ context.Context, sess store.Session) error {
 	return nil
 }
 
-// LookupSession implements store.Sessions.
+var _ store.SessionLookup = (*Store)(nil)
+
+// LookupSession implements store.SessionLookup.
 func (s *Store) LookupSession(_ context.Context, tenantID string, accessHash []byte, now time.Time) (store.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -205,6 +207,9 @@ func (s *Store) Reset(_ context.Context, r store.Reset) error {
 		return err
 	}
 	c.used = true
+	if r.ClearGuesses {
+		_ = s.Guesses.ClearGuesses(context.Background(), store.GuessKey{TenantID: r.Check.TenantID, Phone: r.Check.Phone})
+	}
 	s.revokeLocked(r.Change.TenantID, r.Change.UserID)
 	if r.NewSession != nil {
 		s.sessions[sessionKey(r.NewSession.TenantID, r.NewSession.AccessTokenHash)] = *r.NewSession

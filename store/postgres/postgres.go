@@ -200,6 +200,10 @@ const resetSQL = `WITH consumed AS (
 	WHERE EXISTS (SELECT 1 FROM changed)
 	ORDER BY o.n
 	RETURNING 1
+), cleared AS (
+	DELETE FROM otpreset_guesses
+	WHERE $22::boolean AND tenant_id = $1 AND phone = $2 AND EXISTS (SELECT 1 FROM changed)
+	RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
 
@@ -244,7 +248,7 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 			ch.UserID, ch.PasswordHash, profile, ch.ChangedAt,
 			r.NewSession != nil, sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
 			sess.CreatedAt, sess.ExpiresAt,
-			ids, tenants, payloads, created, ch.TenantID,
+			ids, tenants, payloads, created, ch.TenantID, r.ClearGuesses,
 		).Scan(&consumed, &changed)
 		switch {
 		case err != nil:

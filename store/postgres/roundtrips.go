@@ -199,6 +199,9 @@ func hostResetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok boo
 		}
 		b.Queue(sqlcore.InsertOutboxSQL, m.ID, m.TenantID, string(m.Payload), m.CreatedAt)
 	}
+	if r.ClearGuesses {
+		b.Queue(sqlcore.ClearGuessesSQL, c.TenantID, c.Phone)
+	}
 
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {

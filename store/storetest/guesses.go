@@ -29,6 +29,7 @@ func (h harness) runGuesses(t *testing.T) {
 	t.Run("KeysIsolated", h.testGuessKeys)
 	t.Run("ClearAndRetain", h.testGuessClear)
 	t.Run("ConcurrentTakesNeverExceedTheBudget", h.testGuessConcurrent)
+	t.Run("ResetClearsInItsOwnStep", h.testResetClearsGuesses)
 }
 
 func (h harness) guesses(t *testing.T) (store.Guesses, time.Time) {
@@ -198,4 +199,35 @@ func (h harness) testUsedAnswersOnlyItsCode(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrCodeMismatch)
 	require.NotErrorIs(t, err, store.ErrChallengeUsed)
 	require.ErrorIs(t, s.ConsumeChallenge(ctx, check(c, randomBytes(t, 32), now)), store.ErrCodeMismatch)
+}
+
+// testResetClearsGuesses: a Resetter that keeps the budget forgets it in
+// the reset's own step when asked (store.Reset.ClearGuesses), and only when
+// the reset succeeds.
+func (h harness) testResetClearsGuesses(t *testing.T) {
+	f := h.newResetFixture(t, 5)
+	if _, ok := f.s.(store.Resetter); !ok {
+		t.Skip("store does not implement store.Resetter")
+	}
+	if _, ok := f.s.(store.Guesses); !ok {
+		t.Skip("store does not keep the guessing budget itself")
+	}
+	g := f.s.(store.Guesses)
+	k := store.GuessKey{TenantID: f.user.TenantID, Phone: f.user.Phone}
+	for range 2 {
+		take(t, g, k, f.now, false)
+	}
+	bad := f.reset(t, randomBytes(t, 32))
+	bad.ClearGuesses = true
+	require.ErrorIs(t, resetter(t, f.s).Reset(ctxOf(t), bad), store.ErrCodeMismatch)
+	peek, err := g.PeekGuesses(ctxOf(t), k, f.now)
+	require.NoError(t, err)
+	assert.Equal(t, 2, peek.Failures, "a failed reset clears nothing")
+
+	good := f.reset(t, f.challenge.CodeHash)
+	good.ClearGuesses = true
+	require.NoError(t, resetter(t, f.s).Reset(ctxOf(t), good))
+	peek, err = g.PeekGuesses(ctxOf(t), k, f.now)
+	require.NoError(t, err)
+	assert.Equal(t, 0, peek.Failures, "the reset forgot the budget")
 }

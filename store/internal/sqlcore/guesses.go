@@ -132,10 +132,13 @@ func (s *Store) PeekGuesses(ctx context.Context, k store.GuessKey, now time.Time
 	return g, nil
 }
 
+// ClearGuessesSQL forgets a key's budget ($1 tenant, $2 phone): ClearGuesses,
+// and a Reset with ClearGuesses set.
+const ClearGuessesSQL = `DELETE FROM otpreset_guesses WHERE tenant_id = $1 AND phone = $2`
+
 // ClearGuesses implements store.Guesses.
 func (s *Store) ClearGuesses(ctx context.Context, k store.GuessKey) error {
-	if _, err := s.DB.Exec(ctx, `DELETE FROM otpreset_guesses WHERE tenant_id = $1 AND phone = $2`,
-		k.TenantID, k.Phone); err != nil {
+	if _, err := s.DB.Exec(ctx, ClearGuessesSQL, k.TenantID, k.Phone); err != nil {
 		return s.errf("clear guesses: %w", err)
 	}
 	return nil

@@ -374,7 +374,7 @@ func (s *Store) createSession(ctx context.Context, q Querier, sess store.Session
 	return nil
 }
 
-// LookupSession implements store.Sessions.
+// LookupSession implements store.SessionLookup.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	sess := store.Session{TenantID: tenantID}
 	err := s.DB.QueryRow(ctx, `SELECT id, user_id, access_token_hash, refresh_token_hash, created_at, expires_at
@@ -450,6 +450,11 @@ func (s *Store) Reset(ctx context.Context, r store.Reset) error {
 		}
 		for _, m := range r.Outbox {
 			if err := s.insertOutbox(ctx, q, m); err != nil {
+				return err
+			}
+		}
+		if r.ClearGuesses {
+			if _, err := q.Exec(ctx, ClearGuessesSQL, r.Check.TenantID, r.Check.Phone); err != nil {
 				return err
 			}
 		}
