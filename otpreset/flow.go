@@ -20,6 +20,6 @@ type flow struct {
 	// resetClears: the Store is a Resetter that keeps the budget too, so a
 	// reset clears it in its own step (store.Reset.ClearGuesses).
 	resetClears bool
-	codes    *codeHasher
-	tracer   trace.Tracer // nil: tracing off, no cost
+	codes       *codeHasher
+	tracer      trace.Tracer // nil: tracing off, no cost
 }
