@@ -70,7 +70,9 @@ func Example() {
 	fmt.Println("reset:", err)
 	fmt.Println("code reused:", errors.Is(st.ConsumeChallenge(ctx, check), store.ErrChallengeUsed))
 
-	got, err := st.LookupSession(ctx, "acme", sess.AccessTokenHash, now)
+	// A host that accepts the access_token looks it up in the Sessions part
+	// (store.SessionLookup).
+	got, err := rs.LookupSession(ctx, "acme", sess.AccessTokenHash, now)
 	fmt.Println("session of:", got.UserID, err)
 	n, err := st.RevokeSessions(ctx, "acme", "user-1")
 	fmt.Println("revoked:", n, err)

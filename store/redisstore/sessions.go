@@ -80,7 +80,9 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return nil
 }
 
-// LookupSession implements store.Sessions: the session is live while now
+var _ store.SessionLookup = (*Store)(nil)
+
+// LookupSession implements store.SessionLookup: the session is live while now
 // (the clock when zero) is before its ExpiresAt and its key exists.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	fields, err := s.client.HGetAll(ctx, s.sessionKey(tenantID, accessTokenHash)).Result()

@@ -47,7 +47,9 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.core.CreateSession(ctx, sess)
 }
 
-// LookupSession implements store.Sessions.
+var _ store.SessionLookup = (*Store)(nil)
+
+// LookupSession implements store.SessionLookup.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	return s.core.LookupSession(ctx, tenantID, accessTokenHash, now)
 }

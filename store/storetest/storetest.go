@@ -29,7 +29,11 @@
 // Times in the suite are whole seconds near the real clock, so adapters that
 // keep second precision or rely on real-time TTLs (Redis) pass; expiry is
 // always decided by the time passed in (CodeCheck.Now, the now of
-// LookupSession), never by the adapter's own clock. A challenge is expired at
+// LookupSession), never by the adapter's own clock.
+//
+// Session lookup (store.SessionLookup) is optional: the suite looks sessions
+// up when the store implements it, and otherwise checks revocation through
+// the counts RevokeSessions reports. A challenge is expired at
 // its ExpiresAt instant (Now >= ExpiresAt), and so is a session.
 package storetest
 
@@ -301,17 +305,43 @@ func requireSession(t *testing.T, want, got store.Session) {
 	assert.Truef(t, want.ExpiresAt.Equal(got.ExpiresAt), "ExpiresAt: want %v, got %v", want.ExpiresAt, got.ExpiresAt)
 }
 
+// lookup returns s as a store.SessionLookup, or nil when s is none: then
+// requireLive and requireGone check nothing, and only RevokeSessions's
+// counts (requireRevokes) tell which sessions are live.
+func lookup(s store.Store) store.SessionLookup {
+	l, _ := s.(store.SessionLookup)
+	return l
+}
+
 func requireLive(t *testing.T, s store.Store, sess store.Session, now time.Time) {
 	t.Helper()
-	got, err := s.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
+	l := lookup(s)
+	if l == nil {
+		return
+	}
+	got, err := l.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
 	require.NoError(t, err, "session %s should be live", sess.ID)
 	requireSession(t, sess, got)
 }
 
 func requireGone(t *testing.T, s store.Store, sess store.Session, now time.Time) {
 	t.Helper()
-	_, err := s.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
+	l := lookup(s)
+	if l == nil {
+		return
+	}
+	_, err := l.LookupSession(ctxOf(t), sess.TenantID, sess.AccessTokenHash, now)
 	require.ErrorIsf(t, err, store.ErrNotFound, "session %s should be gone", sess.ID)
+}
+
+// requireRevokes revokes the user's sessions and checks how many were live:
+// the check of revocation that needs no SessionLookup. It ends the user's
+// sessions, so tests call it last.
+func requireRevokes(t *testing.T, s store.Store, tenantID, userID string, want int, msg string) {
+	t.Helper()
+	n, err := s.RevokeSessions(ctxOf(t), tenantID, userID)
+	require.NoError(t, err)
+	assert.Equal(t, want, n, "live sessions of %s/%s: %s", tenantID, userID, msg)
 }
 
 // --- users ---
@@ -357,12 +387,15 @@ func (h harness) testTenantsIsolated(t *testing.T) {
 	// A session in A is neither found nor revoked from B.
 	sa := newSession(t, tenantA, ua.ID, now)
 	require.NoError(t, s.CreateSession(ctx, sa))
-	_, err = s.LookupSession(ctx, tenantB, sa.AccessTokenHash, now)
-	require.ErrorIs(t, err, store.ErrNotFound)
+	if l := lookup(s); l != nil {
+		_, err = l.LookupSession(ctx, tenantB, sa.AccessTokenHash, now)
+		require.ErrorIs(t, err, store.ErrNotFound)
+	}
 	n, err := s.RevokeSessions(ctx, tenantB, ua.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "revoking in B must not count A's sessions")
 	requireLive(t, s, sa, now)
+	requireRevokes(t, s, tenantA, ua.ID, 1, "revoking in B must leave A's session")
 }
 
 func (h harness) testUserByPhoneNotFound(t *testing.T) {
@@ -644,6 +677,10 @@ func (h harness) testConcurrentWrongTries(t *testing.T) {
 func (h harness) testSessionLookup(t *testing.T) {
 	s, now := h.fresh(t)
 	ctx := ctxOf(t)
+	l := lookup(s)
+	if l == nil {
+		t.Skip("store does not implement store.SessionLookup")
+	}
 	sess := newSession(t, tenantA, "user-1", now)
 	require.NoError(t, s.CreateSession(ctx, sess))
 	requireLive(t, s, sess, now)
@@ -651,9 +688,9 @@ func (h harness) testSessionLookup(t *testing.T) {
 	requireGone(t, s, sess, sess.ExpiresAt)
 	requireGone(t, s, sess, sess.ExpiresAt.Add(time.Hour))
 
-	_, err := s.LookupSession(ctx, tenantA, randomBytes(t, 32), now)
+	_, err := l.LookupSession(ctx, tenantA, randomBytes(t, 32), now)
 	require.ErrorIs(t, err, store.ErrNotFound, "unknown access token")
-	_, err = s.LookupSession(ctx, tenantA, sess.RefreshTokenHash, now)
+	_, err = l.LookupSession(ctx, tenantA, sess.RefreshTokenHash, now)
 	require.ErrorIs(t, err, store.ErrNotFound, "the refresh token hash is not an access token")
 }
 
@@ -687,6 +724,8 @@ func (h harness) testSessionRevoke(t *testing.T) {
 	n, err = s.RevokeSessions(ctx, tenantA, "nobody")
 	require.NoError(t, err)
 	assert.Equal(t, 0, n)
+	requireRevokes(t, s, tenantA, "user-2", 1, "another user's session is left")
+	requireRevokes(t, s, tenantB, "user-1", 1, "the same user id in another tenant is left")
 }
 
 // --- reset ---
@@ -799,6 +838,8 @@ func (h harness) testResetSuccess(t *testing.T) {
 	}
 	requireLive(t, f.s, f.otherSess, f.now)
 	requireLive(t, f.s, *r.NewSession, f.now)
+	requireRevokes(t, f.s, tenantA, f.user.ID, 1, "only the new session is left")
+	requireRevokes(t, f.s, tenantA, f.other.ID, 1, "another user's session is left")
 }
 
 func (h harness) testResetWithoutSession(t *testing.T) {
@@ -815,6 +856,7 @@ func (h harness) testResetWithoutSession(t *testing.T) {
 	n, err := f.s.RevokeSessions(ctx, tenantA, f.user.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "no session may be left or created for the user")
+	requireRevokes(t, f.s, tenantA, f.other.ID, 1, "another user's session is left")
 }
 
 func (h harness) testResetWrongCode(t *testing.T) {
