@@ -110,8 +110,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means
-	// slog.Default(). It never receives a secret or the ticket.
+	// Logger gets one line per refusal or failure, never a secret or the
+	// ticket. Nil means slog.Default().
 	Logger *slog.Logger
 	// Clock tells the time for the request timestamp (CloudAPI). Nil means
 	// the system clock.

@@ -111,8 +111,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one Verify; zero means 5 s.
 	Timeout time.Duration
-	// Logger gets one line per refusal or failure; nil means
-	// slog.Default(). It never receives the secret or the token.
+	// Logger gets one line per refusal or failure, never the secret or the
+	// token. Nil means slog.Default().
 	Logger *slog.Logger
 	// Clock tells the time for MaxAge. Nil means the system clock.
 	Clock captcha.Clock
