@@ -180,9 +180,13 @@ func TestDecodeBodyAllocations(t *testing.T) {
 		}
 	})
 	// MaxBytesReader, the map, and the three values: 6 (encoding/json into
-	// a map of raw messages took 27). One more is allowed for -race, under
-	// which sync.Pool drops a quarter of what it is given.
-	assert.LessOrEqual(t, allocs, 7.0)
+	// a map of raw messages took 27). Under -race sync.Pool drops a share of
+	// what it is given at random, and a dropped buffer costs two more.
+	limit := 6.0
+	if raceEnabled {
+		limit += 2
+	}
+	assert.LessOrEqual(t, allocs, limit)
 }
 
 // knownOnly is the reference's answer as the endpoints see it: the keys

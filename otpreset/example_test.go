@@ -117,7 +117,7 @@ func ExampleNew_invalidConfig() {
 	// true
 	// otpreset: invalid configuration: tenant "t": CodeLength 12 is outside 4 to 10
 	// Limits.SendPerPhone: rate "3 a minute": want N-P, e.g. 3-15M
-	// Captcha.Verifier is required by the captcha mode or lockout type
+	// a Captcha.Verifier is required by the captcha mode or lockout type
 }
 
 // A tenant with every security setting spelled out at its default, but for

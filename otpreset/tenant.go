@@ -132,7 +132,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 	}
 	if s.captchaMode != CaptchaOff || s.lockout.captcha {
 		if isNil(s.verifier) {
-			problems = append(problems, errors.New("Captcha.Verifier is required by the captcha mode or lockout type"))
+			problems = append(problems, errors.New("a Captcha.Verifier is required by the captcha mode or lockout type"))
 		}
 	}
 	if err := errors.Join(problems...); err != nil {

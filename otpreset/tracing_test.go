@@ -84,12 +84,12 @@ func TestTracing(t *testing.T) {
 	for _, s := range spans {
 		var texts []string
 		for _, a := range s.Attributes() {
-			texts = append(texts, a.Value.Emit())
+			texts = append(texts, a.Value.String())
 		}
 		for _, e := range s.Events() {
 			texts = append(texts, e.Name)
 			for _, a := range e.Attributes {
-				texts = append(texts, a.Value.Emit())
+				texts = append(texts, a.Value.String())
 			}
 		}
 		texts = append(texts, s.Status().Description)

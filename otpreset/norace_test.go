@@ -1,0 +1,5 @@
+//go:build !race
+
+package otpreset
+
+const raceEnabled = false
