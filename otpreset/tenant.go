@@ -128,7 +128,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		}
 	}
 	if err := t.Password.Validate(); err != nil {
-		problems = append(problems, fmt.Errorf("Password: %w", err))
+		problems = append(problems, fmt.Errorf("%s: %w", "Password", err))
 	}
 	if s.captchaMode != CaptchaOff || s.lockout.captcha {
 		if isNil(s.verifier) {
