@@ -211,8 +211,14 @@ func openStore(ctx context.Context, spec string, out io.Writer) (demoStore, func
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"), strings.HasPrefix(spec, "redis-cluster://"):
 		var client redis.UniversalClient
 		if addrs, ok := strings.CutPrefix(spec, "redis-cluster://"); ok {
-			// A Redis Cluster: some of its nodes, comma separated.
-			client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+			// A Redis Cluster: some of its nodes, comma separated. Its
+			// slot map is reloaded every second, so a replica promoted
+			// after a master crash is used at once (go-redis's default
+			// waits up to a minute).
+			client = redis.NewClusterClient(&redis.ClusterOptions{
+				Addrs:                      strings.Split(addrs, ","),
+				ClusterStateReloadInterval: time.Second,
+			})
 		} else {
 			opt, err := redis.ParseURL(spec)
 			if err != nil {
