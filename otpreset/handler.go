@@ -235,6 +235,11 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 // refusal is the answer to err: the refusal itself, or 950 for a fault,
 // which is logged here (with its step), never shown.
 func (h *Handler) refusal(x *exchange, err error) *apiError {
+	// The usual case, a refusal returned as it is, without errors.As (whose
+	// target escapes: an allocation per refusal).
+	if refusal, ok := err.(*apiError); ok && refusal != nil {
+		return refusal
+	}
 	var refusal *apiError
 	if errors.As(err, &refusal) && refusal != nil {
 		return refusal
