@@ -22,4 +22,5 @@ type flow struct {
 	resetClears bool
 	codes       *codeHasher
 	tracer      trace.Tracer // nil: tracing off, no cost
+	observed    bool         // an Observer was configured: requests are timed
 }
