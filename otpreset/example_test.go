@@ -25,7 +25,7 @@ import (
 
 // Mounting on the standard library's ServeMux.
 func Example() {
-	st := memstore.New() // use sqlstore or redisstore in production
+	st := memstore.New() // use store/postgres, store/sqlite or redisstore in production
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	h, err := otpreset.New(otpreset.Config{

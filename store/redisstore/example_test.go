@@ -20,7 +20,7 @@ import (
 // Users stay in the host's database; challenges, sessions and the guessing
 // budget go to Redis.
 // The example's users are in memory; in production Users is the host's
-// store (sqlstore, or the host's own implementation of store.Users).
+// store (store/postgres, store/sqlite, or the host's own implementation of store.Users).
 func Example() {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(os.Getenv("OTPRESET_REDIS_URL")) // redis://127.0.0.1:6379/0
