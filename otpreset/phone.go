@@ -95,6 +95,12 @@ func parsePhone(s string) (phoneInfo, error) {
 	if err != nil || phonenumbers.Format(again, phonenumbers.E164) != out {
 		return phoneInfo{}, ErrInvalidPhone
 	}
+	// E.164 allows at most 15 digits. phonenumbers can hold a longer number
+	// valid (found by FuzzNormalizePhone: "+8100oo000A0000000", letters
+	// read as keypad digits, gave 17), which no SMS route takes.
+	if len(out) > 16 {
+		return phoneInfo{}, ErrInvalidPhone
+	}
 	return phoneInfo{e164: out, countryCode: int(n.GetCountryCode()), numberType: phonenumbers.GetNumberType(n)}, nil
 }
 
