@@ -123,7 +123,7 @@ func newDemoServer(t *testing.T, o serverOptions) *demoServer {
 		Tenants: otpreset.Tenants{demoAPIKey: &otpreset.Tenant{
 			ID: d.tenant, AppName: "otpreset demo", Domain: "localhost", Captcha: o.captcha,
 		}},
-		Secret:          bytes.Repeat([]byte("k"), 32),
+		Secret:          []byte("webpage end-to-end test secret, 32+ bytes"),
 		Hasher:          d.hasher,
 		Logger:          slog.New(slog.DiscardHandler),
 		MinSendDuration: -1,
