@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/ulule/limiter/v3"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otpreset/go/store"
@@ -127,9 +126,9 @@ func (f *flow) capsReached(s *sending) (string, error) {
 		return "", faultAt("rate limit", err)
 	}
 	if res.reached {
-		return "tenant daily SMS cap", nil
+		return refusedTenantCap, nil
 	}
-	seen, err := f.counters.peek(s.ctx, prefixPhoneKey(t, s.phone), prefixMarkerRate(t))
+	seen, err := f.counters.peek(s.ctx, prefixPhoneKey(t, s.phone), t.prefixMarker)
 	if err != nil {
 		return "", faultAt("rate limit", err)
 	}
@@ -154,7 +153,7 @@ func (f *flow) countCaps(s *sending) (bool, error) {
 	if err != nil || res.reached {
 		return false, err
 	}
-	marker, markerRate := prefixPhoneKey(t, s.phone), prefixMarkerRate(t)
+	marker, markerRate := prefixPhoneKey(t, s.phone), t.prefixMarker
 	first, err := f.counters.take(s.ctx, marker, markerRate)
 	if err != nil || first.reached || first.limit == 0 { // counted already today, or no cap
 		return err == nil, err
@@ -179,9 +178,6 @@ func prefixCapKey(t *settings, phone string) string {
 // period.
 func prefixPhoneKey(t *settings, phone string) string { return "sms:prefixphone:" + t.id + ":" + phone }
 
-func prefixMarkerRate(t *settings) rate {
-	if t.prefixCap.off {
-		return rate{off: true}
-	}
-	return rate{Rate: limiter.Rate{Formatted: "prefix-phone", Period: t.prefixCap.Period, Limit: 1}}
-}
+// refusedTenantCap is capsReached's reason for the tenant's daily cap, the
+// one refusal logged at error level: it stops every SMS of the tenant.
+const refusedTenantCap = "tenant daily SMS cap"

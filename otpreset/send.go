@@ -2,7 +2,6 @@ package otpreset
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/otpreset/go/sms"
@@ -88,7 +87,7 @@ func (f *flow) mayText(s *sending) error {
 	switch {
 	case reason == "":
 		return nil
-	case strings.HasPrefix(reason, "tenant"):
+	case reason == refusedTenantCap:
 		s.log.Error("refused", "reason", reason)
 		f.cfg.Observer.SMS(s.t.id, "capped")
 	default:

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ulule/limiter/v3"
+
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
@@ -57,6 +59,7 @@ type settings struct {
 	sendPerPhone, sendPerIP, smsPerTenantDay rate
 	resetPerPhone, resetPerIP                rate
 	prefixCap                                rate
+	prefixMarker                             rate // marks a phone counted in its prefix's cap for the cap's period
 	prefixDigits                             int
 	allowedCallingCodes                      []int
 	allowNonMobile                           bool
@@ -126,6 +129,11 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		if *r.dst, err = parseRate(r.val, r.def); err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", r.field, err))
 		}
+	}
+	if !s.prefixCap.off {
+		s.prefixMarker = rate{Rate: limiter.Rate{Formatted: "prefix-phone", Period: s.prefixCap.Period, Limit: 1}}
+	} else {
+		s.prefixMarker = rate{off: true}
 	}
 	if err := t.Password.Validate(); err != nil {
 		problems = append(problems, fmt.Errorf("%s: %w", "Password", err))
