@@ -30,7 +30,7 @@ type apiError struct {
 	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
 	RetryAfter int `json:"-"`
 	// raw, when set, is written instead of the JSON of the fields above (the
-	// seed's 1409 body has lower-case keys).
+	// 1409 body carries the seed's lower-case keys beside the upper-case ones).
 	raw []byte
 }
 
@@ -58,7 +58,7 @@ var (
 	errUnknownAPIKey = fixedAPIError(http.StatusForbidden, 901, "The API key is unauthorized", "The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.")
 	errInternal      = fixedAPIError(http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
 	errAuthFailed    = &apiError{Status: http.StatusUnauthorized, ErrorCode: 1409, Message: "Authentication failed", Description: "The credentials provided could not be authenticated.",
-		raw: []byte(`{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated."}`)}
+		raw: []byte(AuthFailedBody)}
 
 	errNotJSON         = fixedAPIError(http.StatusBadRequest, 1090, "The request body is not formatted correctly", "The request body must be a JSON object.")
 	errBodyTooLarge    = fixedAPIError(http.StatusRequestEntityTooLarge, 1090, "The request body is not formatted correctly", "The request body is larger than the limit.")
@@ -83,6 +83,16 @@ var (
 	errCaptchaRequired = fixedAPIError(http.StatusForbidden, 1132, "CAPTCHA is required", "Too many failed attempts: this request must carry a valid CAPTCHA.")
 	errBreached        = fixedAPIError(http.StatusForbidden, 1315, "Password is breached", "This password appears in a known data breach; please choose another one.")
 )
+
+// AuthFailedBody is the body of every answer to a phone/code pair (or, in a
+// host's login, a phone/password pair) that does not authenticate: HTTP 401.
+// It carries the seed's lower-case keys and, with the same values,
+// LoginRadius's documented upper-case error keys: LoginRadius's Node.js and
+// Python SDKs read only ErrorCode (and ignore the HTTP status), so without
+// it they report the failure to their caller as a success. A host's own
+// login answers its failures with this body too (examples/quickstart).
+const AuthFailedBody = `{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated.",` +
+	`"ErrorCode":1409,"Message":"Authentication failed","Description":"The credentials provided could not be authenticated.","IsProviderError":false,"ProviderErrorResponse":null}`
 
 func errValidation(fields []fieldError) *apiError {
 	e := newAPIError(http.StatusForbidden, 1134, "Validation failed for one or more fields", "One or more fields did not pass validation; see Errors.")

@@ -437,18 +437,18 @@ func fuzzServe(h http.Handler, method string, body []byte) *httptest.ResponseRec
 	return rec
 }
 
-// fuzzErrorCode reads the answer's ErrorCode (errorCode for 1409); 0 for a 200.
+// fuzzErrorCode reads the answer's ErrorCode, which every error answer
+// carries (1409 too); 0 for a 200, -1 for an error answer without it.
 func fuzzErrorCode(rec *httptest.ResponseRecorder) int {
 	var m struct {
 		Upper *int `json:"ErrorCode"`
-		Lower *int `json:"errorCode"`
 	}
 	_ = json.Unmarshal(rec.Body.Bytes(), &m)
 	switch {
 	case m.Upper != nil:
 		return *m.Upper
-	case m.Lower != nil:
-		return *m.Lower
+	case rec.Code != 200:
+		return -1
 	}
 	return 0
 }

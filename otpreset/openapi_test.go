@@ -371,22 +371,18 @@ func specRun(t *testing.T, c specCase) specInput {
 		status: rec.Code, respHeader: rec.Header().Clone(), respBody: rec.Body.Bytes()}
 }
 
-// specErrorCode reads ErrorCode, or errorCode for the 1409 answer.
+// specErrorCode reads ErrorCode, which every error answer carries (the
+// 1409 answer too, beside its lower-case errorCode).
 func specErrorCode(t *testing.T, body []byte) int {
 	t.Helper()
 	var m struct {
 		Upper *int `json:"ErrorCode"`
-		Lower *int `json:"errorCode"`
 	}
 	require.NoError(t, json.Unmarshal(body, &m), "body: %s", body)
-	switch {
-	case m.Upper != nil:
-		return *m.Upper
-	case m.Lower != nil:
-		return *m.Lower
+	if m.Upper == nil {
+		t.Fatalf("no ErrorCode in %s", body)
 	}
-	t.Fatalf("no error code in %s", body)
-	return 0
+	return *m.Upper
 }
 
 func TestOpenAPISpecIsValid(t *testing.T) {
@@ -518,9 +514,13 @@ func TestOpenAPISpecIsNotVacuous(t *testing.T) {
 			data(m)["Profile"].(map[string]any)["LastPasswordChangeDate"] = "yesterday"
 		})},
 		{"legacy: extra key next to IsPosted", "reset, legacy answer", jsonEdit(func(m map[string]any) { m["Data"] = map[string]any{} })},
-		{"1409: upper-case keys", "1409 wrong code", func(in *specInput) {
+		{"1409: upper-case keys only", "1409 wrong code", func(in *specInput) {
 			in.respBody = []byte(`{"ErrorCode":1409,"Message":"Authentication failed","Description":"The credentials provided could not be authenticated.","IsProviderError":false,"ProviderErrorResponse":null}`)
 		}},
+		{"1409: lower-case keys only (the Node.js and Python SDKs read it as a success)", "1409 wrong code", func(in *specInput) {
+			in.respBody = []byte(`{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated."}`)
+		}},
+		{"1409: ErrorCode differs from errorCode", "1409 wrong code", jsonEdit(func(m map[string]any) { m["ErrorCode"] = 1410 })},
 		{"1409: another message", "1409 wrong code", jsonEdit(func(m map[string]any) { m["message"] = "Wrong code" })},
 		{"1134 without Errors", "1134 password policy", jsonEdit(func(m map[string]any) { delete(m, "Errors") })},
 		{"1134 Errors entry without FieldName", "1134 password policy", jsonEdit(func(m map[string]any) {

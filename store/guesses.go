@@ -83,17 +83,21 @@ type Guesses interface {
 }
 
 // GuessesOf returns the Guesses s keeps, if it keeps them: s itself, or the
-// Guesses field of a Composite.
+// Guesses field of a Composite, also one embedded in a host's own type (whose
+// method set holds Composite's promoted Guesses methods even when the field
+// is nil: the Composite decides, not the method set).
 func GuessesOf(s Store) (Guesses, bool) {
-	switch c := s.(type) {
-	case Composite:
-		return c.Guesses, c.Guesses != nil
-	case *Composite:
-		return c.Guesses, c != nil && c.Guesses != nil
+	if c, ok := s.(interface{ guessesPart() Guesses }); ok {
+		g := c.guessesPart()
+		return g, g != nil
 	}
 	g, ok := s.(Guesses)
 	return g, ok
 }
+
+// guessesPart is the Guesses a Composite was given, nil when none. It is
+// promoted to every type that embeds a Composite, so GuessesOf finds it there.
+func (c Composite) guessesPart() Guesses { return c.Guesses }
 
 // NextGuess is the pure step TakeGuess applies to a key's state: adapters
 // that keep the state as values (memory, a row read under a lock, a Lua
