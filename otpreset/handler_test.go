@@ -46,13 +46,13 @@ func errorCode(t *testing.T, body []byte) float64 {
 
 // The seed's bodies, byte for byte in meaning.
 const (
-	seed908  = `{"ErrorCode":908,"Message":"A parameter is not formatted correctly","Description":"The apikey is a required parameter.","IsProviderError":false,"ProviderErrorResponse":null}`
-	seed901  = `{"ErrorCode":901,"Message":"The API key is unauthorized","Description":"The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.","IsProviderError":false,"ProviderErrorResponse":null}`
+	seed908 = `{"ErrorCode":908,"Message":"A parameter is not formatted correctly","Description":"The apikey is a required parameter.","IsProviderError":false,"ProviderErrorResponse":null}`
+	seed901 = `{"ErrorCode":901,"Message":"The API key is unauthorized","Description":"The provided LoginRadius API key is invalid or is not authorized, please use a valid or authorized LoginRadius API key or check the API key for your LoginRadius account.","IsProviderError":false,"ProviderErrorResponse":null}`
 	// The seed's 1409 body plus LoginRadius's upper-case error keys with the
 	// same values (the Node.js and Python SDKs read only ErrorCode).
 	seed1409 = `{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated.",` +
 		`"ErrorCode":1409,"Message":"Authentication failed","Description":"The credentials provided could not be authenticated.","IsProviderError":false,"ProviderErrorResponse":null}`
-	seed950  = `{"ErrorCode":950,"Message":"Operation failed due to an unknown error","Description":"An unknown error has occurred, please try again in a few minutes or contact your system admin.","IsProviderError":false,"ProviderErrorResponse":null}`
+	seed950 = `{"ErrorCode":950,"Message":"Operation failed due to an unknown error","Description":"An unknown error has occurred, please try again in a few minutes or contact your system admin.","IsProviderError":false,"ProviderErrorResponse":null}`
 )
 
 func TestSendEndpoint(t *testing.T) {
