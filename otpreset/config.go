@@ -50,6 +50,15 @@ type Config struct {
 	// Tokens issues the access and refresh tokens of the new session.
 	// Default: random opaque tokens, stored hashed (see TokenHash).
 	Tokens TokenIssuer
+	// AfterReset, when set, is called once after each successful reset is
+	// committed and before the answer is written, with the tenant, the user
+	// and the time: the place to end the host's own sessions of that user
+	// (scs, Redis, JWT token versions). Nothing a client sends suppresses it
+	// (prevent_webhook suppresses webhook deliveries only). It runs on the
+	// request's goroutine with a context detached from the client's
+	// connection (bounded by ApplyTimeout): keep it short. A panic in it is
+	// recovered and logged, and the reset stays done. Nil: no call.
+	AfterReset func(ctx context.Context, e ResetEvent)
 	// Webhooks receives ResetPassword events. Default: webhook.Discard.
 	Webhooks webhook.Sink
 	// WebhookOutbox writes ResetPassword events into the store inside the
@@ -114,6 +123,14 @@ const (
 	defaultApplyTimeout    = 30 * time.Second
 	defaultIPv6PrefixBits  = 64
 )
+
+// ResetEvent is what Config.AfterReset is told of a committed reset.
+type ResetEvent struct {
+	TenantID string
+	UserID   string
+	// At is when the password was changed (the handler's clock).
+	At time.Time
+}
 
 // Clock tells the time; inject a fixed one in tests (otpresettest.Clock).
 type Clock interface{ Now() time.Time }

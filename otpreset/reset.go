@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -235,6 +236,7 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 			r.log.Error("clearing the guessing budget", "err", err)
 		}
 	}
+	f.afterReset(ctx, r, now)
 	f.notify(r, now)
 	if event != nil {
 		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
@@ -328,4 +330,19 @@ func reasonOf(err error) string {
 	default:
 		return "wrong code"
 	}
+}
+
+// afterReset calls the host's Config.AfterReset for a committed reset. A
+// panic in it is the host's fault, not the reset's: it is logged and the
+// answer is still the success it is.
+func (f *flow) afterReset(ctx context.Context, r *resetting, at time.Time) {
+	if f.cfg.AfterReset == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
+		}
+	}()
+	f.cfg.AfterReset(ctx, ResetEvent{TenantID: r.t.id, UserID: r.user.ID, At: at})
 }
