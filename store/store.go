@@ -56,6 +56,10 @@ type User struct {
 type Challenge struct {
 	TenantID string
 	Phone    string
+	// Nonce is the random value the code was derived from (with a server
+	// secret only the handler holds), so that the handler can send the same
+	// code again while it lives; it tells nothing without that secret.
+	Nonce    []byte
 	CodeHash []byte
 	// CreatedAt and ExpiresAt bound the code's life; stores may purge it after
 	// ExpiresAt.
@@ -119,20 +123,37 @@ type Users interface {
 }
 
 // Challenges keeps one-time-code challenges, at most one live per tenant and
-// phone.
+// phone, and the counters that guard them: per phone and client network, a
+// send limit and an escalating lockout after wrong codes; per phone, the
+// guessing budget (README "Security model"). Each method is one atomic step
+// per phone, also under concurrent calls from several instances; storetest
+// checks it, against the reference steps of this package (NextAttempt,
+// NextIssue).
 type Challenges interface {
-	// SaveChallenge stores c, replacing any earlier challenge for the same
-	// tenant and phone (used or not), with a fresh attempt count.
-	SaveChallenge(ctx context.Context, c Challenge) error
-	// VerifyChallenge checks a code without consuming it. A wrong code is
-	// counted atomically and reported as ErrCodeMismatch; the other outcomes
-	// are ErrNoChallenge, ErrChallengeExpired, ErrChallengeUsed and
-	// ErrTooManyAttempts. nil means the code is right and still usable.
-	VerifyChallenge(ctx context.Context, check CodeCheck) error
-	// ConsumeChallenge is VerifyChallenge that, on a match, marks the code
-	// used in the same atomic step: of many concurrent callers with the right
-	// code, exactly one gets nil; the others get ErrChallengeUsed.
+	// IssueChallenge counts a send from iss.Network against iss.SendLimit
+	// and, unless the limit refuses it (Issued.Limited: nothing else
+	// changes) or iss.NoUser is set, saves iss.Challenge: or, when the
+	// phone holds a live code (unexpired, unused, with tries left), keeps
+	// that one as it is, so that anyone's send never spoils the owner's
+	// code. Issued.Challenge is the code in effect. A Challenges that
+	// keeps no users leaves Issued.User and Found zero.
+	IssueChallenge(ctx context.Context, iss Issue) (Issued, error)
+	// CheckCode decides in one atomic step whether a.Check's code may be
+	// compared (the network's lockout, the phone's budget), compares it
+	// without consuming it, and counts a failed comparison against both
+	// (and the code's tries). The right code is counted by nothing. Errors
+	// are faults only; the outcome is in Verdict.
+	CheckCode(ctx context.Context, a Attempt) (Verdict, error)
+	// ConsumeChallenge checks a right, usable code and marks it used in the
+	// same atomic step: of many concurrent callers with the right code,
+	// exactly one gets nil; the others get ErrChallengeUsed. It counts
+	// nothing (ApplyReset calls it after CheckCode said right).
 	ConsumeChallenge(ctx context.Context, check CodeCheck) error
+	// ClearCounters forgets every counter of the tenant's phone: the
+	// lockout and send count of each network and the guessing budget. A
+	// successful reset does it (ApplyReset), and so does an operator
+	// lifting a lockout (otpreset's Handler.Unlock).
+	ClearCounters(ctx context.Context, tenantID, phone string) error
 }
 
 // Sessions keeps issued sessions so that a reset can revoke them.
@@ -140,17 +161,6 @@ type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
 	// RevokeSessions ends every session of the user and reports how many.
 	RevokeSessions(ctx context.Context, tenantID, userID string) (int, error)
-}
-
-// SessionLookup is implemented by stores that can find a session by its
-// access token. otpreset never calls it: it is for hosts that accept the
-// access_token a reset issued, and look it up by otpreset.TokenHash(token).
-// memstore, redisstore, store/postgres and store/sqlite implement it (with a
-// Composite, ask its Sessions part); storetest checks it when a store does.
-type SessionLookup interface {
-	// LookupSession finds a live (unexpired, unrevoked) session by the hash of
-	// its access token, or returns an error wrapping ErrNotFound.
-	LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (Session, error)
 }
 
 // Store is everything otpreset needs.
@@ -175,19 +185,14 @@ type Reset struct {
 	// them back when a step after the password change fails in a store that
 	// is not a Resetter; atomic stores ignore it.
 	Previous *PasswordChange
-	// ClearGuesses asks a Resetter that also keeps the guessing budget
-	// (Guesses) to forget the budget of Check's tenant and phone in the same
-	// step, when the reset succeeds (otpreset then makes no ClearGuesses
-	// call of its own). Other stores ignore it.
-	ClearGuesses bool
 }
 
 // Resetter is implemented by stores that apply a whole Reset atomically (one
-// SQL transaction): consume the code, replace the password, revoke sessions,
-// create the new session and write the outbox, or do none of it. When the code
-// does not match, the wrong try is still counted (committed) and the error
-// wraps ErrCodeMismatch. otpreset uses it when the store offers it; otherwise
-// it runs the steps one by one (see ApplyReset).
+// SQL transaction): consume the code, replace the password (exactly one row),
+// revoke sessions, create the new session, write the outbox and clear the
+// phone's counters, or do none of it. Its reason: a failed reset then leaves
+// the code usable, not spent. otpreset uses it when the store offers it;
+// otherwise it runs the steps one by one (see ApplyReset).
 type Resetter interface {
 	Reset(ctx context.Context, r Reset) error
 }
@@ -206,7 +211,9 @@ var ErrOutboxUnsupported = errors.New("store: outbox needs a store that implemen
 
 // ApplyReset applies r with s.Reset when s implements Resetter. Otherwise it
 // runs the steps one by one: the code is consumed (from then on it is spent),
-// the password replaced, every session revoked and the new session created.
+// the password replaced, every session revoked, the new session created and
+// the phone's counters cleared (a failure to clear them is not the reset's:
+// it is returned wrapped in ErrCountersKept, with the reset done).
 // When a step after the password fails, the previous hash and profile
 // (r.Previous) are written back, so a failed reset leaves the old password
 // working and no old session revoked, as an atomic store would; only when that
@@ -244,8 +251,16 @@ func ApplyReset(ctx context.Context, s Store, r Reset) error {
 			return undo(err)
 		}
 	}
+	if err := guard(func() error { return s.ClearCounters(ctx, r.Check.TenantID, r.Check.Phone) }); err != nil {
+		return fmt.Errorf("%w: %w", ErrCountersKept, err)
+	}
 	return nil
 }
+
+// ErrCountersKept is returned by ApplyReset when the reset is done but the
+// phone's counters could not be cleared: the caller answers the success and
+// logs it (the counters lapse on their own).
+var ErrCountersKept = errors.New("store: reset done, counters not cleared")
 
 // ErrPanic wraps a panic raised by a store method during ApplyReset, turned
 // into an error so the password change can still be undone.
@@ -261,46 +276,43 @@ func guard(step func() error) (err error) {
 }
 
 // Composite joins separate parts into a Store: for example users in the
-// host's SQL database and challenges and sessions in Redis. It is not atomic
-// across its parts; ApplyReset runs the steps one by one. Guesses, when set,
-// keeps the guessing budget (GuessesOf finds it); left nil, otpreset keeps
-// the budget in memory, per instance, and warns.
+// host's SQL database, and challenges, counters and sessions in Redis. It is
+// not atomic across its parts; ApplyReset runs the steps one by one, and
+// IssueCode looks the user up before the Challenges part issues the code.
 type Composite struct {
 	Users
 	Challenges
 	Sessions
-	Guesses
 }
 
-// UserCode is what VerifyUserCode found: the user of the check's tenant and
-// phone, and the code's verdict.
-type UserCode struct {
-	// User is the user; the zero User when Found is false.
-	User  User
-	Found bool
-	// Verdict is VerifyChallenge's answer for the check: nil when the code
-	// is right and still usable (it is not consumed), or an error wrapping
-	// ErrCodeMismatch (the wrong try was counted), ErrNoChallenge,
-	// ErrChallengeExpired, ErrChallengeUsed or ErrTooManyAttempts.
-	Verdict error
+// CodeIssuer is implemented by stores that look a phone's user up and issue
+// its code in one round trip (store/postgres and store/sqlite: one
+// statement; memstore). Its reason: a send is then one round trip. Without
+// it, IssueCode makes two calls of the same meaning.
+type CodeIssuer interface {
+	// IssueCode is UserByPhone of iss's tenant and phone, then
+	// IssueChallenge with iss.NoUser set when there is no user, as one
+	// step; Issued.User and Found tell the user. iss.NoUser is ignored.
+	IssueCode(ctx context.Context, iss Issue) (Issued, error)
 }
 
-// UserCodeVerifier is implemented by stores that look a user up and check a
-// code in one round trip (store/postgres: one statement, or one pipelined
-// batch with HostUsers). It is UserByPhone and VerifyChallenge of the same
-// tenant and phone, except that the code is checked, and a wrong try
-// counted, whether or not the user exists, so a reset for an unknown phone
-// does the same store work as one for a known phone. The error is for
-// faults only; verdicts are in UserCode.
-type UserCodeVerifier interface {
-	VerifyUserCode(ctx context.Context, check CodeCheck) (UserCode, error)
-}
-
-// UserChallengeSaver is implemented by stores that save a code and look its
-// user up in one round trip. SaveChallengeFindUser is SaveChallenge(c) and
-// UserByPhone(c.TenantID, c.Phone): the challenge is saved whether or not
-// the user exists (a send does the same work for every phone), and an
-// unknown phone is an error wrapping ErrNotFound.
-type UserChallengeSaver interface {
-	SaveChallengeFindUser(ctx context.Context, c Challenge) (User, error)
+// IssueCode finds the user of iss's phone and issues its code: s.IssueCode
+// when s is a CodeIssuer; otherwise UserByPhone, then IssueChallenge with
+// NoUser set for an unknown phone (which counts the send and stores
+// nothing).
+func IssueCode(ctx context.Context, s Store, iss Issue) (Issued, error) {
+	if ci, ok := s.(CodeIssuer); ok {
+		return ci.IssueCode(ctx, iss)
+	}
+	user, err := s.UserByPhone(ctx, iss.Challenge.TenantID, iss.Challenge.Phone)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Issued{}, err
+	}
+	iss.NoUser = err != nil
+	issued, err := s.IssueChallenge(ctx, iss)
+	if err != nil {
+		return Issued{}, err
+	}
+	issued.User, issued.Found = user, !iss.NoUser
+	return issued, nil
 }

@@ -14,20 +14,32 @@ import (
 	"github.com/otpreset/go/store"
 )
 
-// Store keeps users, challenges and sessions in maps behind one mutex. It
-// implements store.Store, store.Resetter, store.Outbox and store.Guesses. The zero value is
-// not usable; call New.
+// Store keeps users, challenges, counters and sessions in maps behind one
+// mutex. It implements store.Store, store.CodeIssuer, store.Resetter and
+// store.Outbox. Expired challenges and forgotten counters are swept as the
+// maps grow, so its memory is bounded by what lives at once, not by what
+// was ever sent. The zero value is not usable; call New.
 type Store struct {
-	Guesses // the guessing budget, behind its own mutex
-
 	mu         sync.Mutex
 	users      map[key]store.User // by tenant+phone
 	challenges map[key]*challenge
+	networks   map[netKey]store.NetworkState
+	phones     map[key]store.PhoneState
 	sessions   map[string]store.Session // by tenant + access token hash
 	outbox     []outboxEntry
+	// sweepAt is the size of the counted maps at which the next sweep
+	// runs: twice what the last one left, so sweeping costs O(1) a write.
+	sweepAt int
+	// retain is how long an idle counter is kept: the longest period any
+	// request asked to be remembered (a send window, a lockout, Retain,
+	// the budget's window).
+	retain time.Duration
 }
 
 type key struct{ tenant, id string }
+
+// netKey is a phone's counters for one client network.
+type netKey struct{ tenant, phone, network string }
 
 type challenge struct {
 	store.Challenge
@@ -45,6 +57,8 @@ func New() *Store {
 	return &Store{
 		users:      map[key]store.User{},
 		challenges: map[key]*challenge{},
+		networks:   map[netKey]store.NetworkState{},
+		phones:     map[key]store.PhoneState{},
 		sessions:   map[string]store.Session{},
 	}
 }
@@ -99,21 +113,141 @@ func (s *Store) updatePasswordLocked(c store.PasswordChange) error {
 	return fmt.Errorf("memstore: user %w", store.ErrNotFound)
 }
 
-// SaveChallenge implements store.Challenges.
-func (s *Store) SaveChallenge(_ context.Context, c store.Challenge) error {
+// IssueCode implements store.CodeIssuer: the user looked up and the code
+// issued under one lock.
+func (s *Store) IssueCode(_ context.Context, iss store.Issue) (store.Issued, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	u, found := s.users[key{iss.Challenge.TenantID, iss.Challenge.Phone}]
+	iss.NoUser = !found
+	issued := s.issueLocked(iss)
+	if found {
+		u.Profile = cloneRaw(u.Profile)
+		issued.User, issued.Found = u, true
+	}
+	return issued, nil
+}
+
+// IssueChallenge implements store.Challenges.
+func (s *Store) IssueChallenge(_ context.Context, iss store.Issue) (store.Issued, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueLocked(iss), nil
+}
+
+func (s *Store) issueLocked(iss store.Issue) store.Issued {
+	c, now := iss.Challenge, iss.Challenge.CreatedAt
+	nk := netKey{c.TenantID, c.Phone, iss.Network}
+	n, issued := store.NextIssue(s.networks[nk], iss)
+	if iss.SendLimit.Limit > 0 {
+		s.putNetworkLocked(nk, n, now, iss.SendLimit.Period)
+	}
+	if issued.Limited || iss.NoUser {
+		return issued
+	}
+	k := key{c.TenantID, c.Phone}
+	if old, ok := s.challenges[k]; ok && store.Live(old.Challenge, old.used, old.attempts, now) {
+		issued.Challenge = cloneChallenge(old.Challenge)
+		return issued
+	}
+	c = cloneChallenge(c)
+	s.challenges[k] = &challenge{Challenge: c}
+	issued.Challenge = cloneChallenge(c)
+	s.sweepLocked(now)
+	return issued
+}
+
+func cloneChallenge(c store.Challenge) store.Challenge {
+	c.Nonce = append([]byte(nil), c.Nonce...)
 	c.CodeHash = append([]byte(nil), c.CodeHash...)
-	s.challenges[key{c.TenantID, c.Phone}] = &challenge{Challenge: c}
+	return c
+}
+
+// CheckCode implements store.Challenges: store.NextAttempt under the lock.
+func (s *Store) CheckCode(_ context.Context, a store.Attempt) (store.Verdict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nk := netKey{a.Check.TenantID, a.Check.Phone, a.Network}
+	pk := key{a.Check.TenantID, a.Check.Phone}
+	n, ph, v := store.NextAttempt(s.networks[nk], s.phones[pk], a, func() error {
+		_, err := s.checkLocked(a.Check)
+		return err
+	})
+	if v.Counted {
+		p := a.Policy
+		s.putNetworkLocked(nk, n, a.Check.Now, max(p.Retain, p.MaxLockout))
+		if !ph.BudgetAt.IsZero() {
+			s.phones[pk] = ph
+			s.retain = max(s.retain, p.BudgetWindow)
+		}
+	}
+	return v, nil
+}
+
+// putNetworkLocked keeps a network's counters for at least keep.
+func (s *Store) putNetworkLocked(k netKey, n store.NetworkState, now time.Time, keep time.Duration) {
+	s.networks[k] = n
+	s.retain = max(s.retain, keep)
+	s.sweepLocked(now)
+}
+
+// sweepLocked drops expired challenges and counters nothing can need any
+// more, once the maps have doubled since the last sweep.
+func (s *Store) sweepLocked(now time.Time) {
+	if len(s.challenges)+len(s.networks)+len(s.phones) < max(s.sweepAt, 1024) {
+		return
+	}
+	for k, c := range s.challenges {
+		if !now.Before(c.ExpiresAt) {
+			delete(s.challenges, k)
+		}
+	}
+	for k, n := range s.networks {
+		if idle := latest(n.Seen, n.LockedUntil, n.SendsReset); !now.Before(idle.Add(s.retain)) {
+			delete(s.networks, k)
+		}
+	}
+	for k, p := range s.phones {
+		if !now.Before(p.BudgetAt) { // the budget is whole again
+			delete(s.phones, k)
+		}
+	}
+	s.sweepAt = 2 * (len(s.challenges) + len(s.networks) + len(s.phones))
+}
+
+func latest(ts ...time.Time) time.Time {
+	var l time.Time
+	for _, t := range ts {
+		if t.After(l) {
+			l = t
+		}
+	}
+	return l
+}
+
+// Size reports how many challenges and counters the store holds (for the
+// memory tests: it stays bounded by what is live).
+func (s *Store) Size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.challenges) + len(s.networks) + len(s.phones)
+}
+
+// ClearCounters implements store.Challenges.
+func (s *Store) ClearCounters(_ context.Context, tenantID, phone string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearCountersLocked(tenantID, phone)
 	return nil
 }
 
-// VerifyChallenge implements store.Challenges.
-func (s *Store) VerifyChallenge(_ context.Context, check store.CodeCheck) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, err := s.checkLocked(check)
-	return err
+func (s *Store) clearCountersLocked(tenantID, phone string) {
+	delete(s.phones, key{tenantID, phone})
+	for k := range s.networks {
+		if k.tenant == tenantID && k.phone == phone {
+			delete(s.networks, k)
+		}
+	}
 }
 
 // ConsumeChallenge implements store.Challenges.
@@ -164,9 +298,9 @@ func (s *Store) CreateSession(_ context.Context, sess store.Session) error {
 	return nil
 }
 
-var _ store.SessionLookup = (*Store)(nil)
-
-// LookupSession implements store.SessionLookup.
+// LookupSession finds a live session by the hash of its access token (for
+// hosts that accept the access_token a reset issued; otpreset never calls
+// it), or returns an error wrapping store.ErrNotFound.
 func (s *Store) LookupSession(_ context.Context, tenantID string, accessHash []byte, now time.Time) (store.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,9 +341,7 @@ func (s *Store) Reset(_ context.Context, r store.Reset) error {
 		return err
 	}
 	c.used = true
-	if r.ClearGuesses {
-		_ = s.Guesses.ClearGuesses(context.Background(), store.GuessKey{TenantID: r.Check.TenantID, Phone: r.Check.Phone})
-	}
+	s.clearCountersLocked(r.Check.TenantID, r.Check.Phone)
 	s.revokeLocked(r.Change.TenantID, r.Change.UserID)
 	if r.NewSession != nil {
 		s.sessions[sessionKey(r.NewSession.TenantID, r.NewSession.AccessTokenHash)] = *r.NewSession
