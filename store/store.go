@@ -146,8 +146,10 @@ type Challenges interface {
 	CheckCode(ctx context.Context, a Attempt) (Verdict, error)
 	// ConsumeChallenge checks a right, usable code and marks it used in the
 	// same atomic step: of many concurrent callers with the right code,
-	// exactly one gets nil; the others get ErrChallengeUsed. It counts
-	// nothing (ApplyReset calls it after CheckCode said right).
+	// exactly one gets nil; the others get ErrChallengeUsed. A wrong code
+	// counts against the code's own tries (ErrCodeMismatch), never against
+	// the network or budget counters (ApplyReset calls it after CheckCode
+	// said right).
 	ConsumeChallenge(ctx context.Context, check CodeCheck) error
 	// ClearCounters forgets every counter of the tenant's phone: the
 	// lockout and send count of each network and the guessing budget. A

@@ -23,17 +23,21 @@ type Store struct {
 	mu         sync.Mutex
 	users      map[key]store.User // by tenant+phone
 	challenges map[key]*challenge
-	networks   map[netKey]store.NetworkState
+	networks   map[netKey]netEntry
 	phones     map[key]store.PhoneState
 	sessions   map[string]store.Session // by tenant + access token hash
 	outbox     []outboxEntry
 	// sweepAt is the size of the counted maps at which the next sweep
 	// runs: twice what the last one left, so sweeping costs O(1) a write.
 	sweepAt int
-	// retain is how long an idle counter is kept: the longest period any
-	// request asked to be remembered (a send window, a lockout, Retain,
-	// the budget's window).
-	retain time.Duration
+}
+
+// netEntry is a network's counters and when nothing needs them any more:
+// the end of the send window, or Retain after the last wrong code (and
+// never before the lockout ends).
+type netEntry struct {
+	store.NetworkState
+	forget time.Time
 }
 
 type key struct{ tenant, id string }
@@ -57,7 +61,7 @@ func New() *Store {
 	return &Store{
 		users:      map[key]store.User{},
 		challenges: map[key]*challenge{},
-		networks:   map[netKey]store.NetworkState{},
+		networks:   map[netKey]netEntry{},
 		phones:     map[key]store.PhoneState{},
 		sessions:   map[string]store.Session{},
 	}
@@ -138,9 +142,10 @@ func (s *Store) IssueChallenge(_ context.Context, iss store.Issue) (store.Issued
 func (s *Store) issueLocked(iss store.Issue) store.Issued {
 	c, now := iss.Challenge, iss.Challenge.CreatedAt
 	nk := netKey{c.TenantID, c.Phone, iss.Network}
-	n, issued := store.NextIssue(s.networks[nk], iss)
+	e := s.networks[nk]
+	n, issued := store.NextIssue(e.NetworkState, iss)
 	if iss.SendLimit.Limit > 0 {
-		s.putNetworkLocked(nk, n, now, iss.SendLimit.Period)
+		s.putNetworkLocked(nk, netEntry{n, latest(e.forget, n.SendsReset)}, now)
 	}
 	if issued.Limited || iss.NoUser {
 		return issued
@@ -169,25 +174,23 @@ func (s *Store) CheckCode(_ context.Context, a store.Attempt) (store.Verdict, er
 	defer s.mu.Unlock()
 	nk := netKey{a.Check.TenantID, a.Check.Phone, a.Network}
 	pk := key{a.Check.TenantID, a.Check.Phone}
-	n, ph, v := store.NextAttempt(s.networks[nk], s.phones[pk], a, func() error {
+	e := s.networks[nk]
+	n, ph, v := store.NextAttempt(e.NetworkState, s.phones[pk], a, func() error {
 		_, err := s.checkLocked(a.Check)
 		return err
 	})
 	if v.Counted {
-		p := a.Policy
-		s.putNetworkLocked(nk, n, a.Check.Now, max(p.Retain, p.MaxLockout))
+		forget := latest(e.forget, n.LockedUntil, n.Seen.Add(max(a.Policy.Retain, a.Policy.MaxLockout)))
 		if !ph.BudgetAt.IsZero() {
 			s.phones[pk] = ph
-			s.retain = max(s.retain, p.BudgetWindow)
 		}
+		s.putNetworkLocked(nk, netEntry{n, forget}, a.Check.Now)
 	}
 	return v, nil
 }
 
-// putNetworkLocked keeps a network's counters for at least keep.
-func (s *Store) putNetworkLocked(k netKey, n store.NetworkState, now time.Time, keep time.Duration) {
-	s.networks[k] = n
-	s.retain = max(s.retain, keep)
+func (s *Store) putNetworkLocked(k netKey, e netEntry, now time.Time) {
+	s.networks[k] = e
 	s.sweepLocked(now)
 }
 
@@ -202,8 +205,8 @@ func (s *Store) sweepLocked(now time.Time) {
 			delete(s.challenges, k)
 		}
 	}
-	for k, n := range s.networks {
-		if idle := latest(n.Seen, n.LockedUntil, n.SendsReset); !now.Before(idle.Add(s.retain)) {
+	for k, e := range s.networks {
+		if !now.Before(e.forget) {
 			delete(s.networks, k)
 		}
 	}

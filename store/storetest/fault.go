@@ -41,7 +41,7 @@ func (sh Shape) ResetFault(t *testing.T, s store.Store, arm func(t *testing.T) (
 	require.Error(t, err, "Reset must fail while the fault is armed")
 
 	f.requireUnchanged(t, r)
-	require.NoError(t, s.VerifyChallenge(ctxOf(t), r.Check), "the code must still be usable after a failed reset")
+	require.NoError(t, verifyChallenge(ctxOf(t), s, r.Check), "the code must still be usable after a failed reset")
 	require.NoError(t, rs.Reset(ctxOf(t), f.reset(t, f.challenge.CodeHash)), "a retry with the same code must succeed")
 	return err
 }

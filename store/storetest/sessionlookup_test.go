@@ -15,7 +15,7 @@ import (
 	"github.com/otpreset/go/store/storetest"
 )
 
-// noLookup is a store without store.SessionLookup: memstore seen through
+// noLookup is a store without storetest.SessionLookup: memstore seen through
 // store.Store alone (plus AddUser for the suite).
 type noLookup struct {
 	store.Store
@@ -32,7 +32,7 @@ func newNoLookup() noLookup {
 // A store that cannot look sessions up still passes the suite, which then
 // checks revocation through RevokeSessions's counts.
 func TestRunWithoutSessionLookup(t *testing.T) {
-	_, ok := store.Store(newNoLookup()).(store.SessionLookup)
+	_, ok := store.Store(newNoLookup()).(storetest.SessionLookup)
 	require.False(t, ok, "the wrapper must hide LookupSession")
 	storetest.Run(t, func(*testing.T) store.Store { return newNoLookup() })
 }
