@@ -73,8 +73,8 @@ func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.En
 			c.Hasher = hasher
 		}
 		t.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
-			ResetPerPhone: "off", ResetPerIP: "off",
+			SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
+			ResetPerIP:      "off",
 			LockoutAttempts: math.MaxInt32,
 		}
 		t.Pumping.PrefixDailyCap = "off"

@@ -3,60 +3,40 @@ package otpreset
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otpreset/go/captcha"
 )
 
-// gate applies the tenant's captcha policy before anything touches a code,
-// and on the send endpoint the phone's lockout too (a reset decides its
-// lockout when it takes its guess). It returns the refusal, or nil to go on;
-// solved reports a captcha verified on the way.
-func (f *flow) gate(x *exchange, send bool) (solved bool, err error) {
-	if send {
-		locked, until, err := f.peekLock(x)
-		switch {
-		case err != nil:
-			return false, err
-		case locked && !x.t.lockout.captcha:
-			x.log.Warn("refused", "reason", "locked")
-			return false, errLocked(until.UTC().Format(time.RFC3339), retryAfter(f.cfg.Clock.Now(), until))
-		case locked:
-			if err := f.lockedCaptcha(x, false); err != nil {
-				return false, err
-			}
-			solved = true
-		}
+// gate applies the tenant's captcha mode before anything of the phone is
+// counted: a request refused for its captcha costs the phone nothing. In
+// CaptchaAlways every request must carry a solved captcha (1218 otherwise);
+// solved reports one verified on the way, which later steps reuse.
+func (f *flow) gate(x *exchange) (solved bool, err error) {
+	if x.t.captchaMode != CaptchaAlways {
+		return false, nil
 	}
-	if x.t.captchaMode == CaptchaAlways && !solved {
-		if err := f.checkCaptcha(x); err != nil {
-			x.log.Warn("refused", "reason", "captcha", "captcha", captchaReason(err))
-			f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
-			return false, errCaptcha
-		}
-		solved = true
+	if err := f.checkCaptcha(x); err != nil {
+		f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+		return false, refuse(errCaptcha, "captcha "+captchaReason(err))
 	}
-	return solved, nil
+	return true, nil
 }
 
-// lockedCaptcha is the captcha lockout: a locked phone goes on only with a
-// freshly solved captcha (solved: one was verified for this request already).
-func (f *flow) lockedCaptcha(x *exchange, solved bool) error {
-	if solved {
-		return nil
-	}
+// captchaFor asks the request for a freshly solved captcha because of why
+// (a lockout, a spent budget, a cap): nil when it carries one, else 1132
+// (none sent) or 1218 (refused, or the provider failed: fail closed).
+func (f *flow) captchaFor(x *exchange, why string) error {
 	err := f.checkCaptcha(x)
 	if err == nil {
 		return nil
 	}
-	x.log.Warn("refused", "reason", "locked, captcha required", "captcha", captchaReason(err))
 	f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
 	if errors.Is(err, captcha.ErrMissing) {
-		return errCaptchaRequired
+		return refuse(errCaptchaRequired, why+", captcha required")
 	}
-	return errCaptcha
+	return refuse(errCaptcha, why+", captcha "+captchaReason(err))
 }
 
 // checkCaptcha verifies the request's captcha with the tenant's verifier.

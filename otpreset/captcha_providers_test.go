@@ -120,9 +120,8 @@ func TestCaptchaModesPerProvider(t *testing.T) {
 			for i := 0; i < 5; i++ {
 				require.Equal(t, 401, resetWith(env, "", wrong(code)).Code)
 			}
-			assert.Equal(t, 1132.0, errorCode(t, env.Send(phone).Body.Bytes()), "after N: captcha required")
-			require.Equal(t, 200, env.Do("POST", otpreset.Path+keyQuery+"&"+p.param, map[string]string{"phone": phone}, nil).Code)
-			assert.Equal(t, 1132.0, errorCode(t, resetWith(env, "", env.Code(phone)).Body.Bytes()))
+			require.Equal(t, 200, env.Send(phone).Code, "a send adds no guesses: no captcha asked")
+			assert.Equal(t, 1132.0, errorCode(t, resetWith(env, "", env.Code(phone)).Body.Bytes()), "after N: captcha required")
 			assert.Equal(t, 200, resetWith(env, "&"+p.param, env.Code(phone)).Code, "after N: a solved captcha lets the reset through")
 		})
 	}

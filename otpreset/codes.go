@@ -3,6 +3,7 @@ package otpreset
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"hash"
 	"io"
@@ -13,11 +14,52 @@ import (
 // under the server secret, over tenant, phone and code, so a hash copied to
 // another row is useless. HMAC states are pooled: building one per request
 // costs more than hashing the few bytes.
-type codeHasher struct{ pool sync.Pool }
+type codeHasher struct {
+	pool sync.Pool
+	// deriveKey keys the derivation of codes from nonces: a key of its own,
+	// drawn from the secret, so a code's hash and its derivation never
+	// share a key.
+	deriveKey []byte
+}
 
 func newCodeHasher(secret []byte) *codeHasher {
 	key := append([]byte(nil), secret...)
-	return &codeHasher{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("otpreset: code derivation"))
+	return &codeHasher{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}, deriveKey: m.Sum(nil)}
+}
+
+// derive is the code of a challenge: n decimal digits of HMAC-SHA256 under
+// the derivation key over tenant, phone and the challenge's nonce. The nonce
+// is drawn from crypto/rand for each new code and stored with it, so the
+// handler can send a live code again as it was, while the store holds
+// nothing that gives the code without the secret (as with the code's hash,
+// the secret and a row give it, by trying every code). The digits come from
+// the first 8 bytes taken modulo 10^n: no code is likelier than another by
+// more than 10^n / 2^64 (under 10^-9).
+func (c *codeHasher) derive(tenantID, phone string, nonce []byte, n int) string {
+	m := hmac.New(sha256.New, c.deriveKey)
+	m.Write([]byte(tenantID))
+	m.Write([]byte{0})
+	m.Write([]byte(phone))
+	m.Write([]byte{0})
+	m.Write(nonce)
+	v := binary.BigEndian.Uint64(m.Sum(nil))
+	out := make([]byte, n)
+	for i := n - 1; i >= 0; i-- {
+		out[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(out)
+}
+
+// newNonce draws a challenge's nonce.
+func newNonce(r io.Reader) ([]byte, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("otpreset: random code: %w", err)
+	}
+	return b, nil
 }
 
 func (c *codeHasher) sum(tenantID, phone, code string) []byte {
@@ -31,27 +73,4 @@ func (c *codeHasher) sum(tenantID, phone, code string) []byte {
 	out := m.Sum(nil)
 	c.pool.Put(m)
 	return out
-}
-
-// newCode draws n uniformly random decimal digits from r (rejection
-// sampling, so no digit is more likely than another).
-func newCode(r io.Reader, n int) (string, error) {
-	out := make([]byte, n)
-	var buf [16]byte
-	for i := 0; i < n; {
-		if _, err := io.ReadFull(r, buf[:]); err != nil {
-			return "", fmt.Errorf("otpreset: random code: %w", err)
-		}
-		for _, b := range buf {
-			if b >= 250 { // 250 = 25*10: keep the draw uniform
-				continue
-			}
-			out[i] = '0' + b%10
-			i++
-			if i == n {
-				break
-			}
-		}
-	}
-	return string(out), nil
 }

@@ -261,30 +261,54 @@ type CaptchaPolicy struct {
 	Verifier captcha.Verifier
 }
 
-// Limits are a tenant's rate limits, each a readable rate "N-P" where P is S,
-// M, H or D with an optional multiplier: "3-15M" is 3 per 15 minutes. Empty
-// fields take the defaults below; "off" disables one limit. New refuses a
-// rate it cannot parse.
+// Limits are a tenant's rate limits, lockout and caps, each rate a readable
+// "N-P" where P is S, M, H or D with an optional multiplier: "3-15M" is 3
+// per 15 minutes. Empty fields take the defaults below; "off" disables one
+// limit. New refuses a rate it cannot parse. README "Security model" says
+// what each counts and why.
 type Limits struct {
-	SendPerPhone    string // codes sent per phone; default "3-15M"
-	SendPerIP       string // codes asked for per client IP; default "20-1H"
-	SMSPerTenantDay string // SMS sent per tenant per day; default "10000-1D"
-	ResetPerPhone   string // reset attempts per phone; default "10-15M"
-	ResetPerIP      string // reset attempts per client IP; default "60-1H"
+	// SendPerPhone limits the codes one client network (an IPv4 address, an
+	// IPv6 /64) asks for one phone, in the shared store: another network,
+	// the owner's, is not limited by it. Default "3-15M".
+	SendPerPhone string
+	// SendPerIP and ResetPerIP limit all requests of one client network to
+	// each endpoint (429, ErrorCode 429). Defaults "20-1H" and "60-1H".
+	SendPerIP  string
+	ResetPerIP string
+	// SMSPerPhoneDay is how many SMS of one phone a day, every network
+	// together, count toward the caps below: no cap can be exhausted by a
+	// few phones. Past it, the phone's SMS ask for a captcha where the
+	// tenant has a verifier, and go out uncounted where it has none (never
+	// silenced: that would let anyone silence the owner; SendPerPhone still
+	// limits each network). Default "10-1D".
+	SMSPerPhoneDay string
+	// SMSPerTenantDay caps the tenant's SMS a day. Default "10000-1D". A
+	// send over a cap asks for a captcha where the tenant has a verifier,
+	// and is answered like one to an unknown phone without one: size the
+	// cap above the tenant's busiest day (README "Security model").
+	SMSPerTenantDay string
 
-	// The guessing budget (README "Security model"). Failed codes are
-	// counted per phone, known or not, in the shared store, across new
-	// codes, lockouts, restarts and instances; only a successful reset (or
-	// Handler.Unlock) clears the count. Every LockoutAttempts failures lock
-	// the phone: for LockoutWindow the first time, then twice as long each
-	// time, up to MaxLockout. Defaults: 5, 15 minutes, 24 hours (at most
-	// about 200 code comparisons per phone in 30 days).
+	// The lockout, per phone and client network: every LockoutAttempts
+	// wrong codes from one network lock that network out of the phone, for
+	// LockoutWindow the first time and twice as long each time after, up to
+	// MaxLockout, until the phone's next successful reset (or
+	// Handler.Unlock). Defaults: 5, 15 minutes, 24 hours.
 	LockoutAttempts int
 	LockoutWindow   time.Duration
 	MaxLockout      time.Duration
 	// LockoutType: LockoutSuspend (1198, default) or LockoutCaptcha (1132:
-	// while locked, every comparison needs its own freshly solved captcha).
+	// a locked network goes on with a freshly solved captcha per attempt).
 	LockoutType LockoutType
+	// GuessBudget and GuessBurst are the phone's guessing budget, every
+	// network together: at most GuessBudget wrong codes per period at a
+	// steady rate after a first burst of GuessBurst, so at most their sum
+	// in any period. Once it is spent, a tenant with a captcha verifier asks
+	// every attempt for a freshly solved captcha; one without refuses (1198)
+	// until the budget allows again. One network alone never spends it
+	// (its lockout lets through at most 180 codes in 30 days). Defaults
+	// "200-30D" and 100: at most 300 comparisons per phone in 30 days.
+	GuessBudget string
+	GuessBurst  int
 }
 
 // SMSPumping guards a tenant against SMS pumping (toll fraud): attackers who

@@ -86,6 +86,7 @@ func (f *flow) notify(r *resetting, changedAt time.Time) {
 		f.cfg.Observer.SMS(t.id, "notice_failed")
 		return
 	}
+	f.countNotice(r)
 	msg := sms.Message{TenantID: t.id, To: r.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
 	log, reqCtx := r.log, r.ctx
 	spanCtx, span := f.startSpan(reqCtx, "sms.SendNotice")

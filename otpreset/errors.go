@@ -145,6 +145,19 @@ func (e *apiError) mustEncode() []byte {
 	return b
 }
 
+// refusal is an answer a step chose, with why: Handler.refusal logs the
+// reason, once, where the answer is written.
+type refusal struct {
+	answer *apiError
+	reason string
+}
+
+func (r *refusal) Error() string { return r.answer.Error() + " (" + r.reason + ")" }
+func (r *refusal) Unwrap() error { return r.answer }
+
+// refuse is answer, logged with reason when it is written.
+func refuse(answer *apiError, reason string) error { return &refusal{answer: answer, reason: reason} }
+
 // fault is a server-side failure at one step of a pipeline: the handler logs
 // it and answers 950, never the cause.
 type fault struct {

@@ -131,7 +131,7 @@ func ExampleTenant() {
 		Captcha: otpreset.CaptchaPolicy{Mode: otpreset.CaptchaOff, Verifier: verifier},
 		Limits: otpreset.Limits{
 			SendPerPhone: "3-15M", SendPerIP: "20-1H", SMSPerTenantDay: "10000-1D",
-			ResetPerPhone: "10-15M", ResetPerIP: "60-1H",
+			ResetPerIP:      "60-1H",
 			LockoutAttempts: 5, LockoutWindow: 15 * time.Minute, MaxLockout: 24 * time.Hour,
 			LockoutType: otpreset.LockoutCaptcha, // otpreset.LockoutSuspend answers 1198 instead
 		},
@@ -254,7 +254,6 @@ func ExampleConfig_tracing() {
 		fmt.Println(s.Name())
 	}
 	// Output:
-	// store.TakeGuess
-	// store.VerifyUserCode
+	// store.CheckCode
 	// otpreset PUT
 }

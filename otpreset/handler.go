@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ulule/limiter/v3"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store"
-	"github.com/otpreset/go/store/memstore"
 	"github.com/otpreset/go/webhook"
 )
 
@@ -70,37 +70,13 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guesses, shared := store.GuessesOf(cfg.Store)
-	if !shared {
-		guesses = &memstore.Guesses{}
-		log.Warn("the store keeps no guessing budget (store.Guesses): failed codes are counted in memory, " +
-			"per instance, and forgotten on restart; use a store that keeps them, or set store.Composite.Guesses")
-	}
 	h := &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore),
-		guesses: guesses, codes: newCodeHasher(cfg.Secret)}}
+		dayRate: rate{Rate: limiter.Rate{Period: 24 * time.Hour, Limit: 1}}, codes: newCodeHasher(cfg.Secret)}}
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}
 	h.observed = observed
-	_, resetter := cfg.Store.(store.Resetter)
-	_, keeps := cfg.Store.(store.Guesses)
-	h.resetClears = resetter && keeps
 	return h, nil
-}
-
-// Unlock lifts a phone's lockout and forgets its failed codes, as a
-// successful reset does: for an operator who has confirmed the owner
-// (README "Security model"). phone is normalised as the endpoints do.
-func (h *Handler) Unlock(ctx context.Context, tenantID, phone string) error {
-	e164, err := NormalizePhone(phone)
-	if err != nil {
-		return err
-	}
-	if err := h.guesses.ClearGuesses(ctx, store.GuessKey{TenantID: tenantID, Phone: e164}); err != nil {
-		return fmt.Errorf("otpreset: unlock: %w", err)
-	}
-	h.log.Info("lockout lifted by an operator", "tenant", tenantID, "phone", maskPhone(e164))
-	return nil
 }
 
 // checkConfig refuses what New cannot work with.
@@ -242,18 +218,27 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 // refusal is the answer to err: the refusal itself, or 950 for a fault,
 // which is logged here (with its step), never shown.
 func (h *Handler) refusal(x *exchange, err error) *apiError {
-	// The usual case, a refusal returned as it is, without errors.As (whose
-	// target escapes: an allocation per refusal).
-	if refusal, ok := err.(*apiError); ok && refusal != nil {
-		return refusal
-	}
-	var refusal *apiError
-	if errors.As(err, &refusal) && refusal != nil {
-		return refusal
-	}
+	// A refusal is logged here, once, with the reason its step gave.
 	log, step := h.log, "answer"
 	if x != nil && x.log != nil {
 		log = x.log
+	}
+	// The usual cases, a refusal returned as it is, without errors.As
+	// (whose target escapes: an allocation per refusal).
+	switch e := err.(type) {
+	case *apiError:
+		return e
+	case *refusal:
+		level := slog.LevelInfo
+		if e.answer.Status == http.StatusTooManyRequests || e.answer.ErrorCode == 1198 {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "refused", "reason", e.reason)
+		return e.answer
+	}
+	var answer *apiError
+	if errors.As(err, &answer) && answer != nil {
+		return answer
 	}
 	var f *fault
 	if errors.As(err, &f) {

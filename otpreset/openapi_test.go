@@ -152,12 +152,12 @@ func (s specFailingStore) AddUser(ctx context.Context, u store.User) error {
 	}).AddUser(ctx, u)
 }
 
-func (specFailingStore) SaveChallenge(context.Context, store.Challenge) error {
-	return errSpecStoreDown
+func (specFailingStore) IssueChallenge(context.Context, store.Issue) (store.Issued, error) {
+	return store.Issued{}, errSpecStoreDown
 }
 
-func (specFailingStore) VerifyChallenge(context.Context, store.CodeCheck) error {
-	return errSpecStoreDown
+func (specFailingStore) CheckCode(context.Context, store.Attempt) (store.Verdict, error) {
+	return store.Verdict{}, errSpecStoreDown
 }
 
 func specRejectingCaptcha(context.Context, captcha.Token) error { return captcha.ErrRejected }
@@ -291,11 +291,6 @@ func specCases() []specCase {
 				}
 				return env.Code(specPhone)
 			}, specNewPass), status: 403, errorCode: 1198, reqValid: true},
-		{name: "1198 locked (send)", opts: []otpresettest.Option{specTenant(func(tn *otpreset.Tenant) { tn.Limits.LockoutAttempts = 1 })},
-			method: post, target: otpreset.Path + specKey, body: func(env *otpresettest.Env) any {
-				require.Equal(env.T, 401, env.Reset(specPhone, specWrongCode(env), specNewPass).Code)
-				return map[string]string{"phone": specPhone}
-			}, status: 403, errorCode: 1198, reqValid: true},
 		{name: "1132 captcha after failures", opts: []otpresettest.Option{specTenant(func(tn *otpreset.Tenant) {
 			tn.Limits.LockoutAttempts = 1
 			tn.Limits.LockoutType = otpreset.LockoutCaptcha

@@ -50,3 +50,27 @@ func parseRate(s, def string) (rate, error) {
 	}
 	return rate{Rate: limiter.Rate{Formatted: s, Period: time.Duration(mult) * unit, Limit: limit}}, nil
 }
+
+// limitIP counts one request of endpoint against the client network's rate:
+// a flood from one address (an IPv4 address, an IPv6 /64) is answered 429
+// with ErrorCode 429 on either endpoint, before anything of the phone is
+// counted.
+func (f *flow) limitIP(x *exchange, endpoint string, r rate) error {
+	res, err := f.counters.take(x.ctx, endpoint+":ip:"+x.t.id+":"+x.network, r)
+	if err != nil {
+		return faultAt("rate limit", err)
+	}
+	x.rate = res
+	if res.reached {
+		return refuse(errTooManyRequests(retryAfter(time.Now(), res.reset)), endpoint+" rate per IP")
+	}
+	return nil
+}
+
+func retryAfter(now, reset time.Time) int {
+	s := int(reset.Sub(now).Seconds() + 0.999)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}

@@ -13,15 +13,16 @@ import (
 // exchange is one request on its way through an endpoint's pipeline: what
 // every step reads, filled in as the steps learn it.
 type exchange struct {
-	r     *http.Request
-	ctx   context.Context
-	query url.Values
-	body  map[string]string // lower-cased keys; string values only
-	t     *settings
-	ip    string
-	phone string       // E.164, once readPhone has run
-	log   *slog.Logger // carries tenant, masked phone and endpoint
-	rate  limitResult  // the tightest rate limit seen, for X-RateLimit-*
+	r       *http.Request
+	ctx     context.Context
+	query   url.Values
+	body    map[string]string // lower-cased keys; string values only
+	t       *settings
+	ip      string
+	network string       // what per-network counters key on: clientKey of ip
+	phone   string       // E.164, once readPhone has run
+	log     *slog.Logger // carries tenant, masked phone and endpoint
+	rate    limitResult  // the tightest rate limit seen, for X-RateLimit-*
 }
 
 // begin does what both endpoints do first: the API key, the tenant and the
@@ -63,6 +64,7 @@ func (f *flow) readPhone(x *exchange, base *slog.Logger) error {
 	}
 	x.phone = phone
 	x.ip = f.cfg.ClientIP(x.r)
+	x.network = clientKey(x.ip, f.cfg.IPv6PrefixBits)
 	x.log = base.With("phone", maskPhone(phone))
 	return nil
 }

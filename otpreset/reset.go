@@ -32,17 +32,18 @@ type resetData struct {
 // resetting is a reset request on its way: what the later steps share.
 type resetting struct {
 	exchange
-	otp           string
-	password      string // normalised by the policy: the form to hash
-	user          store.User
-	check         store.CodeCheck
-	captchaSolved bool         // a captcha was verified for this request
-	guess         *store.Guess // the guess taken for the comparison, until given back
+	otp      string
+	password string // normalised by the policy: the form to hash
+	solved   bool   // a captcha was verified for this request
+	check    store.CodeCheck
+	user     store.User
 }
 
-// reset answers PUT: decode, limit, gate (captcha), check the password,
-// take a guess from the phone's budget (the lockout), check the code, then
-// apply and answer.
+// reset answers PUT: decode, limit the client's address, gate (captcha),
+// check the new password's policy, compare the code under the lockout and
+// the budget (one store step; nothing of the phone is counted before it),
+// then, for the right code only, find the user, check the password and
+// apply.
 func (f *flow) reset(r *resetting) (any, error) {
 	x := &r.exchange
 	r.otp = x.body["otp"]
@@ -57,47 +58,31 @@ func (f *flow) reset(r *resetting) (any, error) {
 	if e := f.readPhone(x, x.t.resetLog); e != nil {
 		return nil, e
 	}
-	if e := f.limitIPAndPhone(x, "reset", x.t.resetPerIP, x.t.resetPerPhone, resetLimited); e != nil {
+	if e := f.limitIP(x, "reset", x.t.resetPerIP); e != nil {
 		return nil, e
 	}
-	solved, err := f.gate(x, false)
+	solved, err := f.gate(x)
 	if err != nil {
 		return nil, err
 	}
-	r.captchaSolved = solved
+	r.solved = solved
 	if e := f.checkPolicy(r); e != nil {
 		return nil, e
 	}
-	if e := f.takeGuess(r); e != nil {
+	if e := f.attemptCode(r); e != nil {
 		return nil, e
 	}
-	if e := f.checkCode(r); e != nil {
+	if e := f.findUser(r); e != nil {
 		return nil, e
 	}
-	// The code is right, so its guess is given back, unless the reset
-	// succeeds: that clears the whole budget.
-	body, err := f.finishReset(r)
-	if err != nil {
-		f.returnGuess(r)
-	}
-	return body, err
-}
-
-// finishReset is what follows a right code: the password checks, then the
-// reset itself.
-func (f *flow) finishReset(r *resetting) (any, error) {
 	if e := f.checkPassword(r); e != nil {
 		return nil, e
 	}
 	return f.applyReset(r)
 }
 
-func resetLimited(res limitResult) *apiError {
-	return errResetLimit(res.reset.UTC().Format(time.RFC3339), retryAfter(time.Now(), res.reset))
-}
-
 // checkPolicy refuses a new password the tenant's policy does not allow,
-// before the code is spent.
+// before the code is compared.
 func (f *flow) checkPolicy(r *resetting) error {
 	normalized, err := r.t.password.Check(r.body["password"], r.phone)
 	if err == nil {
@@ -110,59 +95,26 @@ func (f *flow) checkPolicy(r *resetting) error {
 		for _, p := range ve.Problems {
 			fields = append(fields, fieldError{FieldName: p.Field, ErrorMessage: p.Message})
 		}
-		r.log.Info("refused", "reason", "password policy")
-		return errValidation(fields)
+		return refuse(errValidation(fields), "password policy")
 	}
 	return faultAt("password policy", err)
 }
 
-// checkCode checks the code without spending it, before any hashing, so a
-// wrong code costs no argon2id, and with the same store work whether or not
-// the phone has a user, so timing does not tell them apart. The guess taken
-// stays counted for a failure; the right code gives it back (reset does, if
-// the reset does not succeed), also when it lost the race to a concurrent
-// success (then answered like a failure).
-func (f *flow) checkCode(r *resetting) error {
-	r.check = store.CodeCheck{TenantID: r.t.id, Phone: r.phone, CodeHash: f.codes.sum(r.t.id, r.phone, r.otp), Now: f.cfg.Clock.Now()}
-	uc, err := f.verifyUserCode(r)
-	if err != nil {
-		f.returnGuess(r)
-		return faultAt("verify code", err)
-	}
-	switch {
-	case !uc.Found:
-		return f.failedCode(&r.exchange, store.ErrNotFound)
-	case uc.Verdict == nil:
-		r.user = uc.User
-		return nil
-	case errors.Is(uc.Verdict, store.ErrChallengeUsed):
-		f.returnGuess(r)
-		return f.failedCode(&r.exchange, uc.Verdict)
-	case isCodeError(uc.Verdict):
-		return f.failedCode(&r.exchange, uc.Verdict)
-	}
-	f.returnGuess(r)
-	return faultAt("verify code", uc.Verdict)
-}
-
-// verifyUserCode looks the user up and checks the code: in one round trip
-// where the store offers it (store.UserCodeVerifier), else as two calls that
-// check the code for an unknown phone too.
-func (f *flow) verifyUserCode(r *resetting) (uc store.UserCode, err error) {
-	ctx, span := f.startSpan(r.ctx, "store.VerifyUserCode")
-	defer func() { endSpan(span, err) }()
-	if v, ok := f.cfg.Store.(store.UserCodeVerifier); ok {
-		return v.VerifyUserCode(ctx, r.check)
-	}
+// findUser looks up the phone's user once its code is known right: a wrong
+// code never reads the user (its hash, its profile), so its cost does not
+// tell known phones from unknown ones.
+func (f *flow) findUser(r *resetting) error {
+	ctx, span := f.startSpan(r.ctx, "store.UserByPhone")
 	user, err := f.cfg.Store.UserByPhone(ctx, r.t.id, r.phone)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.UserCode{}, err
+	endSpan(span, faultOnly(err))
+	switch {
+	case errors.Is(err, store.ErrNotFound): // a code for a user since deleted
+		return f.failedCode(&r.exchange, err)
+	case err != nil:
+		return faultAt("find user", err)
 	}
-	verdict := f.cfg.Store.VerifyChallenge(ctx, r.check)
-	if verdict != nil && !isCodeError(verdict) {
-		return store.UserCode{}, verdict
-	}
-	return store.UserCode{User: user, Found: err == nil, Verdict: verdict}, nil
+	r.user = user
+	return nil
 }
 
 // checkPassword refuses a breached password (1315) and, where the tenant
@@ -176,8 +128,7 @@ func (f *flow) checkPassword(r *resetting) error {
 			return faultAt("breach check", err)
 		}
 		if breached {
-			r.log.Info("refused", "reason", "breached password")
-			return errBreached
+			return refuse(errBreached, "breached password")
 		}
 	}
 	if r.t.rejectPreviousPassword && r.user.PasswordHash != "" {
@@ -188,8 +139,7 @@ func (f *flow) checkPassword(r *resetting) error {
 			return faultAt("compare previous password", err)
 		}
 		if same {
-			r.log.Info("refused", "reason", "previous password")
-			return errValidation([]fieldError{{FieldName: password.FieldPassword, ErrorMessage: "The new password must differ from the current one"}})
+			return refuse(errValidation([]fieldError{{FieldName: password.FieldPassword, ErrorMessage: "The new password must differ from the current one"}}), "previous password")
 		}
 	}
 	return nil
@@ -222,19 +172,13 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 	applyCtx, span := f.startSpan(ctx, "store.ApplyReset")
 	err = store.ApplyReset(applyCtx, f.cfg.Store, change)
 	endSpan(span, faultOnly(err))
-	if err != nil {
-		if isCodeError(err) { // the right code, lost to a concurrent success
-			return nil, f.failedCode(&r.exchange, err)
-		}
+	switch {
+	case errors.Is(err, store.ErrCountersKept): // done; the counters lapse on their own
+		r.log.Error("the phone's counters were not cleared after the reset", "err", err)
+	case err != nil && outcomeOf(err).known: // the right code, lost to a concurrent success
+		return nil, f.failedCode(&r.exchange, err)
+	case err != nil:
 		return nil, faultAt("apply reset", err)
-	}
-	if !f.resetClears {
-		clearCtx, span := f.startSpan(ctx, "store.ClearGuesses")
-		err = f.guesses.ClearGuesses(clearCtx, guessKey(&r.exchange))
-		endSpan(span, err)
-		if err != nil {
-			r.log.Error("clearing the guessing budget", "err", err)
-		}
 	}
 	f.afterReset(ctx, r, now)
 	f.notify(r, now)
@@ -260,10 +204,9 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 		return store.Reset{}, Tokens{}, nil, faultAt("profile", err)
 	}
 	change := store.Reset{
-		Check:        r.check,
-		Change:       store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
-		Previous:     &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
-		ClearGuesses: f.resetClears,
+		Check:    r.check,
+		Change:   store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Previous: &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
 	}
 	var tokens Tokens
 	if !t.legacyResetAnswer {
@@ -287,49 +230,60 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 	return change, tokens, nil, nil
 }
 
-func isCodeError(err error) bool {
-	return errors.Is(err, store.ErrCodeMismatch) || errors.Is(err, store.ErrChallengeUsed) ||
-		errors.Is(err, store.ErrChallengeExpired) || errors.Is(err, store.ErrNoChallenge) ||
-		errors.Is(err, store.ErrTooManyAttempts) || errors.Is(err, store.ErrNotFound)
+// codeOutcome is what otpreset makes of a store's verdict on a phone/code
+// pair: the reason it logs, and the answer LoginRadius's catalogue gives
+// (DetailedErrors); without that option every one of them is 401/1409.
+type codeOutcome struct {
+	known    bool // one of the verdicts below, not a fault
+	reason   string
+	detailed *apiError
+}
+
+// codeOutcomes is the one table from a store verdict to its reason and
+// detailed answer, in the order they are matched. Which verdicts count
+// against the lockout and the budget is the store's (store.Counted).
+var codeOutcomes = []struct {
+	verdict error
+	codeOutcome
+}{
+	{store.ErrNotFound, codeOutcome{true, "unknown phone", errUserNotExist}},
+	{store.ErrChallengeUsed, codeOutcome{true, "code already used", errUsedOTP}},
+	{store.ErrChallengeExpired, codeOutcome{true, "code expired", errExpiredOTP}},
+	{store.ErrNoChallenge, codeOutcome{true, "no code issued", errNoOTP}},
+	{store.ErrTooManyAttempts, codeOutcome{true, "code tried too often", errNoOTP}},
+	{store.ErrCodeMismatch, codeOutcome{true, "wrong code", errInvalidOTP}},
+}
+
+// outcomeOf finds err's row of codeOutcomes; known is false for a fault.
+func outcomeOf(err error) codeOutcome {
+	for _, o := range codeOutcomes {
+		if errors.Is(err, o.verdict) {
+			return o.codeOutcome
+		}
+	}
+	return codeOutcome{}
+}
+
+// faultOnly is err unless it is a verdict a store gives in the normal
+// course (no user, a wrong code): those are not faults on a span.
+func faultOnly(err error) error {
+	if err == nil || outcomeOf(err).known {
+		return nil
+	}
+	return err
 }
 
 // failedCode answers a phone/code pair that did not authenticate: one
 // answer for every cause unless the tenant asks for LoginRadius's catalogue.
-// The guess it cost was counted when it was taken.
 func (f *flow) failedCode(x *exchange, cause error) error {
-	x.log.Info("refused", "reason", reasonOf(cause))
+	o := outcomeOf(cause)
+	if !o.known {
+		return faultAt("check code", cause)
+	}
 	if !x.t.detailedErrors {
-		return errAuthFailed
+		return refuse(errAuthFailed, o.reason)
 	}
-	switch {
-	case errors.Is(cause, store.ErrNotFound):
-		return errUserNotExist
-	case errors.Is(cause, store.ErrChallengeUsed):
-		return errUsedOTP
-	case errors.Is(cause, store.ErrChallengeExpired):
-		return errExpiredOTP
-	case errors.Is(cause, store.ErrNoChallenge), errors.Is(cause, store.ErrTooManyAttempts):
-		return errNoOTP
-	default:
-		return errInvalidOTP
-	}
-}
-
-func reasonOf(err error) string {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "unknown phone"
-	case errors.Is(err, store.ErrChallengeUsed):
-		return "code already used"
-	case errors.Is(err, store.ErrChallengeExpired):
-		return "code expired"
-	case errors.Is(err, store.ErrNoChallenge):
-		return "no code issued"
-	case errors.Is(err, store.ErrTooManyAttempts):
-		return "code tried too often"
-	default:
-		return "wrong code"
-	}
+	return refuse(o.detailed, o.reason)
 }
 
 // afterReset calls the host's Config.AfterReset for a committed reset. A

@@ -25,8 +25,8 @@ import (
 // noRateLimits leaves the guessing budget as the only defence, as an
 // attacker with many addresses and patience would find it.
 func noRateLimits(c *otpreset.Config, tn *otpreset.Tenant) {
-	tn.Limits.SendPerPhone, tn.Limits.SendPerIP = "off", "off"
-	tn.Limits.ResetPerPhone, tn.Limits.ResetPerIP = "off", "off"
+	tn.Limits.SendPerPhone, tn.Limits.SendPerIP, tn.Limits.SMSPerPhoneDay = "off", "off", "off"
+	tn.Limits.ResetPerIP = "off"
 	tn.MaxCodeAttempts = 1 << 20
 	c.MinSendDuration = -1
 }
@@ -113,30 +113,46 @@ func TestGuessingBudget30Days(t *testing.T) {
 	}
 }
 
-// TestLockoutDecidedAtomically: with the per-phone limit off, 40 parallel
-// wrong codes compare exactly LockoutAttempts codes; the check and the count
-// were separate steps, and 6 comparisons got past a lockout of 5.
+// TestLockoutDecidedAtomically: 40 parallel wrong codes from one network
+// compare exactly LockoutAttempts codes (the check and the count were once
+// separate steps, and 6 got past a lockout of 5); from 40 networks, exactly
+// the budget's burst.
 func TestLockoutDecidedAtomically(t *testing.T) {
-	env := otpresettest.New(t, noRateLimits)
-	env.AddUser(phone, oldPass)
-	env.Send(phone)
-	var compared, locked atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch resetFrom(env, fmt.Sprintf("203.0.113.%d", i+1), phone, "000000", "").Code {
-			case 401:
-				compared.Add(1)
-			case 403:
-				locked.Add(1)
-			}
-		}()
+	burst := func(c *otpreset.Config, tn *otpreset.Tenant) {
+		noRateLimits(c, tn)
+		tn.Limits.GuessBudget, tn.Limits.GuessBurst = "10-1D", 8
 	}
-	wg.Wait()
-	assert.Equal(t, int32(otpreset.DefaultLockoutAttempts), compared.Load())
-	assert.Equal(t, int32(40-otpreset.DefaultLockoutAttempts), locked.Load())
+	for _, tt := range []struct {
+		name     string
+		networks int
+		want     int
+	}{
+		{"one network: its lockout", 1, otpreset.DefaultLockoutAttempts},
+		{"40 networks: the phone's budget", 40, 8},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := otpresettest.New(t, burst)
+			env.AddUser(phone, oldPass)
+			env.Send(phone)
+			var compared, locked atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					switch resetFrom(env, fmt.Sprintf("203.0.113.%d", i%tt.networks+1), phone, "000000", "").Code {
+					case 401:
+						compared.Add(1)
+					case 403:
+						locked.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			assert.Equal(t, int32(tt.want), compared.Load())
+			assert.Equal(t, int32(40-tt.want), locked.Load())
+		})
+	}
 }
 
 // TestConcurrentRightCodesDoNotLock: a double-click (here ten clicks) with
@@ -265,9 +281,12 @@ func TestPumpingRefusalKeepsTheEarlierCode(t *testing.T) {
 	code := env.Code(neighbour)
 	require.Equal(t, 200, env.Send(phone).Code)
 	assert.Empty(t, env.Code(phone), "the prefix cap refused the second phone")
-	// The neighbour was counted already today: its resend goes out.
+	// The neighbour was counted already today: its resend goes out, with
+	// the code it holds (a live code is sent again, never replaced).
+	before := len(env.Sender.Messages())
 	require.Equal(t, 200, env.Send(neighbour).Code)
-	assert.NotEqual(t, code, env.Code(neighbour))
+	require.Len(t, env.Sender.Messages(), before+1, "the resend went out")
+	assert.Equal(t, code, env.Code(neighbour))
 	assert.Equal(t, 200, env.Reset(neighbour, env.Code(neighbour), newPass).Code)
 }
 
@@ -327,25 +346,25 @@ func (c *countingStore) UserByPhone(ctx context.Context, tenant, phone string) (
 	return c.Store.UserByPhone(ctx, tenant, phone)
 }
 
-func (c *countingStore) VerifyChallenge(ctx context.Context, check store.CodeCheck) error {
-	c.record("VerifyChallenge")
-	return c.Store.VerifyChallenge(ctx, check)
+func (c *countingStore) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
+	c.record("CheckCode")
+	return c.Store.CheckCode(ctx, a)
 }
 
-func (c *countingStore) SaveChallenge(ctx context.Context, ch store.Challenge) error {
-	c.record("SaveChallenge")
-	return c.Store.SaveChallenge(ctx, ch)
+func (c *countingStore) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	c.record("IssueCode")
+	return c.Store.IssueCode(ctx, iss)
 }
 
-func (c *countingStore) TakeGuess(ctx context.Context, k store.GuessKey, now time.Time, p store.GuessPolicy, pastLock bool) (store.Guess, error) {
-	c.record("TakeGuess")
-	return c.Store.TakeGuess(ctx, k, now, p, pastLock)
+func (c *countingStore) IssueChallenge(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	c.record("IssueChallenge")
+	return c.Store.IssueChallenge(ctx, iss)
 }
 
 // TestUnknownPhoneSameStoreWork: a wrong-code reset for an unknown phone
-// makes the same store calls as one for a known phone (the unknown phone
-// skipped VerifyChallenge, and SQL stores answered it measurably faster).
-// So does a send.
+// makes the same store calls as one for a known phone, and neither reads
+// the user (its hash and profile would make a known phone slower); so does
+// a send.
 func TestUnknownPhoneSameStoreWork(t *testing.T) {
 	cs := &countingStore{Store: memstore.New()}
 	env := otpresettest.New(t, otpresettest.WithStore(cs), noRateLimits)
@@ -359,12 +378,13 @@ func TestUnknownPhoneSameStoreWork(t *testing.T) {
 	known := cs.take()
 	env.Reset(unknown, "000000", newPass)
 	assert.Equal(t, known, cs.take())
-	assert.Contains(t, known, "VerifyChallenge")
+	assert.Equal(t, []string{"CheckCode"}, known, "a wrong code is one store call, and reads no user")
 
 	env.Send(phone)
 	knownSend := cs.take()
 	env.Send(unknown)
 	assert.Equal(t, knownSend, cs.take())
+	assert.Equal(t, []string{"IssueCode"}, knownSend, "a send is one store call")
 }
 
 // plainSender is a custom sender without sms.Imitator, with its provider's

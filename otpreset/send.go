@@ -23,107 +23,106 @@ type sendData struct {
 // sending is a send request on its way: what the later steps share.
 type sending struct {
 	exchange
-	start   time.Time
-	user    store.User
-	known   bool
-	refused string // why no SMS may go to this phone (pumping, caps), or ""
-	code    string
-	text    sms.Rendered // the worded SMS
-	voice   bool
+	start  time.Time
+	voice  bool
+	solved bool    // a captcha was verified for this request
+	caps   capView // what the SMS caps said before the store was asked
+	issued store.Issued
+	code   string
+	text   sms.Rendered // the worded SMS
 }
 
-// send answers POST: read the phone, limit, gate, apply the pumping guard
-// and the caps, issue a code, text it to a known phone, and answer the same
-// whatever happened to the SMS.
+// send answers POST: read the phone, limit the client's address, gate
+// (captcha), look at the SMS caps, issue the code (the phone's send limit per
+// network, its user, the code saved or the live one kept: one store step),
+// text it to a known phone, and answer the same whatever happened to the SMS.
 func (f *flow) send(s *sending) (any, error) {
 	x := &s.exchange
 	s.start, s.voice = time.Now(), boolParam(x.param("isvoiceotp"))
 	if e := f.readPhone(x, x.t.sendLog); e != nil {
 		return nil, e
 	}
-	if e := f.limitIPAndPhone(x, "send", x.t.sendPerIP, x.t.sendPerPhone, sendLimited); e != nil {
+	if e := f.limitIP(x, "send", x.t.sendPerIP); e != nil {
 		return nil, e
 	}
-	if _, e := f.gate(x, true); e != nil {
-		return nil, e
-	}
-	if e := f.mayText(s); e != nil {
-		return nil, e
-	}
-	if s.refused == "" {
-		if e := f.issueCode(s); e != nil {
-			return nil, e
-		}
-	}
-	receipt, e := f.textCode(s)
+	solved, e := f.gate(x)
 	if e != nil {
+		return nil, e
+	}
+	s.solved = solved
+	if e := f.lookAtCaps(s); e != nil {
+		return nil, e
+	}
+	if e := f.issueAndText(s); e != nil {
 		return nil, e
 	}
 	if !x.t.reportSendFailure {
 		padUntil(x.ctx, s.start.Add(f.cfg.MinSendDuration))
 	}
-	if receipt.Sid == "" { // no SMS went out, or it is still on its way
-		receipt = f.imitateReceipt(s)
-	}
-	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.accountSid, Sid: receipt.Sid}}, nil
+	// One form of Sid for every answer, whichever sender served it, or
+	// none: the provider's own id goes to the log and the trace only.
+	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.accountSid, Sid: sms.NewSid(sms.SidPrefix(s.voice), f.cfg.Rand)}}, nil
 }
 
-func sendLimited(res limitResult) *apiError { return errSendLimit(retryAfter(time.Now(), res.reset)) }
-
-// mayText applies, before any store work, the SMS-pumping guard and the
-// caps. A refused phone is answered exactly like an unknown one (200, the
-// same shape), stores no code and keeps its earlier one; the refusal is
-// logged and counted for metrics.
-func (f *flow) mayText(s *sending) error {
-	reason := pumpingRefusal(s.t, s.phone)
-	if reason != "" {
-		reason = "sms pumping: " + reason
-	} else {
-		var err error
-		if reason, err = f.capsReached(s); err != nil {
-			return err
+// issueAndText issues the code and texts it, unless a cap or the pumping
+// guard keeps every SMS from the phone: then the store is not asked and the
+// answer is the one an unknown phone gets.
+func (f *flow) issueAndText(s *sending) error {
+	if reason := s.caps.quiet; reason != "" {
+		level := s.log.Warn
+		if reason == refusedTenantCap {
+			level = s.log.Error // it stops every SMS of the tenant
 		}
-	}
-	switch {
-	case reason == "":
+		level("code not sent", "reason", reason)
+		f.cfg.Observer.SMS(s.t.id, s.caps.outcome)
 		return nil
-	case reason == refusedTenantCap:
-		s.log.Error("refused", "reason", reason)
-		f.cfg.Observer.SMS(s.t.id, "capped")
-	default:
-		s.log.Warn("refused", "reason", reason)
-		f.cfg.Observer.SMS(s.t.id, "refused")
 	}
-	s.refused = reason
-	return nil
+	if e := f.issueCode(s); e != nil {
+		return e
+	}
+	if e := f.countPhoneDay(s); e != nil {
+		return e
+	}
+	return f.textCode(s)
 }
 
-// issueCode draws a code, stores it and looks the phone up (one round trip
-// where the store offers it), then words it. It does the same work for known
-// and unknown phones; only the SMS itself is skipped. An unknown phone is
-// refused (1043) only when the tenant reveals it.
+// issueCode asks the store, in one step, to count the send against the
+// phone's limit for the client's network, find the phone's user and save a
+// new code, or keep the phone's live one (anyone's send never spoils the
+// owner's code). The code in effect is derived from its nonce, so a kept
+// code is sent again as it was. Known and unknown phones do the same work
+// and are counted alike; only a known phone's code is stored.
 func (f *flow) issueCode(s *sending) error {
 	t, now := s.t, f.cfg.Clock.Now()
-	code, err := newCode(f.cfg.Rand, t.codeLength)
+	nonce, err := newNonce(f.cfg.Rand)
 	if err != nil {
 		return faultAt("code", err)
 	}
-	c := store.Challenge{
-		TenantID: t.id, Phone: s.phone, CodeHash: f.codes.sum(t.id, s.phone, code),
-		CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts,
+	code := f.codes.derive(t.id, s.phone, nonce, t.codeLength)
+	iss := store.Issue{
+		Challenge: store.Challenge{TenantID: t.id, Phone: s.phone, Nonce: nonce, CodeHash: f.codes.sum(t.id, s.phone, code),
+			CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts},
+		Network: s.network, SendLimit: t.sendLimit,
 	}
-	user, err := f.saveChallengeFindUser(s, c)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return faultAt("save code", err)
+	ctx, span := f.startSpan(s.ctx, "store.IssueCode")
+	s.issued, err = store.IssueCode(ctx, f.cfg.Store, iss)
+	endSpan(span, err)
+	if err != nil {
+		return faultAt("issue code", err)
 	}
-	s.user, s.known, s.code = user, err == nil, code
-	if !s.known && t.revealUnknownPhone {
-		s.log.Info("refused", "reason", "unknown phone")
-		return errUnknownPhone
+	s.rate = sendLimitResult(t.sendLimit, s.issued)
+	switch {
+	case s.issued.Limited:
+		return refuse(errSendLimit(retryAfter(now, s.issued.LimitResets)), "sends per phone and network")
+	case !s.issued.Found && t.revealUnknownPhone:
+		return refuse(errUnknownPhone, "unknown phone")
+	case !s.issued.Found:
+		return nil
 	}
+	s.code = f.codes.derive(t.id, s.phone, s.issued.Challenge.Nonce, t.codeLength)
 	name := s.param("smstemplate")
 	s.text, err = t.templates.RenderCode(name, s.r.Header.Get("Accept-Language"), sms.TemplateData{
-		Code: code, Minutes: int((t.codeTTL + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
+		Code: s.code, Minutes: int((s.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
 	})
 	if err != nil {
 		return faultAt("render template", err)
@@ -137,81 +136,50 @@ func (f *flow) issueCode(s *sending) error {
 	return nil
 }
 
-// saveChallengeFindUser saves c and finds its phone's user: one call where
-// the store offers it (store.UserChallengeSaver).
-func (f *flow) saveChallengeFindUser(s *sending, c store.Challenge) (user store.User, err error) {
-	ctx, span := f.startSpan(s.ctx, "store.SaveChallengeFindUser")
-	defer func() { endSpan(span, faultOnly(err)) }()
-	if saver, ok := f.cfg.Store.(store.UserChallengeSaver); ok {
-		return saver.SaveChallengeFindUser(ctx, c)
+// sendLimitResult reports the send limit for the X-RateLimit-* headers.
+func sendLimitResult(l store.SendLimit, iss store.Issued) limitResult {
+	if l.Limit <= 0 {
+		return limitResult{}
 	}
-	user, err = f.cfg.Store.UserByPhone(ctx, c.TenantID, c.Phone)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.User{}, err
-	}
-	if serr := f.cfg.Store.SaveChallenge(ctx, c); serr != nil {
-		return store.User{}, serr
-	}
-	return user, err
+	return limitResult{limit: int64(l.Limit), remaining: int64(iss.SendsLeft), reset: iss.LimitResets, reached: iss.Limited}
 }
 
-// faultOnly is err unless it is an answer a store gives in the normal course
-// (no user, a wrong code): those are not faults on a span.
-func faultOnly(err error) error {
-	if err == nil || isCodeError(err) {
+// textCode sends the code to a known phone that the caps allow, after
+// counting it toward them. A refused or failed SMS still answers 200 (unless
+// the tenant reports send failures): the answer must not tell.
+func (f *flow) textCode(s *sending) error {
+	t := s.t
+	if !s.issued.Found {
+		f.smsOutcome(&s.exchange, "unknown_phone", "code not sent: unknown phone")
 		return nil
 	}
-	return err
-}
-
-// textCode sends the code to a known phone the guard and the caps allow. It
-// returns the provider's receipt, or an empty one when no SMS went out (or
-// it is still on its way).
-func (f *flow) textCode(s *sending) (sms.Receipt, error) {
-	t := s.t
-	switch {
-	case s.refused != "":
-		return sms.Receipt{}, nil
-	case !s.known:
-		f.cfg.Observer.SMS(t.id, "unknown_phone")
-		s.log.Info("code not sent", "reason", "unknown phone")
-		return sms.Receipt{}, nil
+	if reason := f.countCaps(s); reason != "" {
+		f.smsOutcome(&s.exchange, "capped", "code not sent: "+reason)
+		return nil
 	}
-	ok, err := f.countCaps(s)
-	if err != nil {
-		return sms.Receipt{}, faultAt("rate limit", err)
-	}
-	if !ok {
-		s.log.Warn("code not sent", "reason", "a cap was reached meanwhile")
-		f.cfg.Observer.SMS(t.id, "capped")
-		return sms.Receipt{}, nil
-	}
-	msg := sms.Message{TenantID: t.id, To: s.user.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.channel}
+	msg := sms.Message{TenantID: t.id, To: s.issued.User.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.channel}
 	receipt, err := f.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
 	switch {
 	case errors.Is(err, errStillSending):
-		f.cfg.Observer.SMS(t.id, "pending")
-		s.log.Info("code sending, answered before the provider")
-		return sms.Receipt{}, nil
+		f.smsOutcome(&s.exchange, "pending", "code sending, answered before the provider")
 	case err != nil:
 		s.log.Error("SMS provider failed", "err", err)
-		f.cfg.Observer.SMS(t.id, "failed")
+		f.smsOutcome(&s.exchange, "failed", "")
 		if t.reportSendFailure {
-			return sms.Receipt{}, errSendFailed
+			return errSendFailed
 		}
-		return sms.Receipt{}, nil
+	default:
+		s.log.Info("code sent", "provider_sid", receipt.Sid)
+		f.smsOutcome(&s.exchange, "sent", "")
 	}
-	f.cfg.Observer.SMS(t.id, "sent")
-	s.log.Info("code sent")
-	return receipt, nil
+	return nil
 }
 
-// imitateReceipt is the receipt of an answer for which no SMS went out: a
-// Sid of the form the sender's would have.
-func (f *flow) imitateReceipt(s *sending) sms.Receipt {
-	msg := sms.Message{TenantID: s.t.id, To: s.phone, Voice: s.voice}
-	if im, ok := f.cfg.Sender.(sms.Imitator); ok {
-		return im.Imitate(msg)
+// smsOutcome is the one place a send's SMS outcome is counted (Observer)
+// and, with a note, logged.
+func (f *flow) smsOutcome(x *exchange, outcome, note string) {
+	f.cfg.Observer.SMS(x.t.id, outcome)
+	if note != "" {
+		x.log.Info(note)
 	}
-	return sms.Receipt{Sid: sms.NewSid(sms.SidPrefix(msg.Voice), f.cfg.Rand)}
 }

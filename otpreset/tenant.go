@@ -25,14 +25,16 @@ import (
 const (
 	defaultSendPerPhone    = "3-15M"
 	defaultSendPerIP       = "20-1H"
+	defaultSMSPerPhoneDay  = "10-1D"
 	defaultSMSPerTenantDay = "10000-1D"
-	defaultResetPerPhone   = "10-15M"
 	defaultResetPerIP      = "60-1H"
 	defaultLockoutAttempts = 5
 	defaultLockoutWindow   = 15 * time.Minute
 	defaultMaxLockout      = 24 * time.Hour
-	// guessRetention is how long a phone's failures are kept without a new
-	// guess: at least the 30 days the budget is stated over.
+	defaultGuessBudget     = "200-30D"
+	defaultGuessBurst      = 100
+	// guessRetention is how long a network's failures are kept without a
+	// new one: at least the 30 days the budget is stated over.
 	guessRetention        = 30 * 24 * time.Hour
 	defaultPrefixDailyCap = "200-1D"
 	defaultPrefixDigits   = 6
@@ -53,16 +55,18 @@ type settings struct {
 	templates       *sms.Templates
 
 	captchaMode CaptchaMode
-	verifier    captcha.Verifier
+	verifier    captcha.Verifier // nil: the tenant has none
 	lockout     lockoutPolicy
+	guesses     store.GuessPolicy // the lockout per network and the phone's budget
+	sendLimit   store.SendLimit   // SendPerPhone, per phone and network
 
-	sendPerPhone, sendPerIP, smsPerTenantDay rate
-	resetPerPhone, resetPerIP                rate
-	prefixCap                                rate
-	prefixMarker                             rate // marks a phone counted in its prefix's cap for the cap's period
-	prefixDigits                             int
-	allowedCallingCodes                      []int
-	allowNonMobile                           bool
+	sendPerIP, resetPerIP           rate
+	smsPerPhoneDay, smsPerTenantDay rate
+	prefixCap                       rate
+	prefixMarker                    rate // marks a phone counted in its prefix's cap for the cap's period
+	prefixDigits                    int
+	allowedCallingCodes             []int
+	allowNonMobile                  bool
 
 	password               password.Policy
 	breach                 password.BreachChecker
@@ -76,11 +80,10 @@ type settings struct {
 	support                string
 }
 
-// lockoutPolicy is when failed codes lock a phone, and what a lock asks for.
+// lockoutPolicy is what a locked network asks for.
 type lockoutPolicy struct {
-	store.GuessPolicy
-	// captcha: a locked phone may go on with a valid captcha (1132) instead
-	// of waiting (1198).
+	// captcha: a locked network may go on with a valid captcha (1132)
+	// instead of waiting (1198).
 	captcha bool
 }
 
@@ -101,34 +104,44 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		password:            t.Password, breach: t.Breach, rejectPreviousPassword: t.RejectPreviousPassword,
 		detailedErrors: t.DetailedErrors, revealUnknownPhone: t.RevealUnknownPhone,
 		reportSendFailure: t.ReportSendFailure, legacyResetAnswer: t.LegacyResetAnswer,
-		lockout: lockoutPolicy{
-			GuessPolicy: store.GuessPolicy{
-				Attempts:   orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
-				Lockout:    orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
-				MaxLockout: orDefault(t.Limits.MaxLockout, defaultMaxLockout),
-			},
-			captcha: t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures,
+		lockout: lockoutPolicy{captcha: t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures},
+		guesses: store.GuessPolicy{
+			Attempts:    orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
+			Lockout:     orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
+			MaxLockout:  orDefault(t.Limits.MaxLockout, defaultMaxLockout),
+			BudgetBurst: orDefault(t.Limits.GuessBurst, defaultGuessBurst),
 		},
 		channel: t.Channel, resetNotice: !t.NoResetNotice, support: t.Support,
 	}
-	s.lockout.MaxLockout = max(s.lockout.MaxLockout, s.lockout.Lockout)
-	s.lockout.Retain = max(guessRetention, 2*s.lockout.MaxLockout)
+	if isNil(s.verifier) {
+		s.verifier = nil
+	}
+	s.guesses.MaxLockout = max(s.guesses.MaxLockout, s.guesses.Lockout)
+	s.guesses.Retain = max(guessRetention, 2*s.guesses.MaxLockout)
 	problems := []error{checkRanges(t)}
+	var sendPerPhone, guessBudget rate
 	for _, r := range []struct {
 		dst             *rate
 		field, val, def string
 	}{
-		{&s.sendPerPhone, "Limits.SendPerPhone", t.Limits.SendPerPhone, defaultSendPerPhone},
+		{&sendPerPhone, "Limits.SendPerPhone", t.Limits.SendPerPhone, defaultSendPerPhone},
 		{&s.sendPerIP, "Limits.SendPerIP", t.Limits.SendPerIP, defaultSendPerIP},
+		{&s.smsPerPhoneDay, "Limits.SMSPerPhoneDay", t.Limits.SMSPerPhoneDay, defaultSMSPerPhoneDay},
 		{&s.smsPerTenantDay, "Limits.SMSPerTenantDay", t.Limits.SMSPerTenantDay, defaultSMSPerTenantDay},
-		{&s.resetPerPhone, "Limits.ResetPerPhone", t.Limits.ResetPerPhone, defaultResetPerPhone},
 		{&s.resetPerIP, "Limits.ResetPerIP", t.Limits.ResetPerIP, defaultResetPerIP},
+		{&guessBudget, "Limits.GuessBudget", t.Limits.GuessBudget, defaultGuessBudget},
 		{&s.prefixCap, "Pumping.PrefixDailyCap", t.Pumping.PrefixDailyCap, defaultPrefixDailyCap},
 	} {
 		var err error
 		if *r.dst, err = parseRate(r.val, r.def); err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", r.field, err))
 		}
+	}
+	if !sendPerPhone.off {
+		s.sendLimit = store.SendLimit{Limit: int(sendPerPhone.Limit), Period: sendPerPhone.Period}
+	}
+	if !guessBudget.off {
+		s.guesses.Budget, s.guesses.BudgetWindow = int(guessBudget.Limit), guessBudget.Period
 	}
 	if !s.prefixCap.off {
 		s.prefixMarker = rate{Rate: limiter.Rate{Formatted: "prefix-phone", Period: s.prefixCap.Period, Limit: 1}}
@@ -139,7 +152,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		problems = append(problems, fmt.Errorf("%s: %w", "Password", err))
 	}
 	if s.captchaMode != CaptchaOff || s.lockout.captcha {
-		if isNil(s.verifier) {
+		if s.verifier == nil {
 			problems = append(problems, errors.New("a Captcha.Verifier is required by the captcha mode or lockout type"))
 		}
 	}
@@ -172,6 +185,7 @@ func checkRanges(t *Tenant) error {
 	}{
 		{"CodeTTL", int64(t.CodeTTL)}, {"MaxCodeAttempts", int64(t.MaxCodeAttempts)},
 		{"SessionLifetime", int64(t.SessionLifetime)}, {"Limits.LockoutAttempts", int64(t.Limits.LockoutAttempts)},
+		{"Limits.GuessBurst", int64(t.Limits.GuessBurst)},
 		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Limits.MaxLockout", int64(t.Limits.MaxLockout)},
 		{"Pumping.PrefixDigits", int64(t.Pumping.PrefixDigits)},
 	} {

@@ -58,9 +58,9 @@ func TestTracing(t *testing.T) {
 	spans := rec.Ended()
 	tree := spanTree(spans)
 	for _, want := range []string{
-		"otpreset POST > store.PeekGuesses", "otpreset POST > store.SaveChallengeFindUser", "otpreset POST > sms.Send",
-		"otpreset PUT > store.TakeGuess", "otpreset PUT > store.VerifyUserCode",
-		"otpreset PUT > password.Hash", "otpreset PUT > store.ApplyReset", // which clears the budget too (memstore)
+		"otpreset POST > store.IssueCode", "otpreset POST > sms.Send",
+		"otpreset PUT > store.CheckCode", "otpreset PUT > store.UserByPhone",
+		"otpreset PUT > password.Hash", "otpreset PUT > store.ApplyReset", // which clears the counters too
 		"otpreset PUT > sms.SendNotice",
 	} {
 		assert.Contains(t, tree, want)
