@@ -58,7 +58,7 @@ func (f *flow) lookAtCaps(s *sending) error {
 		s.caps.bypass = true
 		return nil
 	}
-	if s.t.verifier == nil {
+	if s.t.Captcha.Verifier == nil {
 		if shared {
 			s.caps.quiet, s.caps.outcome = over, "capped"
 		} else {
@@ -174,17 +174,17 @@ func (f *flow) countNotice(r *resetting) {
 	f.takeCaps(r.exchange)
 }
 
-func phoneDayKey(t *settings, phone string) string { return "sms:phone:" + t.id + ":" + phone }
+func phoneDayKey(t *settings, phone string) string { return "sms:phone:" + t.ID + ":" + phone }
 
-func tenantCapKey(t *settings) string { return "sms:tenant:" + t.id }
+func tenantCapKey(t *settings) string { return "sms:tenant:" + t.ID }
 
 func prefixCapKey(t *settings, phone string) string {
-	return "sms:prefix:" + t.id + ":" + phonePrefix(t.prefixDigits, phone)
+	return "sms:prefix:" + t.ID + ":" + phonePrefix(t.Pumping.PrefixDigits, phone)
 }
 
 // prefixPhoneKey marks a phone as counted in its prefix's cap for the cap's
 // period.
-func prefixPhoneKey(t *settings, phone string) string { return "sms:prefixphone:" + t.id + ":" + phone }
+func prefixPhoneKey(t *settings, phone string) string { return "sms:prefixphone:" + t.ID + ":" + phone }
 
 // refusedTenantCap is the reason for the tenant's daily cap, the one
 // refusal logged at error level: it stops every SMS of the tenant.
@@ -196,9 +196,9 @@ func pumpingRefusal(t *settings, e164 string) string {
 	if err != nil {
 		return "unparseable"
 	}
-	if len(t.allowedCallingCodes) > 0 {
+	if len(t.Pumping.AllowedCallingCodes) > 0 {
 		allowed := false
-		for _, c := range t.allowedCallingCodes {
+		for _, c := range t.Pumping.AllowedCallingCodes {
 			if c == n.countryCode {
 				allowed = true
 				break
@@ -208,7 +208,7 @@ func pumpingRefusal(t *settings, e164 string) string {
 			return "calling code +" + strconv.Itoa(n.countryCode) + " not allowed"
 		}
 	}
-	if !t.allowNonMobile {
+	if !t.Pumping.AllowNonMobile {
 		switch n.numberType {
 		case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.UNKNOWN:
 		default:

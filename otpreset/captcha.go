@@ -14,11 +14,11 @@ import (
 // CaptchaAlways every request must carry a solved captcha (1218 otherwise);
 // solved reports one verified on the way, which later steps reuse.
 func (f *flow) gate(x *exchange) (solved bool, err error) {
-	if x.t.captchaMode != CaptchaAlways {
+	if x.t.Captcha.Mode != CaptchaAlways {
 		return false, nil
 	}
 	if err := f.checkCaptcha(x); err != nil {
-		f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+		f.cfg.Observer.CaptchaFailed(x.t.ID, captchaReason(err))
 		return false, refuse(errCaptcha, "captcha "+captchaReason(err))
 	}
 	return true, nil
@@ -32,7 +32,7 @@ func (f *flow) captchaFor(x *exchange, why string) error {
 	if err == nil {
 		return nil
 	}
-	f.cfg.Observer.CaptchaFailed(x.t.id, captchaReason(err))
+	f.cfg.Observer.CaptchaFailed(x.t.ID, captchaReason(err))
 	if errors.Is(err, captcha.ErrMissing) {
 		return refuse(errCaptchaRequired, why+", captcha required")
 	}
@@ -43,15 +43,15 @@ func (f *flow) captchaFor(x *exchange, why string) error {
 // New refuses a tenant that needs a verifier and has none; a missing one
 // still fails closed.
 func (f *flow) checkCaptcha(x *exchange) error {
-	if x.t.verifier == nil {
-		return fmt.Errorf("otpreset: tenant %s asks for a captcha but has no verifier: %w", x.t.id, captcha.ErrUnavailable)
+	if x.t.Captcha.Verifier == nil {
+		return fmt.Errorf("otpreset: tenant %s asks for a captcha but has no verifier: %w", x.t.ID, captcha.ErrUnavailable)
 	}
 	tok := captcha.TokenFrom(x.param, x.ip)
 	if tok.Response == "" {
 		return captcha.ErrMissing
 	}
 	ctx, span := f.startSpan(x.ctx, "captcha.Verify")
-	err := x.t.verifier.Verify(ctx, tok)
+	err := x.t.Captcha.Verifier.Verify(ctx, tok)
 	span.SetAttributes(attribute.String("otpreset.captcha", captchaOutcome(err)))
 	span.End()
 	return err

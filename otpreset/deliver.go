@@ -76,18 +76,18 @@ func padUntil(ctx context.Context, deadline time.Time) {
 // logged and counted.
 func (f *flow) notify(r *resetting, changedAt time.Time) {
 	t := r.t
-	if !t.resetNotice || r.user.Phone == "" {
+	if t.NoResetNotice || r.user.Phone == "" {
 		return
 	}
-	notice, err := t.templates.RenderNotice(r.param("resetpasswordsmstemplate"), r.r.Header.Get("Accept-Language"),
-		sms.NoticeData{AppName: t.appName, Time: changedAt, Support: t.support})
+	notice, err := t.SMSTemplates.RenderNotice(r.param("resetpasswordsmstemplate"), r.r.Header.Get("Accept-Language"),
+		sms.NoticeData{AppName: t.AppName, Time: changedAt, Support: t.Support})
 	if err != nil {
 		r.log.Error("reset notice not worded", "err", err)
-		f.cfg.Observer.SMS(t.id, "notice_failed")
+		f.cfg.Observer.SMS(t.ID, "notice_failed")
 		return
 	}
 	f.countNotice(r)
-	msg := sms.Message{TenantID: t.id, To: r.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
+	msg := sms.Message{TenantID: t.ID, To: r.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
 	log, reqCtx := r.log, r.ctx
 	spanCtx, span := f.startSpan(reqCtx, "sms.SendNotice")
 	go func() {
@@ -97,9 +97,9 @@ func (f *flow) notify(r *resetting, changedAt time.Time) {
 		endSpan(span, err)
 		if err != nil {
 			log.Error("reset notice not sent", "err", err)
-			f.cfg.Observer.SMS(t.id, "notice_failed")
+			f.cfg.Observer.SMS(t.ID, "notice_failed")
 			return
 		}
-		f.cfg.Observer.SMS(t.id, "notice_sent")
+		f.cfg.Observer.SMS(t.ID, "notice_sent")
 	}()
 }

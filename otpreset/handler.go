@@ -168,7 +168,7 @@ func (h *Handler) answered(span trace.Span, endpoint string, x *exchange, status
 	span.SetAttributes(attribute.String("otpreset.endpoint", endpoint),
 		attribute.Int("http.response.status_code", status), attribute.Int("otpreset.error_code", errorCode))
 	if x != nil {
-		span.SetAttributes(attribute.String("otpreset.tenant", x.t.id))
+		span.SetAttributes(attribute.String("otpreset.tenant", x.t.ID))
 	}
 	if status >= 500 {
 		span.SetStatus(codes.Error, "ErrorCode "+strconv.Itoa(errorCode))

@@ -37,17 +37,17 @@ import (
 func (f *flow) attemptCode(r *resetting) error {
 	t := r.t
 	a := store.Attempt{
-		Check:   store.CodeCheck{TenantID: t.id, Phone: r.phone, CodeHash: f.codes.sum(t.id, r.phone, r.otp), Now: f.cfg.Clock.Now()},
+		Check:   store.CodeCheck{TenantID: t.ID, Phone: r.phone, CodeHash: f.codes.sum(t.ID, r.phone, r.otp), Now: f.cfg.Clock.Now()},
 		Network: r.network, Policy: t.guesses,
 	}
 	for {
-		a.PassLockout, a.PassBudget = r.solved && t.lockout.captcha, r.solved
+		a.PassLockout, a.PassBudget = r.solved && t.lockoutCaptcha, r.solved
 		v, err := f.checkCode(r, a)
 		if err != nil {
 			return faultAt("check code", err)
 		}
 		if v.StartedLockout {
-			f.cfg.Observer.Lockout(t.id)
+			f.cfg.Observer.Lockout(t.ID)
 		}
 		why, mayAsk := "", false
 		switch v.Refused {
@@ -58,9 +58,9 @@ func (f *flow) attemptCode(r *resetting) error {
 			}
 			return f.failedCode(&r.exchange, f.detailedCause(r, v.Code))
 		case store.RefusedLockout:
-			why, mayAsk = "network locked out of the phone", t.lockout.captcha
+			why, mayAsk = "network locked out of the phone", t.lockoutCaptcha
 		case store.RefusedBudget:
-			why, mayAsk = "guessing budget spent", t.verifier != nil
+			why, mayAsk = "guessing budget spent", t.Captcha.Verifier != nil
 		}
 		if r.solved || !mayAsk {
 			return refuse(errLocked(v.Until.UTC().Format(time.RFC3339), retryAfter(a.Check.Now, v.Until)), why)
@@ -76,10 +76,10 @@ func (f *flow) attemptCode(r *resetting) error {
 // unknown phone (938) from a known one without a code (1070): one more
 // store call, made only by tenants that chose to reveal which phones exist.
 func (f *flow) detailedCause(r *resetting, verdict error) error {
-	if !r.t.detailedErrors || !errors.Is(verdict, store.ErrNoChallenge) {
+	if !r.t.DetailedErrors || !errors.Is(verdict, store.ErrNoChallenge) {
 		return verdict
 	}
-	if _, err := f.cfg.Store.UserByPhone(r.ctx, r.t.id, r.phone); errors.Is(err, store.ErrNotFound) {
+	if _, err := f.cfg.Store.UserByPhone(r.ctx, r.t.ID, r.phone); errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return verdict
@@ -106,7 +106,7 @@ func (h *Handler) Unlock(ctx context.Context, tenantID, phone string) error {
 	if err := h.cfg.Store.ClearCounters(ctx, tenantID, e164); err != nil {
 		return fmt.Errorf("otpreset: unlock: %w", err)
 	}
-	if err := h.counters.forget(ctx, phoneDayKey(&settings{id: tenantID}, e164), h.dayRate); err != nil {
+	if err := h.counters.forget(ctx, phoneDayKey(&settings{Tenant: Tenant{ID: tenantID}}, e164), h.dayRate); err != nil {
 		return fmt.Errorf("otpreset: unlock: the phone's daily SMS count: %w", err)
 	}
 	h.log.Info("counters of a phone cleared by an operator", "tenant", tenantID, "phone", maskPhone(e164))

@@ -56,7 +56,7 @@ func parseRate(s, def string) (rate, error) {
 // with ErrorCode 429 on either endpoint, before anything of the phone is
 // counted.
 func (f *flow) limitIP(x *exchange, endpoint string, r rate) error {
-	res, err := f.counters.take(x.ctx, endpoint+":ip:"+x.t.id+":"+x.network, r)
+	res, err := f.counters.take(x.ctx, endpoint+":ip:"+x.t.ID+":"+x.network, r)
 	if err != nil {
 		return faultAt("rate limit", err)
 	}

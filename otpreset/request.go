@@ -8,6 +8,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
 )
 
 // exchange is one request on its way through an endpoint's pipeline: what
@@ -23,6 +27,28 @@ type exchange struct {
 	phone   string       // E.164, once readPhone has run
 	log     *slog.Logger // carries tenant, masked phone and endpoint
 	rate    limitResult  // the tightest rate limit seen, for X-RateLimit-*
+}
+
+// sending is a send request on its way: what the later steps share.
+type sending struct {
+	exchange
+	start  time.Time
+	voice  bool
+	solved bool    // a captcha was verified for this request
+	caps   capView // what the SMS caps said before the store was asked
+	issued store.Issued
+	code   string
+	text   sms.Rendered // the worded SMS
+}
+
+// resetting is a reset request on its way: what the later steps share.
+type resetting struct {
+	exchange
+	otp      string
+	password string // normalised by the policy: the form to hash
+	solved   bool   // a captcha was verified for this request
+	check    store.CodeCheck
+	user     store.User
 }
 
 // begin does what both endpoints do first: the API key, the tenant and the

@@ -29,16 +29,6 @@ type resetData struct {
 	ExpiresIn time.Time `json:"expires_in"`
 }
 
-// resetting is a reset request on its way: what the later steps share.
-type resetting struct {
-	exchange
-	otp      string
-	password string // normalised by the policy: the form to hash
-	solved   bool   // a captcha was verified for this request
-	check    store.CodeCheck
-	user     store.User
-}
-
 // reset answers PUT: decode, limit the client's address, gate (captcha),
 // check the new password's policy, compare the code under the lockout and
 // the budget (one store step; nothing of the phone is counted before it),
@@ -84,7 +74,7 @@ func (f *flow) reset(r *resetting) (any, error) {
 // checkPolicy refuses a new password the tenant's policy does not allow,
 // before the code is compared.
 func (f *flow) checkPolicy(r *resetting) error {
-	normalized, err := r.t.password.Check(r.body["password"], r.phone)
+	normalized, err := r.t.Password.Check(r.body["password"], r.phone)
 	if err == nil {
 		r.password = normalized
 		return nil
@@ -105,7 +95,7 @@ func (f *flow) checkPolicy(r *resetting) error {
 // tell known phones from unknown ones.
 func (f *flow) findUser(r *resetting) error {
 	ctx, span := f.startSpan(r.ctx, "store.UserByPhone")
-	user, err := f.cfg.Store.UserByPhone(ctx, r.t.id, r.phone)
+	user, err := f.cfg.Store.UserByPhone(ctx, r.t.ID, r.phone)
 	endSpan(span, faultOnly(err))
 	switch {
 	case errors.Is(err, store.ErrNotFound): // a code for a user since deleted
@@ -120,9 +110,9 @@ func (f *flow) findUser(r *resetting) error {
 // checkPassword refuses a breached password (1315) and, where the tenant
 // asks, the current one (1134).
 func (f *flow) checkPassword(r *resetting) error {
-	if r.t.breach != nil {
+	if r.t.Breach != nil {
 		ctx, span := f.startSpan(r.ctx, "password.Breached")
-		breached, err := r.t.breach.Breached(ctx, r.password)
+		breached, err := r.t.Breach.Breached(ctx, r.password)
 		endSpan(span, err)
 		if err != nil {
 			return faultAt("breach check", err)
@@ -131,7 +121,7 @@ func (f *flow) checkPassword(r *resetting) error {
 			return refuse(errBreached, "breached password")
 		}
 	}
-	if r.t.rejectPreviousPassword && r.user.PasswordHash != "" {
+	if r.t.RejectPreviousPassword && r.user.PasswordHash != "" {
 		ctx, span := f.startSpan(r.ctx, "password.Compare")
 		same, err := f.cfg.Hasher.Compare(ctx, r.password, r.user.PasswordHash)
 		endSpan(span, err)
@@ -188,7 +178,7 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 		}
 	}
 	r.log.Info("password reset", "user", r.user.ID)
-	if r.t.legacyResetAnswer {
+	if r.t.LegacyResetAnswer {
 		return resetResponse{IsPosted: true}, nil
 	}
 	return resetResponse{IsPosted: true, Data: &resetData{Profile: profile, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, ExpiresIn: tokens.ExpiresAt}}, nil
@@ -205,12 +195,12 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 	}
 	change := store.Reset{
 		Check:    r.check,
-		Change:   store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
-		Previous: &store.PasswordChange{TenantID: t.id, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
+		Change:   store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
+		Previous: &store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
 	}
 	var tokens Tokens
-	if !t.legacyResetAnswer {
-		if tokens, err = f.cfg.Tokens.Issue(r.ctx, t.tenant, user, now); err != nil {
+	if !t.LegacyResetAnswer {
+		if tokens, err = f.cfg.Tokens.Issue(r.ctx, &t.Tenant, user, now); err != nil {
 			return store.Reset{}, Tokens{}, nil, faultAt("tokens", err)
 		}
 		change.NewSession = newSession(t, user.ID, tokens, now)
@@ -218,7 +208,7 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 	if r.preventWebhook() {
 		return change, tokens, nil, nil
 	}
-	event := &webhook.Event{ID: uuid.NewString(), TenantID: t.id, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
+	event := &webhook.Event{ID: uuid.NewString(), TenantID: t.ID, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
 	if !f.cfg.WebhookOutbox {
 		return change, tokens, event, nil
 	}
@@ -226,7 +216,7 @@ func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.T
 	if err != nil {
 		return store.Reset{}, Tokens{}, nil, faultAt("webhook payload", err)
 	}
-	change.Outbox = []store.OutboxMessage{{ID: event.ID, TenantID: t.id, Payload: payload, CreatedAt: now}}
+	change.Outbox = []store.OutboxMessage{{ID: event.ID, TenantID: t.ID, Payload: payload, CreatedAt: now}}
 	return change, tokens, nil, nil
 }
 
@@ -280,7 +270,7 @@ func (f *flow) failedCode(x *exchange, cause error) error {
 	if !o.known {
 		return faultAt("check code", cause)
 	}
-	if !x.t.detailedErrors {
+	if !x.t.DetailedErrors {
 		return refuse(errAuthFailed, o.reason)
 	}
 	return refuse(o.detailed, o.reason)
@@ -298,5 +288,5 @@ func (f *flow) afterReset(ctx context.Context, r *resetting, at time.Time) {
 			r.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
 		}
 	}()
-	f.cfg.AfterReset(ctx, ResetEvent{TenantID: r.t.id, UserID: r.user.ID, At: at})
+	f.cfg.AfterReset(ctx, ResetEvent{TenantID: r.t.ID, UserID: r.user.ID, At: at})
 }

@@ -20,18 +20,6 @@ type sendData struct {
 	Sid        string `json:"Sid"`
 }
 
-// sending is a send request on its way: what the later steps share.
-type sending struct {
-	exchange
-	start  time.Time
-	voice  bool
-	solved bool    // a captcha was verified for this request
-	caps   capView // what the SMS caps said before the store was asked
-	issued store.Issued
-	code   string
-	text   sms.Rendered // the worded SMS
-}
-
 // send answers POST: read the phone, limit the client's address, gate
 // (captcha), look at the SMS caps, issue the code (the phone's send limit per
 // network, its user, the code saved or the live one kept: one store step),
@@ -56,12 +44,12 @@ func (f *flow) send(s *sending) (any, error) {
 	if e := f.issueAndText(s); e != nil {
 		return nil, e
 	}
-	if !x.t.reportSendFailure {
+	if !x.t.ReportSendFailure {
 		padUntil(x.ctx, s.start.Add(f.cfg.MinSendDuration))
 	}
 	// One form of Sid for every answer, whichever sender served it, or
 	// none: the provider's own id goes to the log and the trace only.
-	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.accountSid, Sid: sms.NewSid(sms.SidPrefix(s.voice), f.cfg.Rand)}}, nil
+	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.AccountSid, Sid: sms.NewSid(sms.SidPrefix(s.voice), f.cfg.Rand)}}, nil
 }
 
 // issueAndText issues the code and texts it, unless a cap or the pumping
@@ -74,7 +62,7 @@ func (f *flow) issueAndText(s *sending) error {
 			level = s.log.Error // it stops every SMS of the tenant
 		}
 		level("code not sent", "reason", reason)
-		f.cfg.Observer.SMS(s.t.id, s.caps.outcome)
+		f.cfg.Observer.SMS(s.t.ID, s.caps.outcome)
 		return nil
 	}
 	if e := f.issueCode(s); e != nil {
@@ -98,10 +86,10 @@ func (f *flow) issueCode(s *sending) error {
 	if err != nil {
 		return faultAt("code", err)
 	}
-	code := f.codes.derive(t.id, s.phone, nonce, t.codeLength)
+	code := f.codes.derive(t.ID, s.phone, nonce, t.CodeLength)
 	iss := store.Issue{
-		Challenge: store.Challenge{TenantID: t.id, Phone: s.phone, Nonce: nonce, CodeHash: f.codes.sum(t.id, s.phone, code),
-			CreatedAt: now, ExpiresAt: now.Add(t.codeTTL), MaxAttempts: t.maxCodeAttempts},
+		Challenge: store.Challenge{TenantID: t.ID, Phone: s.phone, Nonce: nonce, CodeHash: f.codes.sum(t.ID, s.phone, code),
+			CreatedAt: now, ExpiresAt: now.Add(t.CodeTTL), MaxAttempts: t.MaxCodeAttempts},
 		Network: s.network, SendLimit: t.sendLimit,
 	}
 	ctx, span := f.startSpan(s.ctx, "store.IssueCode")
@@ -114,15 +102,15 @@ func (f *flow) issueCode(s *sending) error {
 	switch {
 	case s.issued.Limited:
 		return refuse(errSendLimit(retryAfter(now, s.issued.LimitResets)), "sends per phone and network")
-	case !s.issued.Found && t.revealUnknownPhone:
+	case !s.issued.Found && t.RevealUnknownPhone:
 		return refuse(errUnknownPhone, "unknown phone")
 	case !s.issued.Found:
 		return nil
 	}
-	s.code = f.codes.derive(t.id, s.phone, s.issued.Challenge.Nonce, t.codeLength)
+	s.code = f.codes.derive(t.ID, s.phone, s.issued.Challenge.Nonce, t.CodeLength)
 	name := s.param("smstemplate")
-	s.text, err = t.templates.RenderCode(name, s.r.Header.Get("Accept-Language"), sms.TemplateData{
-		Code: s.code, Minutes: int((s.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.appName, Domain: t.domain,
+	s.text, err = t.SMSTemplates.RenderCode(name, s.r.Header.Get("Accept-Language"), sms.TemplateData{
+		Code: s.code, Minutes: int((s.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
 	})
 	if err != nil {
 		return faultAt("render template", err)
@@ -157,15 +145,15 @@ func (f *flow) textCode(s *sending) error {
 		f.smsOutcome(&s.exchange, "capped", "code not sent: "+reason)
 		return nil
 	}
-	msg := sms.Message{TenantID: t.id, To: s.issued.User.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.channel}
-	receipt, err := f.deliver(s.ctx, msg, s.start, t.reportSendFailure, s.log)
+	msg := sms.Message{TenantID: t.ID, To: s.issued.User.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.Channel}
+	receipt, err := f.deliver(s.ctx, msg, s.start, t.ReportSendFailure, s.log)
 	switch {
 	case errors.Is(err, errStillSending):
 		f.smsOutcome(&s.exchange, "pending", "code sending, answered before the provider")
 	case err != nil:
 		s.log.Error("SMS provider failed", "err", err)
 		f.smsOutcome(&s.exchange, "failed", "")
-		if t.reportSendFailure {
+		if t.ReportSendFailure {
 			return errSendFailed
 		}
 	default:
@@ -178,7 +166,7 @@ func (f *flow) textCode(s *sending) error {
 // smsOutcome is the one place a send's SMS outcome is counted (Observer)
 // and, with a note, logged.
 func (f *flow) smsOutcome(x *exchange, outcome, note string) {
-	f.cfg.Observer.SMS(x.t.id, outcome)
+	f.cfg.Observer.SMS(x.t.ID, outcome)
 	if note != "" {
 		x.log.Info(note)
 	}

@@ -15,9 +15,6 @@ import (
 
 	"github.com/ulule/limiter/v3"
 
-	"github.com/otpreset/go/captcha"
-	"github.com/otpreset/go/otpreset/password"
-	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 )
 
@@ -40,51 +37,64 @@ const (
 	defaultPrefixDigits   = 6
 )
 
-// settings is a Tenant checked once, with every default applied. The request
-// path reads only these resolved values, never the Tenant's raw fields.
+// settings is a Tenant checked once: a copy of it with every default
+// applied (withDefaults, the one place defaults live), and what is derived
+// from it once. The request path reads only these, never the Tenant it was
+// given.
 type settings struct {
-	tenant          *Tenant // as given, for TokenIssuer.Issue
-	id              string
-	sendLog         *slog.Logger // the handler's, with the tenant and endpoint
-	resetLog        *slog.Logger
-	appName, domain string
-	codeLength      int
-	codeTTL         time.Duration
-	maxCodeAttempts int
-	accountSid      string
-	templates       *sms.Templates
+	Tenant
+	sendLog  *slog.Logger // the handler's, with the tenant and endpoint
+	resetLog *slog.Logger
 
-	captchaMode CaptchaMode
-	verifier    captcha.Verifier // nil: the tenant has none
-	lockout     lockoutPolicy
-	guesses     store.GuessPolicy // the lockout per network and the phone's budget
-	sendLimit   store.SendLimit   // SendPerPhone, per phone and network
+	// lockoutCaptcha: a locked network may go on with a valid captcha
+	// (1132) instead of waiting (1198).
+	lockoutCaptcha bool
+	guesses        store.GuessPolicy // the lockout per network and the phone's budget
+	sendLimit      store.SendLimit   // SendPerPhone, per phone and network
 
 	sendPerIP, resetPerIP           rate
 	smsPerPhoneDay, smsPerTenantDay rate
 	prefixCap                       rate
 	prefixMarker                    rate // marks a phone counted in its prefix's cap for the cap's period
-	prefixDigits                    int
-	allowedCallingCodes             []int
-	allowNonMobile                  bool
-
-	password               password.Policy
-	breach                 password.BreachChecker
-	rejectPreviousPassword bool
-	detailedErrors         bool
-	revealUnknownPhone     bool
-	reportSendFailure      bool
-	legacyResetAnswer      bool
-	channel                sms.Channel
-	resetNotice            bool
-	support                string
 }
 
-// lockoutPolicy is what a locked network asks for.
-type lockoutPolicy struct {
-	// captcha: a locked network may go on with a valid captcha (1132)
-	// instead of waiting (1198).
-	captcha bool
+// withDefaults is t with every zero field given its default: the one place
+// a Tenant's defaults are applied (each is documented on its field).
+// AccountSid's default is derived from the secret.
+func withDefaults(t Tenant, secret []byte) Tenant {
+	t.CodeLength = orDefault(t.CodeLength, defaultCodeLength)
+	t.CodeTTL = orDefault(t.CodeTTL, defaultCodeTTL)
+	t.MaxCodeAttempts = orDefault(t.MaxCodeAttempts, defaultMaxCodeAttempts)
+	t.SessionLifetime = orDefault(t.SessionLifetime, defaultSessionLifetime)
+	if t.AccountSid == "" {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte("account-sid\x00" + t.ID))
+		t.AccountSid = "AC" + hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	if isNil(t.Captcha.Verifier) {
+		t.Captcha.Verifier = nil
+	}
+	l := &t.Limits
+	for _, r := range []struct {
+		field *string
+		def   string
+	}{
+		{&l.SendPerPhone, defaultSendPerPhone}, {&l.SendPerIP, defaultSendPerIP},
+		{&l.SMSPerPhoneDay, defaultSMSPerPhoneDay}, {&l.SMSPerTenantDay, defaultSMSPerTenantDay},
+		{&l.ResetPerIP, defaultResetPerIP}, {&l.GuessBudget, defaultGuessBudget},
+		{&t.Pumping.PrefixDailyCap, defaultPrefixDailyCap},
+	} {
+		if *r.field == "" {
+			*r.field = r.def
+		}
+	}
+	l.LockoutAttempts = orDefault(l.LockoutAttempts, defaultLockoutAttempts)
+	l.LockoutWindow = orDefault(l.LockoutWindow, defaultLockoutWindow)
+	l.MaxLockout = max(orDefault(l.MaxLockout, defaultMaxLockout), l.LockoutWindow)
+	l.GuessBurst = orDefault(l.GuessBurst, defaultGuessBurst)
+	t.Pumping.PrefixDigits = orDefault(t.Pumping.PrefixDigits, defaultPrefixDigits)
+	t.Pumping.AllowedCallingCodes = append([]int(nil), t.Pumping.AllowedCallingCodes...)
+	return t
 }
 
 // resolveSettings checks t and applies its defaults; secret derives the
@@ -94,46 +104,27 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 	if t == nil {
 		return nil, fmt.Errorf("%w: nil Tenant", ErrInvalidConfig)
 	}
-	s := &settings{
-		tenant: t, id: t.ID, appName: t.AppName, domain: t.Domain, templates: t.SMSTemplates,
-		codeLength: orDefault(t.CodeLength, defaultCodeLength), codeTTL: orDefault(t.CodeTTL, defaultCodeTTL),
-		maxCodeAttempts: orDefault(t.MaxCodeAttempts, defaultMaxCodeAttempts),
-		accountSid:      t.AccountSid, captchaMode: t.Captcha.Mode, verifier: t.Captcha.Verifier,
-		prefixDigits: orDefault(t.Pumping.PrefixDigits, defaultPrefixDigits), allowNonMobile: t.Pumping.AllowNonMobile,
-		allowedCallingCodes: append([]int(nil), t.Pumping.AllowedCallingCodes...),
-		password:            t.Password, breach: t.Breach, rejectPreviousPassword: t.RejectPreviousPassword,
-		detailedErrors: t.DetailedErrors, revealUnknownPhone: t.RevealUnknownPhone,
-		reportSendFailure: t.ReportSendFailure, legacyResetAnswer: t.LegacyResetAnswer,
-		lockout: lockoutPolicy{captcha: t.Limits.LockoutType == LockoutCaptcha || t.Captcha.Mode == CaptchaAfterFailures},
-		guesses: store.GuessPolicy{
-			Attempts:    orDefault(t.Limits.LockoutAttempts, defaultLockoutAttempts),
-			Lockout:     orDefault(t.Limits.LockoutWindow, defaultLockoutWindow),
-			MaxLockout:  orDefault(t.Limits.MaxLockout, defaultMaxLockout),
-			BudgetBurst: orDefault(t.Limits.GuessBurst, defaultGuessBurst),
-		},
-		channel: t.Channel, resetNotice: !t.NoResetNotice, support: t.Support,
-	}
-	if isNil(s.verifier) {
-		s.verifier = nil
-	}
-	s.guesses.MaxLockout = max(s.guesses.MaxLockout, s.guesses.Lockout)
-	s.guesses.Retain = max(guessRetention, 2*s.guesses.MaxLockout)
+	s := &settings{Tenant: withDefaults(*t, secret)}
+	l := s.Limits
+	s.lockoutCaptcha = l.LockoutType == LockoutCaptcha || s.Captcha.Mode == CaptchaAfterFailures
+	s.guesses = store.GuessPolicy{Attempts: l.LockoutAttempts, Lockout: l.LockoutWindow, MaxLockout: l.MaxLockout,
+		Retain: max(guessRetention, 2*l.MaxLockout), BudgetBurst: l.GuessBurst}
 	problems := []error{checkRanges(t)}
 	var sendPerPhone, guessBudget rate
 	for _, r := range []struct {
-		dst             *rate
-		field, val, def string
+		dst        *rate
+		field, val string
 	}{
-		{&sendPerPhone, "Limits.SendPerPhone", t.Limits.SendPerPhone, defaultSendPerPhone},
-		{&s.sendPerIP, "Limits.SendPerIP", t.Limits.SendPerIP, defaultSendPerIP},
-		{&s.smsPerPhoneDay, "Limits.SMSPerPhoneDay", t.Limits.SMSPerPhoneDay, defaultSMSPerPhoneDay},
-		{&s.smsPerTenantDay, "Limits.SMSPerTenantDay", t.Limits.SMSPerTenantDay, defaultSMSPerTenantDay},
-		{&s.resetPerIP, "Limits.ResetPerIP", t.Limits.ResetPerIP, defaultResetPerIP},
-		{&guessBudget, "Limits.GuessBudget", t.Limits.GuessBudget, defaultGuessBudget},
-		{&s.prefixCap, "Pumping.PrefixDailyCap", t.Pumping.PrefixDailyCap, defaultPrefixDailyCap},
+		{&sendPerPhone, "Limits.SendPerPhone", l.SendPerPhone},
+		{&s.sendPerIP, "Limits.SendPerIP", l.SendPerIP},
+		{&s.smsPerPhoneDay, "Limits.SMSPerPhoneDay", l.SMSPerPhoneDay},
+		{&s.smsPerTenantDay, "Limits.SMSPerTenantDay", l.SMSPerTenantDay},
+		{&s.resetPerIP, "Limits.ResetPerIP", l.ResetPerIP},
+		{&guessBudget, "Limits.GuessBudget", l.GuessBudget},
+		{&s.prefixCap, "Pumping.PrefixDailyCap", s.Pumping.PrefixDailyCap},
 	} {
 		var err error
-		if *r.dst, err = parseRate(r.val, r.def); err != nil {
+		if *r.dst, err = parseRate(r.val, ""); err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", r.field, err))
 		}
 	}
@@ -143,29 +134,21 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 	if !guessBudget.off {
 		s.guesses.Budget, s.guesses.BudgetWindow = int(guessBudget.Limit), guessBudget.Period
 	}
+	s.prefixMarker = rate{off: true}
 	if !s.prefixCap.off {
 		s.prefixMarker = rate{Rate: limiter.Rate{Formatted: "prefix-phone", Period: s.prefixCap.Period, Limit: 1}}
-	} else {
-		s.prefixMarker = rate{off: true}
 	}
 	if err := t.Password.Validate(); err != nil {
 		problems = append(problems, fmt.Errorf("%s: %w", "Password", err))
 	}
-	if s.captchaMode != CaptchaOff || s.lockout.captcha {
-		if s.verifier == nil {
-			problems = append(problems, errors.New("a Captcha.Verifier is required by the captcha mode or lockout type"))
-		}
+	if (s.Captcha.Mode != CaptchaOff || s.lockoutCaptcha) && s.Captcha.Verifier == nil {
+		problems = append(problems, errors.New("a Captcha.Verifier is required by the captcha mode or lockout type"))
 	}
 	if err := errors.Join(problems...); err != nil {
 		return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, t.ID, err)
 	}
 	s.sendLog = log.With("tenant", t.ID, "endpoint", "send")
 	s.resetLog = log.With("tenant", t.ID, "endpoint", "reset")
-	if s.accountSid == "" {
-		m := hmac.New(sha256.New, secret)
-		m.Write([]byte("account-sid\x00" + t.ID))
-		s.accountSid = "AC" + hex.EncodeToString(m.Sum(nil)[:16])
-	}
 	return s, nil
 }
 

@@ -21,7 +21,8 @@ type Tokens struct {
 
 // TokenIssuer issues the session a successful reset answers with. The
 // default issues random opaque tokens in LoginRadius's UUID form; a host
-// with its own session format (a JWT, say) plugs in its own.
+// with its own session format plugs in its own. t is the tenant with every
+// default applied (SessionLifetime included).
 type TokenIssuer interface {
 	Issue(ctx context.Context, t *Tenant, u store.User, now time.Time) (Tokens, error)
 }
@@ -42,8 +43,7 @@ func (rt randomTokens) Issue(_ context.Context, t *Tenant, _ store.User, now tim
 	if err != nil {
 		return Tokens{}, fmt.Errorf("otpreset: token: %w", err)
 	}
-	life := orDefault(t.SessionLifetime, defaultSessionLifetime)
-	return Tokens{AccessToken: a.String(), RefreshToken: b.String(), ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}, nil
+	return Tokens{AccessToken: a.String(), RefreshToken: b.String(), ExpiresAt: now.Add(t.SessionLifetime).UTC().Truncate(time.Second)}, nil
 }
 
 // TokenHash is how a token is stored and looked up: its SHA-256. A host that
@@ -57,7 +57,7 @@ func TokenHash(token string) []byte {
 // newSession is the stored form of tokens: hashes only.
 func newSession(t *settings, userID string, tokens Tokens, now time.Time) *store.Session {
 	return &store.Session{
-		ID: uuid.NewString(), TenantID: t.id, UserID: userID,
+		ID: uuid.NewString(), TenantID: t.ID, UserID: userID,
 		AccessTokenHash: TokenHash(tokens.AccessToken), RefreshTokenHash: TokenHash(tokens.RefreshToken),
 		CreatedAt: now, ExpiresAt: tokens.ExpiresAt,
 	}
