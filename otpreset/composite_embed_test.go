@@ -13,10 +13,10 @@ import (
 	"github.com/otpreset/go/store/memstore"
 )
 
-// embeddedComposite is a host's store type that embeds a Composite without
-// Guesses to add a method of its own, as the quickstart's Redis mode did: it
-// answered 500 to every request (a nil Guesses reached through the
-// Composite's promoted methods).
+// embeddedComposite is a host's store type that embeds a Composite to add a
+// method of its own, as the quickstart's Redis mode does: it once answered
+// 500 to every request (a nil part reached through the Composite's promoted
+// methods).
 type embeddedComposite struct {
 	store.Composite
 	users *memstore.Store
@@ -26,7 +26,7 @@ func (c embeddedComposite) AddUser(ctx context.Context, u store.User) error {
 	return c.users.AddUser(ctx, u)
 }
 
-func TestEmbeddedCompositeWithoutGuessesServes(t *testing.T) {
+func TestEmbeddedCompositeServes(t *testing.T) {
 	m := memstore.New()
 	st := embeddedComposite{Composite: store.Composite{Users: m, Challenges: m, Sessions: m}, users: m}
 	env := otpresettest.New(t, otpresettest.WithStore(st))

@@ -48,7 +48,7 @@ func (rt randomTokens) Issue(_ context.Context, t *Tenant, _ store.User, now tim
 
 // TokenHash is how a token is stored and looked up: its SHA-256. A host that
 // accepts the access_token a reset issued finds its session with
-// store.SessionLookup.LookupSession(ctx, tenantID, TokenHash(token), now).
+// its store's LookupSession(ctx, tenantID, TokenHash(token), now).
 func TokenHash(token string) []byte {
 	s := sha256.Sum256([]byte(token))
 	return s[:]

@@ -26,10 +26,11 @@ func seedOutbox(t *testing.T, ms *memstore.Store, msgs ...store.OutboxMessage) {
 	const phone = "+15550001111"
 	hash := []byte("code-hash")
 	require.NoError(t, ms.AddUser(ctx, store.User{TenantID: "tenant-1", ID: "u-1", Phone: phone, Profile: json.RawMessage(`{}`)}))
-	require.NoError(t, ms.SaveChallenge(ctx, store.Challenge{
+	_, err := ms.IssueChallenge(ctx, store.Issue{Challenge: store.Challenge{
 		TenantID: "tenant-1", Phone: phone, CodeHash: hash,
 		CreatedAt: epoch, ExpiresAt: epoch.Add(5 * time.Minute), MaxAttempts: 5,
-	}))
+	}})
+	require.NoError(t, err)
 	require.NoError(t, ms.Reset(ctx, store.Reset{
 		Check:  store.CodeCheck{TenantID: "tenant-1", Phone: phone, CodeHash: hash, Now: epoch},
 		Change: store.PasswordChange{TenantID: "tenant-1", UserID: "u-1", PasswordHash: "$argon2id$test", ChangedAt: epoch},
