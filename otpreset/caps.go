@@ -45,49 +45,49 @@ type capView struct {
 
 // lookAtCaps applies the pumping guard and looks at the caps, before any
 // store work.
-func (f *flow) lookAtCaps(s *sending) error {
-	if reason := pumpingRefusal(s.t, s.phone); reason != "" {
-		s.caps.quiet, s.caps.outcome = "sms pumping: "+reason, "refused"
+func (f *flow) lookAtCaps(sd *sending) error {
+	if reason := pumpingRefusal(sd.t, sd.phone); reason != "" {
+		sd.caps.quiet, sd.caps.outcome = "sms pumping: "+reason, "refused"
 		return nil
 	}
-	over, shared, err := f.overCap(s)
+	over, shared, err := f.overCap(sd)
 	if err != nil || over == "" {
 		return err
 	}
-	if s.solved {
-		s.caps.bypass = true
+	if sd.solved {
+		sd.caps.bypass = true
 		return nil
 	}
-	if s.t.Captcha.Verifier == nil {
+	if sd.t.Captcha.Verifier == nil {
 		if shared {
-			s.caps.quiet, s.caps.outcome = over, "capped"
+			sd.caps.quiet, sd.caps.outcome = over, "capped"
 		} else {
-			s.caps.bypass = true // over its own limit: sent, not counted
+			sd.caps.bypass = true // over its own limit: sent, not counted
 		}
 		return nil
 	}
-	if e := f.captchaFor(&s.exchange, over); e != nil {
+	if e := f.captchaFor(&sd.exchange, over); e != nil {
 		return e
 	}
-	s.caps.bypass = true
+	sd.caps.bypass = true
 	return nil
 }
 
 // overCap names the first cap a send to the phone would pass, or "";
 // shared tells a cap every phone shares (the tenant's, the prefix's) from
 // the phone's own daily limit.
-func (f *flow) overCap(s *sending) (reason string, shared bool, err error) {
-	t := s.t
+func (f *flow) overCap(sd *sending) (reason string, shared bool, err error) {
+	t := sd.t
 	for _, c := range []struct {
 		key    string
 		r      rate
 		reason string
 		shared bool
 	}{
-		{phoneDayKey(t, s.phone), t.smsPerPhoneDay, "SMS per phone per day", false},
+		{phoneDayKey(t, sd.phone), t.smsPerPhoneDay, "SMS per phone per day", false},
 		{tenantCapKey(t), t.smsPerTenantDay, refusedTenantCap, true},
 	} {
-		res, err := f.counters.peek(s.ctx, c.key, c.r)
+		res, err := f.counters.peek(sd.ctx, c.key, c.r)
 		if err != nil {
 			return "", false, faultAt("rate limit", err)
 		}
@@ -95,14 +95,14 @@ func (f *flow) overCap(s *sending) (reason string, shared bool, err error) {
 			return c.reason, c.shared, nil
 		}
 	}
-	seen, err := f.counters.peek(s.ctx, prefixPhoneKey(t, s.phone), t.prefixMarker)
+	seen, err := f.counters.peek(sd.ctx, prefixPhoneKey(t, sd.phone), t.prefixMarker)
 	if err != nil {
 		return "", false, faultAt("rate limit", err)
 	}
 	if seen.limit > 0 && seen.reached { // counted in its prefix today already
 		return "", false, nil
 	}
-	res, err := f.counters.peek(s.ctx, prefixCapKey(t, s.phone), t.prefixCap)
+	res, err := f.counters.peek(sd.ctx, prefixCapKey(t, sd.phone), t.prefixCap)
 	if err != nil {
 		return "", false, faultAt("rate limit", err)
 	}
@@ -115,26 +115,26 @@ func (f *flow) overCap(s *sending) (reason string, shared bool, err error) {
 // countPhoneDay counts a send the store let through against the phone's
 // daily SMS limit, known phone or not, so that the limit answers alike for
 // every phone.
-func (f *flow) countPhoneDay(s *sending) error {
-	if s.caps.bypass || s.caps.quiet != "" {
+func (f *flow) countPhoneDay(sd *sending) error {
+	if sd.caps.bypass || sd.caps.quiet != "" {
 		return nil
 	}
-	res, err := f.counters.take(s.ctx, phoneDayKey(s.t, s.phone), s.t.smsPerPhoneDay)
+	res, err := f.counters.take(sd.ctx, phoneDayKey(sd.t, sd.phone), sd.t.smsPerPhoneDay)
 	if err != nil {
 		return faultAt("rate limit", err)
 	}
-	s.caps.overDay = res.reached
+	sd.caps.overDay = res.reached
 	return nil
 }
 
 // countCaps counts an SMS about to go to a known phone toward the tenant's
 // and the prefix's caps. It names the cap a concurrent send reached first,
 // or "" to send.
-func (f *flow) countCaps(s *sending) string {
-	if s.caps.bypass || s.caps.overDay { // over its own limit: sent, not counted
+func (f *flow) countCaps(sd *sending) string {
+	if sd.caps.bypass || sd.caps.overDay { // over its own limit: sent, not counted
 		return ""
 	}
-	if reason := f.takeCaps(s.exchange); reason != "" {
+	if reason := f.takeCaps(sd.exchange); reason != "" {
 		return reason + ", reached meanwhile"
 	}
 	return ""
@@ -167,11 +167,11 @@ func (f *flow) takeCaps(x exchange) string {
 
 // countNotice counts the reset notice toward every cap; it is never refused
 // by them (the owner must learn of the change).
-func (f *flow) countNotice(r *resetting) {
-	if _, err := f.counters.take(r.ctx, phoneDayKey(r.t, r.phone), r.t.smsPerPhoneDay); err != nil {
-		r.log.Error("counting the notice toward the caps", "err", err)
+func (f *flow) countNotice(rs *resetting) {
+	if _, err := f.counters.take(rs.ctx, phoneDayKey(rs.t, rs.phone), rs.t.smsPerPhoneDay); err != nil {
+		rs.log.Error("counting the notice toward the caps", "err", err)
 	}
-	f.takeCaps(r.exchange)
+	f.takeCaps(rs.exchange)
 }
 
 func phoneDayKey(t *settings, phone string) string { return "sms:phone:" + t.ID + ":" + phone }

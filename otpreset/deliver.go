@@ -74,21 +74,21 @@ func padUntil(ctx context.Context, deadline time.Time) {
 // template that could), goes by SMS whatever the code's channel, and never
 // blocks or fails the reset: it is sent in the background, and a failure is
 // logged and counted.
-func (f *flow) notify(r *resetting, changedAt time.Time) {
-	t := r.t
-	if t.NoResetNotice || r.user.Phone == "" {
+func (f *flow) notify(rs *resetting, changedAt time.Time) {
+	t := rs.t
+	if t.NoResetNotice || rs.user.Phone == "" {
 		return
 	}
-	notice, err := t.SMSTemplates.RenderNotice(r.param("resetpasswordsmstemplate"), r.r.Header.Get("Accept-Language"),
+	notice, err := t.SMSTemplates.RenderNotice(rs.param("resetpasswordsmstemplate"), rs.r.Header.Get("Accept-Language"),
 		sms.NoticeData{AppName: t.AppName, Time: changedAt, Support: t.Support})
 	if err != nil {
-		r.log.Error("reset notice not worded", "err", err)
+		rs.log.Error("reset notice not worded", "err", err)
 		f.cfg.Observer.SMS(t.ID, "notice_failed")
 		return
 	}
-	f.countNotice(r)
-	msg := sms.Message{TenantID: t.ID, To: r.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
-	log, reqCtx := r.log, r.ctx
+	f.countNotice(rs)
+	msg := sms.Message{TenantID: t.ID, To: rs.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
+	log, reqCtx := rs.log, rs.ctx
 	spanCtx, span := f.startSpan(reqCtx, "sms.SendNotice")
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), f.cfg.SendTimeout)

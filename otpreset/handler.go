@@ -206,9 +206,9 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 	}
 	x0 := exchange{r: r, ctx: r.Context(), query: q, body: fields, t: t, log: h.log}
 	if endpoint == "send" {
-		s := &sending{exchange: x0}
-		body, err = h.send(s)
-		return endpoint, &s.exchange, body, err
+		sd := &sending{exchange: x0}
+		body, err = h.send(sd)
+		return endpoint, &sd.exchange, body, err
 	}
 	rs := &resetting{exchange: x0}
 	body, err = h.reset(rs)

@@ -34,15 +34,15 @@ import (
 // attemptCode compares r's code under the lockout and the budget, asking for
 // a captcha where one lets the request through. nil means the code is right
 // and usable (not yet consumed).
-func (f *flow) attemptCode(r *resetting) error {
-	t := r.t
+func (f *flow) attemptCode(rs *resetting) error {
+	t := rs.t
 	a := store.Attempt{
-		Check:   store.CodeCheck{TenantID: t.ID, Phone: r.phone, CodeHash: f.codes.sum(t.ID, r.phone, r.otp), Now: f.cfg.Clock.Now()},
-		Network: r.network, Policy: t.guesses,
+		Check:   store.CodeCheck{TenantID: t.ID, Phone: rs.phone, CodeHash: f.codes.sum(t.ID, rs.phone, rs.otp), Now: f.cfg.Clock.Now()},
+		Network: rs.network, Policy: t.guesses,
 	}
 	for {
-		a.PassLockout, a.PassBudget = r.solved && t.lockoutCaptcha, r.solved
-		v, err := f.checkCode(r, a)
+		a.PassLockout, a.PassBudget = rs.solved && t.lockoutCaptcha, rs.solved
+		v, err := f.checkCode(rs, a)
 		if err != nil {
 			return faultAt("check code", err)
 		}
@@ -52,41 +52,41 @@ func (f *flow) attemptCode(r *resetting) error {
 		why, mayAsk := "", false
 		switch v.Refused {
 		case store.NotRefused:
-			r.check = a.Check
+			rs.check = a.Check
 			if v.Code == nil {
 				return nil
 			}
-			return f.failedCode(&r.exchange, f.detailedCause(r, v.Code))
+			return f.failedCode(&rs.exchange, f.detailedCause(rs, v.Code))
 		case store.RefusedLockout:
 			why, mayAsk = "network locked out of the phone", t.lockoutCaptcha
 		case store.RefusedBudget:
 			why, mayAsk = "guessing budget spent", t.Captcha.Verifier != nil
 		}
-		if r.solved || !mayAsk {
+		if rs.solved || !mayAsk {
 			return refuse(errLocked(v.Until.UTC().Format(time.RFC3339), retryAfter(a.Check.Now, v.Until)), why)
 		}
-		if e := f.captchaFor(&r.exchange, why); e != nil {
+		if e := f.captchaFor(&rs.exchange, why); e != nil {
 			return e
 		}
-		r.solved = true
+		rs.solved = true
 	}
 }
 
 // detailedCause tells, for LoginRadius's catalogue (DetailedErrors), an
 // unknown phone (938) from a known one without a code (1070): one more
 // store call, made only by tenants that chose to reveal which phones exist.
-func (f *flow) detailedCause(r *resetting, verdict error) error {
-	if !r.t.DetailedErrors || !errors.Is(verdict, store.ErrNoChallenge) {
+func (f *flow) detailedCause(rs *resetting, verdict error) error {
+	if !rs.t.DetailedErrors || !errors.Is(verdict, store.ErrNoChallenge) {
 		return verdict
 	}
-	if _, err := f.cfg.Store.UserByPhone(r.ctx, r.t.ID, r.phone); errors.Is(err, store.ErrNotFound) {
+	if _, err := f.cfg.Store.UserByPhone(rs.ctx, rs.t.ID, rs.phone); errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return verdict
 }
 
-func (f *flow) checkCode(r *resetting, a store.Attempt) (store.Verdict, error) {
-	ctx, span := f.startSpan(r.ctx, "store.CheckCode")
+func (f *flow) checkCode(rs *resetting, a store.Attempt) (store.Verdict, error) {
+	ctx, span := f.startSpan(rs.ctx, "store.CheckCode")
 	v, err := f.cfg.Store.CheckCode(ctx, a)
 	span.SetAttributes(attribute.Int("otpreset.refused", int(v.Refused)), attribute.Bool("otpreset.counted", v.Counted),
 		attribute.Bool("otpreset.lockout_started", v.StartedLockout))

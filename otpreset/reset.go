@@ -34,15 +34,15 @@ type resetData struct {
 // the budget (one store step; nothing of the phone is counted before it),
 // then, for the right code only, find the user, check the password and
 // apply.
-func (f *flow) reset(r *resetting) (any, error) {
-	x := &r.exchange
-	r.otp = x.body["otp"]
+func (f *flow) reset(rs *resetting) (any, error) {
+	x := &rs.exchange
+	rs.otp = x.body["otp"]
 	switch {
 	case x.body["password"] == "":
 		return nil, errMissingPassword
 	case x.body["phone"] == "":
 		return nil, errMissingPhone
-	case r.otp == "":
+	case rs.otp == "":
 		return nil, errMissingOTP
 	}
 	if e := f.readPhone(x, x.t.resetLog); e != nil {
@@ -55,28 +55,28 @@ func (f *flow) reset(r *resetting) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.solved = solved
-	if e := f.checkPolicy(r); e != nil {
+	rs.solved = solved
+	if e := f.checkPolicy(rs); e != nil {
 		return nil, e
 	}
-	if e := f.attemptCode(r); e != nil {
+	if e := f.attemptCode(rs); e != nil {
 		return nil, e
 	}
-	if e := f.findUser(r); e != nil {
+	if e := f.findUser(rs); e != nil {
 		return nil, e
 	}
-	if e := f.checkPassword(r); e != nil {
+	if e := f.checkPassword(rs); e != nil {
 		return nil, e
 	}
-	return f.applyReset(r)
+	return f.applyReset(rs)
 }
 
 // checkPolicy refuses a new password the tenant's policy does not allow,
 // before the code is compared.
-func (f *flow) checkPolicy(r *resetting) error {
-	normalized, err := r.t.Password.Check(r.body["password"], r.phone)
+func (f *flow) checkPolicy(rs *resetting) error {
+	normalized, err := rs.t.Password.Check(rs.body["password"], rs.phone)
 	if err == nil {
-		r.password = normalized
+		rs.password = normalized
 		return nil
 	}
 	var ve *password.ValidationError
@@ -93,26 +93,26 @@ func (f *flow) checkPolicy(r *resetting) error {
 // findUser looks up the phone's user once its code is known right: a wrong
 // code never reads the user (its hash, its profile), so its cost does not
 // tell known phones from unknown ones.
-func (f *flow) findUser(r *resetting) error {
-	ctx, span := f.startSpan(r.ctx, "store.UserByPhone")
-	user, err := f.cfg.Store.UserByPhone(ctx, r.t.ID, r.phone)
+func (f *flow) findUser(rs *resetting) error {
+	ctx, span := f.startSpan(rs.ctx, "store.UserByPhone")
+	user, err := f.cfg.Store.UserByPhone(ctx, rs.t.ID, rs.phone)
 	endSpan(span, faultOnly(err))
 	switch {
 	case errors.Is(err, store.ErrNotFound): // a code for a user since deleted
-		return f.failedCode(&r.exchange, err)
+		return f.failedCode(&rs.exchange, err)
 	case err != nil:
 		return faultAt("find user", err)
 	}
-	r.user = user
+	rs.user = user
 	return nil
 }
 
 // checkPassword refuses a breached password (1315) and, where the tenant
 // asks, the current one (1134).
-func (f *flow) checkPassword(r *resetting) error {
-	if r.t.Breach != nil {
-		ctx, span := f.startSpan(r.ctx, "password.Breached")
-		breached, err := r.t.Breach.Breached(ctx, r.password)
+func (f *flow) checkPassword(rs *resetting) error {
+	if rs.t.Breach != nil {
+		ctx, span := f.startSpan(rs.ctx, "password.Breached")
+		breached, err := rs.t.Breach.Breached(ctx, rs.password)
 		endSpan(span, err)
 		if err != nil {
 			return faultAt("breach check", err)
@@ -121,9 +121,9 @@ func (f *flow) checkPassword(r *resetting) error {
 			return refuse(errBreached, "breached password")
 		}
 	}
-	if r.t.RejectPreviousPassword && r.user.PasswordHash != "" {
-		ctx, span := f.startSpan(r.ctx, "password.Compare")
-		same, err := f.cfg.Hasher.Compare(ctx, r.password, r.user.PasswordHash)
+	if rs.t.RejectPreviousPassword && rs.user.PasswordHash != "" {
+		ctx, span := f.startSpan(rs.ctx, "password.Compare")
+		same, err := f.cfg.Hasher.Compare(ctx, rs.password, rs.user.PasswordHash)
 		endSpan(span, err)
 		if err != nil {
 			return faultAt("compare previous password", err)
@@ -138,47 +138,47 @@ func (f *flow) checkPassword(r *resetting) error {
 // applyReset hashes the password and, in one store step, consumes the code,
 // replaces the password, revokes every session, creates the new one and
 // writes the outbox; then it clears the lockout and emits the webhook.
-func (f *flow) applyReset(r *resetting) (any, error) {
+func (f *flow) applyReset(rs *resetting) (any, error) {
 	hashStart := time.Now()
-	hashCtx, span := f.startSpan(r.ctx, "password.Hash")
-	hash, err := f.cfg.Hasher.Hash(hashCtx, r.password)
+	hashCtx, span := f.startSpan(rs.ctx, "password.Hash")
+	hash, err := f.cfg.Hasher.Hash(hashCtx, rs.password)
 	endSpan(span, err)
 	f.cfg.Observer.Hashed(time.Since(hashStart))
 	if err != nil {
 		return nil, faultAt("hash", err)
 	}
 	now := f.cfg.Clock.Now()
-	profile, err := updatedProfile(r.user, now)
+	profile, err := updatedProfile(rs.user, now)
 	if err != nil {
 		return nil, faultAt("profile", err)
 	}
-	change, tokens, event, e := f.buildReset(r, hash, profile, now)
+	change, tokens, event, e := f.buildReset(rs, hash, profile, now)
 	if e != nil {
 		return nil, e
 	}
 	// The reset must not be half done because the client went away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), f.cfg.ApplyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rs.ctx), f.cfg.ApplyTimeout)
 	defer cancel()
 	applyCtx, span := f.startSpan(ctx, "store.ApplyReset")
 	err = store.ApplyReset(applyCtx, f.cfg.Store, change)
 	endSpan(span, faultOnly(err))
 	switch {
 	case errors.Is(err, store.ErrCountersKept): // done; the counters lapse on their own
-		r.log.Error("the phone's counters were not cleared after the reset", "err", err)
+		rs.log.Error("the phone's counters were not cleared after the reset", "err", err)
 	case err != nil && outcomeOf(err).known: // the right code, lost to a concurrent success
-		return nil, f.failedCode(&r.exchange, err)
+		return nil, f.failedCode(&rs.exchange, err)
 	case err != nil:
 		return nil, faultAt("apply reset", err)
 	}
-	f.afterReset(ctx, r, now)
-	f.notify(r, now)
+	f.afterReset(ctx, rs, now)
+	f.notify(rs, now)
 	if event != nil {
 		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
-			r.log.Error("webhook not accepted", "event", event.ID, "err", err)
+			rs.log.Error("webhook not accepted", "event", event.ID, "err", err)
 		}
 	}
-	r.log.Info("password reset", "user", r.user.ID)
-	if r.t.LegacyResetAnswer {
+	rs.log.Info("password reset", "user", rs.user.ID)
+	if rs.t.LegacyResetAnswer {
 		return resetResponse{IsPosted: true}, nil
 	}
 	return resetResponse{IsPosted: true, Data: &resetData{Profile: profile, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, ExpiresIn: tokens.ExpiresAt}}, nil
@@ -187,25 +187,25 @@ func (f *flow) applyReset(r *resetting) (any, error) {
 // buildReset is everything the store step changes, the new session's
 // tokens, and the webhook event to emit after it (nil when suppressed or
 // written to the outbox).
-func (f *flow) buildReset(r *resetting, hash string, profile Profile, now time.Time) (store.Reset, Tokens, *webhook.Event, error) {
-	t, user := r.t, r.user
+func (f *flow) buildReset(rs *resetting, hash string, profile Profile, now time.Time) (store.Reset, Tokens, *webhook.Event, error) {
+	t, user := rs.t, rs.user
 	profileJSON, err := json.Marshal(profile)
 	if err != nil {
 		return store.Reset{}, Tokens{}, nil, faultAt("profile", err)
 	}
 	change := store.Reset{
-		Check:    r.check,
+		Check:    rs.check,
 		Change:   store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: hash, Profile: profileJSON, ChangedAt: now},
 		Previous: &store.PasswordChange{TenantID: t.ID, UserID: user.ID, PasswordHash: user.PasswordHash, Profile: user.Profile, ChangedAt: now},
 	}
 	var tokens Tokens
 	if !t.LegacyResetAnswer {
-		if tokens, err = f.cfg.Tokens.Issue(r.ctx, &t.Tenant, user, now); err != nil {
+		if tokens, err = f.cfg.Tokens.Issue(rs.ctx, &t.Tenant, user, now); err != nil {
 			return store.Reset{}, Tokens{}, nil, faultAt("tokens", err)
 		}
 		change.NewSession = newSession(t, user.ID, tokens, now)
 	}
-	if r.preventWebhook() {
+	if rs.preventWebhook() {
 		return change, tokens, nil, nil
 	}
 	event := &webhook.Event{ID: uuid.NewString(), TenantID: t.ID, Name: webhook.HookResetPassword, Time: now, Data: profileJSON}
@@ -279,14 +279,14 @@ func (f *flow) failedCode(x *exchange, cause error) error {
 // afterReset calls the host's Config.AfterReset for a committed reset. A
 // panic in it is the host's fault, not the reset's: it is logged and the
 // answer is still the success it is.
-func (f *flow) afterReset(ctx context.Context, r *resetting, at time.Time) {
+func (f *flow) afterReset(ctx context.Context, rs *resetting, at time.Time) {
 	if f.cfg.AfterReset == nil {
 		return
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
+			rs.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
 		}
 	}()
-	f.cfg.AfterReset(ctx, ResetEvent{TenantID: r.t.ID, UserID: r.user.ID, At: at})
+	f.cfg.AfterReset(ctx, ResetEvent{TenantID: rs.t.ID, UserID: rs.user.ID, At: at})
 }

@@ -24,9 +24,9 @@ type sendData struct {
 // (captcha), look at the SMS caps, issue the code (the phone's send limit per
 // network, its user, the code saved or the live one kept: one store step),
 // text it to a known phone, and answer the same whatever happened to the SMS.
-func (f *flow) send(s *sending) (any, error) {
-	x := &s.exchange
-	s.start, s.voice = time.Now(), boolParam(x.param("isvoiceotp"))
+func (f *flow) send(sd *sending) (any, error) {
+	x := &sd.exchange
+	sd.start, sd.voice = time.Now(), boolParam(x.param("isvoiceotp"))
 	if e := f.readPhone(x, x.t.sendLog); e != nil {
 		return nil, e
 	}
@@ -37,41 +37,41 @@ func (f *flow) send(s *sending) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	s.solved = solved
-	if e := f.lookAtCaps(s); e != nil {
+	sd.solved = solved
+	if e := f.lookAtCaps(sd); e != nil {
 		return nil, e
 	}
-	if e := f.issueAndText(s); e != nil {
+	if e := f.issueAndText(sd); e != nil {
 		return nil, e
 	}
 	if !x.t.ReportSendFailure {
-		padUntil(x.ctx, s.start.Add(f.cfg.MinSendDuration))
+		padUntil(x.ctx, sd.start.Add(f.cfg.MinSendDuration))
 	}
 	// One form of Sid for every answer, whichever sender served it, or
-	// none: the provider's own id goes to the log and the trace only.
-	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.AccountSid, Sid: sms.NewSid(sms.SidPrefix(s.voice), f.cfg.Rand)}}, nil
+	// none: the provider'sd own id goes to the log and the trace only.
+	return sendResponse{IsPosted: true, Data: sendData{AccountSid: x.t.AccountSid, Sid: sms.NewSid(sms.SidPrefix(sd.voice), f.cfg.Rand)}}, nil
 }
 
 // issueAndText issues the code and texts it, unless a cap or the pumping
 // guard keeps every SMS from the phone: then the store is not asked and the
 // answer is the one an unknown phone gets.
-func (f *flow) issueAndText(s *sending) error {
-	if reason := s.caps.quiet; reason != "" {
-		level := s.log.Warn
+func (f *flow) issueAndText(sd *sending) error {
+	if reason := sd.caps.quiet; reason != "" {
+		level := sd.log.Warn
 		if reason == refusedTenantCap {
-			level = s.log.Error // it stops every SMS of the tenant
+			level = sd.log.Error // it stops every SMS of the tenant
 		}
 		level("code not sent", "reason", reason)
-		f.cfg.Observer.SMS(s.t.ID, s.caps.outcome)
+		f.cfg.Observer.SMS(sd.t.ID, sd.caps.outcome)
 		return nil
 	}
-	if e := f.issueCode(s); e != nil {
+	if e := f.issueCode(sd); e != nil {
 		return e
 	}
-	if e := f.countPhoneDay(s); e != nil {
+	if e := f.countPhoneDay(sd); e != nil {
 		return e
 	}
-	return f.textCode(s)
+	return f.textCode(sd)
 }
 
 // issueCode asks the store, in one step, to count the send against the
@@ -80,46 +80,46 @@ func (f *flow) issueAndText(s *sending) error {
 // owner's code). The code in effect is derived from its nonce, so a kept
 // code is sent again as it was. Known and unknown phones do the same work
 // and are counted alike; only a known phone's code is stored.
-func (f *flow) issueCode(s *sending) error {
-	t, now := s.t, f.cfg.Clock.Now()
+func (f *flow) issueCode(sd *sending) error {
+	t, now := sd.t, f.cfg.Clock.Now()
 	nonce, err := newNonce(f.cfg.Rand)
 	if err != nil {
 		return faultAt("code", err)
 	}
-	code := f.codes.derive(t.ID, s.phone, nonce, t.CodeLength)
+	code := f.codes.derive(t.ID, sd.phone, nonce, t.CodeLength)
 	iss := store.Issue{
-		Challenge: store.Challenge{TenantID: t.ID, Phone: s.phone, Nonce: nonce, CodeHash: f.codes.sum(t.ID, s.phone, code),
+		Challenge: store.Challenge{TenantID: t.ID, Phone: sd.phone, Nonce: nonce, CodeHash: f.codes.sum(t.ID, sd.phone, code),
 			CreatedAt: now, ExpiresAt: now.Add(t.CodeTTL), MaxAttempts: t.MaxCodeAttempts},
-		Network: s.network, SendLimit: t.sendLimit,
+		Network: sd.network, SendLimit: t.sendLimit,
 	}
-	ctx, span := f.startSpan(s.ctx, "store.IssueCode")
-	s.issued, err = store.IssueCode(ctx, f.cfg.Store, iss)
+	ctx, span := f.startSpan(sd.ctx, "store.IssueCode")
+	sd.issued, err = store.IssueCode(ctx, f.cfg.Store, iss)
 	endSpan(span, err)
 	if err != nil {
 		return faultAt("issue code", err)
 	}
-	s.rate = sendLimitResult(t.sendLimit, s.issued)
+	sd.rate = sendLimitResult(t.sendLimit, sd.issued)
 	switch {
-	case s.issued.Limited:
-		return refuse(errSendLimit(retryAfter(now, s.issued.LimitResets)), "sends per phone and network")
-	case !s.issued.Found && t.RevealUnknownPhone:
+	case sd.issued.Limited:
+		return refuse(errSendLimit(retryAfter(now, sd.issued.LimitResets)), "sends per phone and network")
+	case !sd.issued.Found && t.RevealUnknownPhone:
 		return refuse(errUnknownPhone, "unknown phone")
-	case !s.issued.Found:
+	case !sd.issued.Found:
 		return nil
 	}
-	s.code = f.codes.derive(t.ID, s.phone, s.issued.Challenge.Nonce, t.CodeLength)
-	name := s.param("smstemplate")
-	s.text, err = t.SMSTemplates.RenderCode(name, s.r.Header.Get("Accept-Language"), sms.TemplateData{
-		Code: s.code, Minutes: int((s.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
+	sd.code = f.codes.derive(t.ID, sd.phone, sd.issued.Challenge.Nonce, t.CodeLength)
+	name := sd.param("smstemplate")
+	sd.text, err = t.SMSTemplates.RenderCode(name, sd.r.Header.Get("Accept-Language"), sms.TemplateData{
+		Code: sd.code, Minutes: int((sd.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
 	})
 	if err != nil {
 		return faultAt("render template", err)
 	}
-	if !s.text.Found {
-		s.log.Warn("unknown SMS template, used the tenant default", "template", name)
+	if !sd.text.Found {
+		sd.log.Warn("unknown SMS template, used the tenant default", "template", name)
 	}
-	if s.text.MultiSegment() {
-		s.log.Warn("SMS longer than one segment", "segments", s.text.Segments, "encoding", s.text.Encoding)
+	if sd.text.MultiSegment() {
+		sd.log.Warn("SMS longer than one segment", "segments", sd.text.Segments, "encoding", sd.text.Encoding)
 	}
 	return nil
 }
@@ -135,30 +135,30 @@ func sendLimitResult(l store.SendLimit, iss store.Issued) limitResult {
 // textCode sends the code to a known phone that the caps allow, after
 // counting it toward them. A refused or failed SMS still answers 200 (unless
 // the tenant reports send failures): the answer must not tell.
-func (f *flow) textCode(s *sending) error {
-	t := s.t
-	if !s.issued.Found {
-		f.smsOutcome(&s.exchange, "unknown_phone", "code not sent: unknown phone")
+func (f *flow) textCode(sd *sending) error {
+	t := sd.t
+	if !sd.issued.Found {
+		f.smsOutcome(&sd.exchange, "unknown_phone", "code not sent: unknown phone")
 		return nil
 	}
-	if reason := f.countCaps(s); reason != "" {
-		f.smsOutcome(&s.exchange, "capped", "code not sent: "+reason)
+	if reason := f.countCaps(sd); reason != "" {
+		f.smsOutcome(&sd.exchange, "capped", "code not sent: "+reason)
 		return nil
 	}
-	msg := sms.Message{TenantID: t.ID, To: s.issued.User.Phone, Body: s.text.Body, Code: s.code, Voice: s.voice, Channel: t.Channel}
-	receipt, err := f.deliver(s.ctx, msg, s.start, t.ReportSendFailure, s.log)
+	msg := sms.Message{TenantID: t.ID, To: sd.issued.User.Phone, Body: sd.text.Body, Code: sd.code, Voice: sd.voice, Channel: t.Channel}
+	receipt, err := f.deliver(sd.ctx, msg, sd.start, t.ReportSendFailure, sd.log)
 	switch {
 	case errors.Is(err, errStillSending):
-		f.smsOutcome(&s.exchange, "pending", "code sending, answered before the provider")
+		f.smsOutcome(&sd.exchange, "pending", "code sending, answered before the provider")
 	case err != nil:
-		s.log.Error("SMS provider failed", "err", err)
-		f.smsOutcome(&s.exchange, "failed", "")
+		sd.log.Error("SMS provider failed", "err", err)
+		f.smsOutcome(&sd.exchange, "failed", "")
 		if t.ReportSendFailure {
 			return errSendFailed
 		}
 	default:
-		s.log.Info("code sent", "provider_sid", receipt.Sid)
-		f.smsOutcome(&s.exchange, "sent", "")
+		sd.log.Info("code sent", "provider_sid", receipt.Sid)
+		f.smsOutcome(&sd.exchange, "sent", "")
 	}
 	return nil
 }
