@@ -131,11 +131,15 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
+	login, err := newLoginHandler(ctx, st, hasher, otpreset.Tenants{o.apiKey: tenant})
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle(otpreset.Path, h)
 	mux.Handle("/", webpage.Handler(webpage.Config{APIKey: o.apiKey}))
-	mux.Handle("/identity/v2/auth/login", &loginHandler{users: st, hasher: hasher, tenants: otpreset.Tenants{o.apiKey: tenant}})
+	mux.Handle("/identity/v2/auth/login", login)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
