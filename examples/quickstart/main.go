@@ -2,7 +2,8 @@
 // the SQLite, PostgreSQL, Redis or Redis Cluster store -store names) and a
 // development SMS sender that prints every message, code included. It also
 // serves LoginRadius's phone login (POST /identity/v2/auth/login) as example
-// host code, so you can see the new password work and the old one fail.
+// host code, so you can see the new password work and the old one fail;
+// LoginRadius's own SDKs drive both (sdk_test.go runs its Node.js SDK).
 //
 //	go run ./examples/quickstart
 package main
