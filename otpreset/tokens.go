@@ -20,9 +20,17 @@ type Tokens struct {
 }
 
 // TokenIssuer issues the session a successful reset answers with. The
-// default issues random opaque tokens in LoginRadius's UUID form; a host
-// with its own session format plugs in its own. t is the tenant with every
-// default applied (SessionLifetime included).
+// default issues random opaque tokens in LoginRadius's UUID form (version 4,
+// canonical 8-4-4-4-12 lower-case hex).
+//
+// Keep that form in an issuer of your own: LoginRadius's Java SDK types
+// access_token and refresh_token as java.util.UUID, so a token that is not a
+// UUID (a JWT, say) fails to decode there and the Java client reports the
+// successful reset as an error. A host with its own session format issues
+// UUIDs that name its sessions (looked up server-side), or accepts breaking
+// Java clients.
+//
+// t is the tenant with every default applied (SessionLifetime included).
 type TokenIssuer interface {
 	Issue(ctx context.Context, t *Tenant, u store.User, now time.Time) (Tokens, error)
 }

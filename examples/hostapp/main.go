@@ -39,6 +39,7 @@ func main() {
 		Sender:  &sms.LogSender{W: os.Stdout},
 		Tenants: otpreset.Tenants{"hostapp-api-key": {ID: tenantID, AppName: "Host app"}},
 		Secret:  secret,
+		Hasher:  a.hasher, // shared with the host's login
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -60,7 +60,12 @@ func startQuickstart(t *testing.T, args ...string) (string, *syncBuffer) {
 	return "", nil
 }
 
-var codeLine = regexp.MustCompile(`sms tenant=\S+ to=\+919999999999 voice=false code=([0-9]+) `)
+var codeLine = codeLineFor("+919999999999")
+
+// codeLineFor matches the development sender's line for a code sent to phone.
+func codeLineFor(phone string) *regexp.Regexp {
+	return regexp.MustCompile(`sms tenant=\S+ to=` + regexp.QuoteMeta(phone) + ` voice=false code=([0-9]+) `)
+}
 
 func call(t *testing.T, method, url, body string, header http.Header) (int, string) {
 	t.Helper()
@@ -156,23 +161,25 @@ func TestSQLiteStoreSurvivesRestart(t *testing.T) {
 }
 
 func TestStoreFlag(t *testing.T) {
-	_, _, err := openStore(context.Background(), "mysql://x", io.Discard)
+	_, err := parseStore("mysql://x")
 	assert.Error(t, err)
-	if url := os.Getenv("OTPRESET_REDIS_URL"); url != "" {
-		st, closeFn, err := openStore(context.Background(), url, io.Discard)
+	open := func(url string) demoStore {
+		spec, err := parseStore(url)
 		require.NoError(t, err)
-		defer closeFn()
-		assert.IsType(t, composite{}, st)
+		st, closeFn, err := openStore(context.Background(), spec, io.Discard)
+		require.NoError(t, err)
+		t.Cleanup(closeFn)
+		return st
+	}
+	if url := os.Getenv("OTPRESET_REDIS_URL"); url != "" {
+		assert.IsType(t, composite{}, open(url))
 	}
 	if url := os.Getenv("OTPRESET_POSTGRES_URL"); url != "" {
-		st, closeFn, err := openStore(context.Background(), url, io.Discard)
-		require.NoError(t, err)
-		defer closeFn()
-		assert.IsType(t, &postgres.Store{}, st)
+		assert.IsType(t, &postgres.Store{}, open(url))
 	}
 }
 
-// -h prints the usage to stdout and exits 0; a mistyped flag exits 1 with the
+// -h prints the usage to stdout and exits 0; a mistyped flag exits 2 with the
 // error on stderr and nothing on stdout.
 func TestHelpAndFlagErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
@@ -184,7 +191,7 @@ func TestHelpAndFlagErrors(t *testing.T) {
 
 	out.Reset()
 	code = exitCode(run(context.Background(), []string{"-nope"}, &out, nil), &errOut)
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code, "a usage error, as the flag package exits")
 	assert.Contains(t, errOut.String(), "flag provided but not defined: -nope")
 	assert.Contains(t, errOut.String(), "-h lists the flags")
 	assert.Empty(t, out.String())
@@ -199,12 +206,14 @@ func TestStartupRefusesUnusableStore(t *testing.T) {
 		name string
 		args []string
 		want string
+		exit int
 	}{
-		{"sqlite without a path", []string{"-store", "sqlite:"}, "-store sqlite: needs the database's file path"},
-		{"redis not listening", []string{"-store", "redis://:hunter2@127.0.0.1:1/0", "-secret", secret}, "cannot reach Redis"},
-		{"postgres not listening", []string{"-store", "postgres://postgres:hunter2@127.0.0.1:1/x?sslmode=disable", "-secret", secret}, "-store postgres://postgres:xxxxx@127.0.0.1:1"},
-		{"shared store without a secret", []string{"-store", "redis://127.0.0.1:1/0"}, "openssl rand -hex 32"},
-		{"stray argument", []string{"sqlite:x.db"}, `unexpected argument "sqlite:x.db"`},
+		{"sqlite without a path", []string{"-store", "sqlite:"}, "-store sqlite: needs the database's file path", 2},
+		{"redis not listening", []string{"-store", "redis://:hunter2@127.0.0.1:1/0", "-secret", secret}, "cannot reach Redis", 1},
+		{"redis cluster not listening", []string{"-store", "redis-cluster://127.0.0.1:1,127.0.0.1:2", "-secret", secret}, "-store redis-cluster://127.0.0.1:1,127.0.0.1:2: cannot reach Redis", 1},
+		{"postgres not listening", []string{"-store", "postgres://postgres:hunter2@127.0.0.1:1/x?sslmode=disable", "-secret", secret}, "-store postgres://postgres:xxxxx@127.0.0.1:1", 1},
+		{"shared store without a secret", []string{"-store", "redis://127.0.0.1:1/0"}, "openssl rand -hex 32", 1},
+		{"stray argument", []string{"sqlite:x.db"}, `unexpected argument "sqlite:x.db"`, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -222,7 +231,7 @@ func TestStartupRefusesUnusableStore(t *testing.T) {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.want)
 				assert.NotContains(t, err.Error(), "hunter2", "the store's password is not echoed")
-				assert.Equal(t, 1, exitCode(err, io.Discard))
+				assert.Equal(t, tc.exit, exitCode(err, io.Discard))
 			}
 		})
 	}
