@@ -256,5 +256,5 @@ func ExampleConfig_tracing() {
 	// Output:
 	// store.TakeGuess
 	// store.VerifyUserCode
-	// otpreset PUT
+	// otpreset reset
 }

@@ -58,16 +58,16 @@ func TestTracing(t *testing.T) {
 	spans := rec.Ended()
 	tree := spanTree(spans)
 	for _, want := range []string{
-		"otpreset POST > store.PeekGuesses", "otpreset POST > store.SaveChallengeFindUser", "otpreset POST > sms.Send",
-		"otpreset PUT > store.TakeGuess", "otpreset PUT > store.VerifyUserCode",
-		"otpreset PUT > password.Hash", "otpreset PUT > store.ApplyReset", // which clears the budget too (memstore)
-		"otpreset PUT > sms.SendNotice",
+		"otpreset send > store.PeekGuesses", "otpreset send > store.SaveChallengeFindUser", "otpreset send > sms.Send",
+		"otpreset reset > store.TakeGuess", "otpreset reset > store.VerifyUserCode",
+		"otpreset reset > password.Hash", "otpreset reset > store.ApplyReset", // which clears the budget too (memstore)
+		"otpreset reset > sms.SendNotice",
 	} {
 		assert.Contains(t, tree, want)
 	}
 	outcomes := map[int64]bool{}
 	for _, s := range spans {
-		if s.Name() != "otpreset PUT" {
+		if s.Name() != "otpreset reset" {
 			continue
 		}
 		for _, a := range s.Attributes() {

@@ -185,6 +185,16 @@ func numbers(s string) string {
 	return b.String()
 }
 
+// Bound is s with control characters replaced and cut to MaxLen bytes, as
+// Text does, and nothing else changed: for text of the library's own whose
+// length a client may choose.
+func Bound(s string) string {
+	if len(s) > maxIn {
+		s = s[:maxIn]
+	}
+	return bound(strings.ToValidUTF8(s, "\uFFFD"), false)
+}
+
 // bound replaces control characters and cuts s to MaxLen bytes on a rune
 // boundary, marking a cut (or an earlier one) with "…".
 func bound(s string, cut bool) string {
