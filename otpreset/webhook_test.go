@@ -89,7 +89,8 @@ func TestOutboxSurvivesACrash(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	st := sqlite.New(db, sqlite.Config{})
-	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{Endpoints: webhook.StaticEndpoints{tenantID: {{URL: srv.URL, Secrets: secrets}}}})
+	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{Endpoints: webhook.StaticEndpoints{tenantID: {{URL: srv.URL, Secrets: secrets}}},
+		AllowPrivateDestinations: true}) // the receiver is on 127.0.0.1
 	require.NoError(t, err)
 	d, err := webhook.NewDispatcher(webhook.DispatcherConfig{Outbox: st, Sink: sink, PollInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
@@ -130,7 +131,8 @@ func TestResetDoesNotWaitForTheWebhook(t *testing.T) {
 	var sink *webhook.HTTPSink
 	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
 		var err error
-		sink, err = webhook.NewHTTPSink(webhook.HTTPSinkConfig{Endpoints: webhook.StaticEndpoints{tn.ID: {{URL: srv.URL, Secrets: secrets}}}})
+		sink, err = webhook.NewHTTPSink(webhook.HTTPSinkConfig{Endpoints: webhook.StaticEndpoints{tn.ID: {{URL: srv.URL, Secrets: secrets}}},
+			AllowPrivateDestinations: true}) // the receiver is on 127.0.0.1
 		require.NoError(t, err)
 		c.Webhooks = sink
 	})
