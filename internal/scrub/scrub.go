@@ -49,7 +49,8 @@ func Error(err error, secrets ...string) string {
 //     starts with '+' and has 8 to 15 digits is a phone number and is masked
 //     as MaskPhone does; any other number of 4 digits or more (a code, a
 //     phone number written without '+', a code next to a phone number)
-//     becomes "[digits]";
+//     becomes "[digits]", but for a provider's error number of at most 5
+//     digits right after "error " ("error 21211"), which is kept;
 //   - control characters become spaces, invalid UTF-8 becomes U+FFFD;
 //   - the result is cut to at most MaxLen bytes, ending in "…" when cut.
 func Text(s string, secrets ...string) string {
@@ -166,7 +167,7 @@ func numbers(s string) string {
 		switch {
 		case plus && digits >= 8 && digits <= 15:
 			with = MaskPhone(s[start:end])
-		case digits >= 4:
+		case digits >= 4 && !(digits <= 5 && !plus && errorNumber(s[:start])):
 			with = Digits
 		default:
 			continue
@@ -193,6 +194,18 @@ func Bound(s string) string {
 		s = s[:maxIn]
 	}
 	return bound(strings.ToValidUTF8(s, "\uFFFD"), false)
+}
+
+// errorNumber tells whether a number that follows before is a provider's
+// error number ("error 21211", Twilio's form): kept, at most 5 digits, so
+// that an operator can look it up. A code is never worded that way.
+func errorNumber(before string) bool {
+	for _, w := range []string{"error ", "error: ", "error="} {
+		if len(before) >= len(w) && strings.EqualFold(before[len(before)-len(w):], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // bound replaces control characters and cuts s to MaxLen bytes on a rune

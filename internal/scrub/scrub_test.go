@@ -42,6 +42,8 @@ func TestText(t *testing.T) {
 		{"US national removed", "call (415) 555-0123", "call ([digits]"},
 		{"phone and code run together removed", "+919999999999 123456", "[digits]"},
 		{"phone then code", "+919999999999, 123456", "+91******9999, [digits]"},
+		{"provider error number kept", "twilio: HTTP 400, error 21211: invalid To", "twilio: HTTP 400, error 21211: invalid To"},
+		{"only as an error number", "error 123456, code 21211, Error: 63016", "error [digits], code [digits], Error: 63016"},
 		{"uuid", "session 3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10 gone", "session [token] gone"},
 		{"hex", "sid SM0123456789abcdef0123456789abcdef", "sid [token]"},
 		{"base64 without digits", "tok AbcdefGhijklMnopqrStuvWxyz", "tok [token]"},
