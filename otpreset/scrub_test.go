@@ -237,6 +237,12 @@ func TestErrorsScrubbed(t *testing.T) {
 			})
 		}, act: func(t *testing.T, env *otpresettest.Env, code func() string) { reset(t, env, code, 200) },
 			wantLog: `"PhoneId":"+91******3210"`},
+		{name: "after-reset hook", setup: func(c *otpreset.Config, _ *otpreset.Tenant, _ *echoingStore) {
+			c.AfterReset = func(_ context.Context, e otpreset.ResetEvent) {
+				panic(fmt.Sprintf("sessions: revoking %s of %s (%s) failed", leakToken, e.UserID, leakPhone))
+			}
+		}, act: func(t *testing.T, env *otpresettest.Env, code func() string) { reset(t, env, code, 200) },
+			wantLog: "panic=sessions: revoking [token] of [token] (+91******3210) failed"},
 		{name: "captcha verifier", setup: func(_ *otpreset.Config, tn *otpreset.Tenant, _ *echoingStore) {
 			tn.Captcha = otpreset.CaptchaPolicy{Mode: otpreset.CaptchaAlways, Verifier: captchaFunc(func(_ context.Context, tok captcha.Token) error {
 				return fmt.Errorf("%w: token %s from %s for %s", captcha.ErrUnavailable, tok.Response, tok.RemoteIP, leakPhone)
