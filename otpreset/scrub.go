@@ -28,12 +28,8 @@ func (e scrubbedError) Error() string { return string(e) }
 
 // scrubbedLogger returns l with every log line going through scrubHandler.
 func scrubbedLogger(l *slog.Logger) *slog.Logger {
-	switch l.Handler().(type) {
-	case scrubHandler:
-		return l
-	}
-	if l.Handler() == slog.DiscardHandler {
-		return l // nothing leaves; With stays free of charge
+	if _, ok := l.Handler().(scrubHandler); ok || l.Handler() == slog.DiscardHandler {
+		return l // scrubbed already, or nothing leaves (and With stays as cheap)
 	}
 	return slog.New(scrubHandler{next: l.Handler()})
 }
