@@ -255,5 +255,5 @@ func ExampleConfig_tracing() {
 	}
 	// Output:
 	// store.CheckCode
-	// otpreset PUT
+	// otpreset reset
 }

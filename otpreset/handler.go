@@ -52,6 +52,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = scrubbedLogger(cfg.Logger) // every error logged is scrubbed (scrub.go)
 	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, defaultMaxBodyBytes)
 	cfg.MinSendDuration = orDefault(cfg.MinSendDuration, defaultMinSendDuration)
 	cfg.SendTimeout = orDefault(cfg.SendTimeout, defaultSendTimeout)
@@ -133,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span := noSpan
 	if h.tracer != nil {
 		var ctx context.Context
-		ctx, span = h.tracer.Start(r.Context(), "otpreset "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span = h.tracer.Start(r.Context(), requestSpanName(r), trace.WithSpanKind(trace.SpanKindServer))
 		r = r.WithContext(ctx)
 	}
 	endpoint, x, body, err := h.serve(r)
@@ -251,7 +252,7 @@ func (h *Handler) refusal(x *exchange, err error) *apiError {
 	case errors.Is(err, ErrInvalidConfig):
 		// Logged once, when the tenant was first resolved.
 	default:
-		log.Error("server fault", "step", step, "err", err)
+		log.Error("server fault", "step", step, "err", faultText(x, err))
 	}
 	return errInternal
 }

@@ -58,16 +58,16 @@ func TestTracing(t *testing.T) {
 	spans := rec.Ended()
 	tree := spanTree(spans)
 	for _, want := range []string{
-		"otpreset POST > store.IssueCode", "otpreset POST > sms.Send",
-		"otpreset PUT > store.CheckCode", "otpreset PUT > store.UserByPhone",
-		"otpreset PUT > password.Hash", "otpreset PUT > store.ApplyReset", // which clears the counters too
-		"otpreset PUT > sms.SendNotice",
+		"otpreset send > store.IssueCode", "otpreset send > sms.Send",
+		"otpreset reset > store.CheckCode", "otpreset reset > store.UserByPhone",
+		"otpreset reset > password.Hash", "otpreset reset > store.ApplyReset", // which clears the counters too
+		"otpreset reset > sms.SendNotice",
 	} {
 		assert.Contains(t, tree, want)
 	}
 	outcomes := map[int64]bool{}
 	for _, s := range spans {
-		if s.Name() != "otpreset PUT" {
+		if s.Name() != "otpreset reset" {
 			continue
 		}
 		for _, a := range s.Attributes() {

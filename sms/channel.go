@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/otpreset/go/internal/scrub"
 )
 
 // ChannelFallback is a Sender that sends each text on its preferred channel
@@ -82,7 +84,7 @@ func (f *ChannelFallback) Send(ctx context.Context, m Message) (Receipt, error) 
 	}
 	f.logger().LogAttrs(ctx, slog.LevelWarn, "sms: channel failed, sending by SMS",
 		slog.String("to", MaskPhone(m.To)), slog.String("tenant", m.TenantID),
-		slog.String("channel", string(first)), slog.String("error", err.Error()))
+		slog.String("channel", string(first)), slog.String("error", scrub.Error(err)))
 	m.Channel = ChannelSMS
 	r, err = f.Sender.Send(ctx, m)
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/otpreset/go/internal/scrub"
 )
 
 // Failover is a Sender that tries Senders in order, each within Timeout,
@@ -50,7 +52,7 @@ func (f *Failover) Send(ctx context.Context, m Message) (Receipt, error) {
 		if i < len(f.Senders)-1 {
 			f.logger().LogAttrs(ctx, slog.LevelWarn, "sms: sender failed, trying the next",
 				slog.String("to", MaskPhone(m.To)), slog.String("tenant", m.TenantID),
-				slog.Int("sender", i+1), slog.String("error", err.Error()))
+				slog.Int("sender", i+1), slog.String("error", scrub.Error(err)))
 		}
 	}
 	if len(f.Senders) == 0 {

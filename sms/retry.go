@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"time"
+
+	"github.com/otpreset/go/internal/scrub"
 )
 
 // DefaultTimeout bounds one attempt of a network sender (Twilio, HTTP) and
@@ -114,7 +116,7 @@ func (r *Retry) Send(ctx context.Context, m Message) (Receipt, error) {
 		}
 		r.logger().LogAttrs(ctx, slog.LevelWarn, "sms: send failed, retrying",
 			slog.String("to", MaskPhone(m.To)), slog.String("tenant", m.TenantID),
-			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", scrub.Error(err)))
 		if serr := r.sleep(ctx, wait); serr != nil {
 			return Receipt{}, fmt.Errorf("%w (retry abandoned: %w)", err, serr)
 		}

@@ -46,13 +46,14 @@ func (s *HTTPSink) attempt(j *job) outcome {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// Timeouts, refused and reset connections, DNS failures: all worth
-		// another try. The *url.Error is unwrapped because its text holds
-		// the whole URL, which may carry a token.
+		// another try; a destination that is not public is not. The
+		// *url.Error is unwrapped because its text holds the whole URL,
+		// which may carry a token.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = fmt.Errorf("%s %s: %w", ue.Op, j.host, ue.Err)
 		}
-		return outcome{err: err, retryable: true}
+		return outcome{err: err, retryable: !errors.Is(err, ErrForbiddenDestination)}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))

@@ -79,6 +79,9 @@ func ExampleHTTPSink() {
 		},
 		OnDeadLetter: func(dl webhook.DeadLetter) { fmt.Println("gave up on", dl.EventID, dl.Err) },
 		Logger:       slog.New(slog.DiscardHandler),
+		// This receiver runs on 127.0.0.1; by default the sink delivers
+		// to public addresses only.
+		AllowPrivateDestinations: true,
 	})
 	if err != nil {
 		panic(err)

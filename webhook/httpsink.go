@@ -33,7 +33,8 @@ var (
 	ErrDropped = errors.New("webhook: delivery dropped from a full queue")
 	// ErrDeliveryFailed: the endpoint never answered 2xx: the last try
 	// failed, or the failure was not worth retrying (a 4xx other than 408
-	// and 429, a 3xx, an invalid endpoint).
+	// and 429, a 3xx, an invalid endpoint, a destination that is not public:
+	// ErrForbiddenDestination).
 	ErrDeliveryFailed = errors.New("webhook: delivery failed")
 )
 
@@ -117,9 +118,29 @@ type HTTPSinkConfig struct {
 	// Endpoints tells each tenant's endpoints. Required.
 	Endpoints EndpointSource
 	// Client sends the requests. Default: an http.Client that does not
-	// follow redirects. Per-attempt timeouts come from AttemptTimeout, not
-	// from Client.Timeout.
+	// follow redirects and connects directly (no proxy from the
+	// environment), checking every address it connects to (see
+	// AllowPrivateDestinations). Per-attempt timeouts come from
+	// AttemptTimeout, not from Client.Timeout. A Client of yours gets the
+	// same check in a copy of its *http.Transport; NewHTTPSink refuses one
+	// whose transport has its own proxy or dialer, or is not an
+	// *http.Transport, unless AllowPrivateDestinations is set.
 	Client *http.Client
+	// AllowPrivateDestinations lets deliveries go to any address. By default
+	// (false) the sink connects only to public addresses: an endpoint whose
+	// host resolves to a loopback, private (10/8, 172.16/12, 192.168/16,
+	// fc00::/7), link-local (169.254/16 with the cloud metadata service,
+	// fe80::/10), unspecified, multicast or other special-purpose address
+	// fails with ErrForbiddenDestination, not retried. The address is
+	// checked when the connection is made, after DNS resolution, so a name
+	// that resolves differently later (DNS rebinding) cannot get past it.
+	// This matters most when tenants' admins set their own URLs
+	// (EndpointSource): otherwise they could make your server POST to
+	// services only it can reach. Set it when you deliver inside your own
+	// network, or when Client's transport guards destinations itself (an
+	// egress proxy that refuses internal addresses, or a dialer with
+	// CheckDestination as its Control).
+	AllowPrivateDestinations bool
 	// UserAgent is the User-Agent header. Default DefaultUserAgent.
 	UserAgent string
 	// Workers is how many deliveries run at once. Default 4.
@@ -164,6 +185,7 @@ type HTTPSinkConfig struct {
 type HTTPSink struct {
 	endpoints      EndpointSource
 	client         *http.Client
+	transport      *http.Transport // the sink's own, whose idle connections Close closes; nil for the host's
 	userAgent      string
 	queueSize      int
 	policy         QueueFullPolicy
@@ -232,7 +254,6 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 	}
 	s := &HTTPSink{
 		endpoints:      cfg.Endpoints,
-		client:         cfg.Client,
 		userAgent:      orDefault(cfg.UserAgent, DefaultUserAgent),
 		queueSize:      orDefault(cfg.QueueSize, DefaultQueueSize),
 		policy:         cfg.QueueFull,
@@ -250,11 +271,11 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 	if s.baseBackoff > s.maxBackoff {
 		return nil, fmt.Errorf("%w: BaseBackoff %s exceeds MaxBackoff %s", ErrInvalidConfig, s.baseBackoff, s.maxBackoff)
 	}
-	if s.client == nil {
-		s.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+	client, transport, err := deliveryClient(cfg)
+	if err != nil {
+		return nil, err
 	}
+	s.client, s.transport = client, transport
 	if s.clock == nil {
 		s.clock = SystemClock
 	}
@@ -549,6 +570,9 @@ func (s *HTTPSink) Close(ctx context.Context) error {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.transport != nil {
+		s.transport.CloseIdleConnections()
+	}
 	return err
 }
 

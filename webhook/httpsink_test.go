@@ -36,6 +36,8 @@ func newTestSink(t *testing.T, clock *fakeClock, mod func(*HTTPSinkConfig), urls
 		Random:       rand.NewPCG(1, 2),
 		OnDeadLetter: dl.add,
 		Logger:       slog.New(slog.DiscardHandler),
+		// The receivers are httptest servers on 127.0.0.1.
+		AllowPrivateDestinations: true,
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -221,6 +221,8 @@ func TestReceiverWithHTTPSink(t *testing.T) {
 	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{
 		Endpoints: webhook.StaticEndpoints{"t1": {{URL: srv.URL, Secrets: testSecrets}}},
 		Logger:    slog.New(slog.DiscardHandler),
+		// The receiver is on 127.0.0.1.
+		AllowPrivateDestinations: true,
 	})
 	require.NoError(t, err)
 	require.NoError(t, sink.Emit(context.Background(), webhook.Event{

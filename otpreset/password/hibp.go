@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,9 +39,10 @@ const suffixLen = 2*20 - 5
 // HIBP checks passwords against Have I Been Pwned's Pwned Passwords with the
 // k-anonymity range API: it sends GET {Endpoint}{first 5 hex of SHA-1} with
 // "Add-Padding: true", and looks for the remaining 35 hex characters among
-// the "SUFFIX:COUNT" lines of the answer. The password, its full hash and
-// its suffix never leave the process, and never appear in logs or errors;
-// only the 5-character prefix may.
+// the "SUFFIX:COUNT" lines of the answer. The password and its hash never
+// leave the process but for the 5-character prefix in the request, and no
+// part of either, the prefix included, appears in its logs or errors: they
+// name the checker ("HIBP range API (host)") instead.
 //
 // The zero value asks the public API with a 3 s timeout and fails closed.
 // Use it as a pointer (&HIBP{...}); it is safe for concurrent use as long as
@@ -74,7 +76,10 @@ type HIBP struct {
 }
 
 // Breached reports whether pw appears in Pwned Passwords at least MinCount
-// times. See HIBP for the failure behaviour.
+// times. See HIBP for the failure behaviour. An error names the checker and
+// the API's host, and holds no part of the password's hash, not even the
+// prefix sent to the API (it would narrow an offline search for the
+// password 2^20 times).
 func (h *HIBP) Breached(ctx context.Context, pw string) (bool, error) {
 	sum := digest(pw)
 	full := strings.ToUpper(hex.EncodeToString(sum[:]))
@@ -86,19 +91,55 @@ func (h *HIBP) Breached(ctx context.Context, pw string) (bool, error) {
 	}
 	if ctx.Err() != nil {
 		// The caller gave up; its context error is the answer.
-		return false, fmt.Errorf("%w: range %s: %w", ErrUnavailable, prefix, ctx.Err())
+		return false, fmt.Errorf("%w: %s: %w", ErrUnavailable, h.name(), ctx.Err())
 	}
-	err = fmt.Errorf("%w: range %s: %w", ErrUnavailable, prefix, err)
+	err = fmt.Errorf("%w: %s: %w", ErrUnavailable, h.name(), hidePrefix{err, prefix})
 	if h.FailOpen {
 		h.logger().WarnContext(ctx, "password: breach check unavailable, accepting password (fail open)",
-			"range", prefix, "err", err)
+			"checker", h.name(), "err", err)
 		return false, nil
 	}
 	return false, err
 }
 
+// name names the checker in its errors and logs: "HIBP range API
+// (api.pwnedpasswords.com)".
+func (h *HIBP) name() string {
+	host := "?"
+	if u, err := url.Parse(h.endpoint()); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return "HIBP range API (" + host + ")"
+}
+
+func (h *HIBP) endpoint() string {
+	endpoint := h.Endpoint
+	if endpoint == "" {
+		endpoint = DefaultHIBPEndpoint
+	}
+	if !strings.HasSuffix(endpoint, "/") {
+		endpoint += "/"
+	}
+	return endpoint
+}
+
+// hidePrefix is err without the range's prefix in its text (a client's
+// transport may name the URL it was asked for), its chain kept for
+// errors.Is and errors.As.
+type hidePrefix struct {
+	err    error
+	prefix string
+}
+
+func (e hidePrefix) Error() string {
+	msg := strings.ReplaceAll(e.err.Error(), e.prefix, "[range]")
+	return strings.ReplaceAll(msg, strings.ToLower(e.prefix), "[range]")
+}
+
+func (e hidePrefix) Unwrap() error { return e.err }
+
 // lookup asks for the range and scans it for suffix. Errors it returns never
-// contain suffix.
+// contain suffix; the caller hides prefix.
 func (h *HIBP) lookup(ctx context.Context, prefix, suffix string) (bool, error) {
 	timeout := h.Timeout
 	if timeout <= 0 {
@@ -107,14 +148,7 @@ func (h *HIBP) lookup(ctx context.Context, prefix, suffix string) (bool, error) 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	endpoint := h.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultHIBPEndpoint
-	}
-	if !strings.HasSuffix(endpoint, "/") {
-		endpoint += "/"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+prefix, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.endpoint()+prefix, nil)
 	if err != nil {
 		return false, fmt.Errorf("building request: %w", err)
 	}
@@ -131,7 +165,13 @@ func (h *HIBP) lookup(ctx context.Context, prefix, suffix string) (bool, error) 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, err // *url.Error: holds the URL, whose only secret part is the prefix
+		// A *url.Error's text holds the URL, and so the prefix: keep its
+		// operation and cause only (the host is in the checker's name).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		}
+		return false, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRangeBody+1))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -230,21 +231,56 @@ func TestHIBPFailure(t *testing.T) {
 				h := &HIBP{Endpoint: srv.URL + "/range/", FailOpen: failOpen, Logger: logger}
 				got, err := h.Breached(context.Background(), pw)
 				assert.False(t, got)
+				checker := "HIBP range API (" + strings.TrimPrefix(srv.URL, "http://") + ")"
 				if failOpen {
 					require.NoError(t, err)
 					assert.Contains(t, logs.String(), `"level":"WARN"`)
-					assert.Contains(t, logs.String(), full[:5], "the log names the range")
+					assert.Contains(t, logs.String(), checker, "the log names the checker")
 				} else {
 					require.ErrorIs(t, err, ErrUnavailable)
-					assert.Contains(t, err.Error(), full[:5])
-					assert.NotContains(t, err.Error(), full[5:])
-					assert.NotContains(t, err.Error(), pw)
+					assert.Contains(t, err.Error(), checker, "the error names the checker")
+					assertNoHash(t, err.Error(), pw, full)
 					assert.Empty(t, logs.String(), "a fail-closed error is the caller's to log")
 				}
-				assert.NotContains(t, logs.String(), full[5:], "the log must not hold the suffix")
-				assert.NotContains(t, logs.String(), pw, "the log must not hold the password")
+				assertNoHash(t, logs.String(), pw, full)
 			})
 		}
+	}
+}
+
+// assertNoHash: text holds neither the password nor any part of its SHA-1
+// that identifies it (the prefix sent to the API included), in either case.
+func assertNoHash(t *testing.T, text, pw, full string) {
+	t.Helper()
+	assert.NotContains(t, text, pw)
+	for _, part := range []string{full[:5], full[5:], full[5:15], full[len(full)-10:]} {
+		assert.NotContains(t, strings.ToUpper(text), part)
+	}
+}
+
+// TestHIBPErrorHidesPrefix: a client whose transport names the URL in its
+// error (a proxy, a tracing wrapper) does not put the range into the
+// checker's error, whose chain still matches.
+func TestHIBPErrorHidesPrefix(t *testing.T) {
+	const pw = "StrongP@ssw0rd!"
+	errProxy := errors.New("proxy refused")
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, fmt.Errorf("%w: GET %s (path %s)", errProxy, r.URL, strings.ToLower(r.URL.Path))
+	})}
+	for _, failOpen := range []bool{false, true} {
+		logger, logs := capture()
+		h := &HIBP{Client: client, FailOpen: failOpen, Logger: logger}
+		_, err := h.Breached(context.Background(), pw)
+		if !failOpen {
+			require.ErrorIs(t, err, errProxy)
+			require.ErrorIs(t, err, ErrUnavailable)
+			assert.Contains(t, err.Error(), "HIBP range API (api.pwnedpasswords.com): Get: proxy refused: GET https://api.pwnedpasswords.com/range/[range]")
+			assertNoHash(t, err.Error(), pw, sha1Hex(pw))
+		} else {
+			require.NoError(t, err)
+			assert.Contains(t, logs.String(), "proxy refused")
+		}
+		assertNoHash(t, logs.String(), pw, sha1Hex(pw))
 	}
 }
 

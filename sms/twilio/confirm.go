@@ -7,6 +7,8 @@ import (
 	"time"
 
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/otpreset/go/internal/scrub"
 )
 
 // Message statuses (https://www.twilio.com/docs/messaging/api/message-resource):
@@ -54,7 +56,7 @@ func (s *Sender) confirm(ctx context.Context, sid, status string) error {
 		}
 		m, err := api.FetchMessage(sid, &twapi.FetchMessageParams{})
 		if err != nil {
-			s.log.LogAttrs(ctx, slog.LevelDebug, "sms: twilio WhatsApp message status unknown", slog.String("sid", sid), slog.String("error", err.Error()))
+			s.log.LogAttrs(ctx, slog.LevelDebug, "sms: twilio WhatsApp message status unknown", slog.String("sid", sid), slog.String("error", scrub.Error(err)))
 			return nil
 		}
 		msg, status = m, deref(m.Status)
