@@ -70,8 +70,11 @@ type Config struct {
 	Clock Clock
 	// Rand is the source of codes and ids. Default: crypto/rand.
 	Rand io.Reader
-	// Logger receives one line per refusal and fault; it never sees a code,
-	// a password, a hash or a whole phone number. Nil means slog.Default().
+	// Logger receives one line per refusal and fault. The handler never
+	// logs a code, a password, a hash or a whole phone number, and every
+	// error of host code reaches it through one scrubber (phones masked,
+	// digit runs and token-like strings removed, length bounded). Nil
+	// means slog.Default().
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
