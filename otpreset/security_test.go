@@ -27,7 +27,7 @@ import (
 func noRateLimits(c *otpreset.Config, tn *otpreset.Tenant) {
 	tn.Limits.SendPerPhone, tn.Limits.SendPerIP = "off", "off"
 	tn.Limits.ResetPerPhone, tn.Limits.ResetPerIP = "off", "off"
-	tn.MaxCodeAttempts = 1 << 20
+	tn.MaxCodeAttempts = -1 // no per-code limit: the budget alone
 	c.MinSendDuration = -1
 }
 

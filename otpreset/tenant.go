@@ -84,17 +84,18 @@ type lockoutPolicy struct {
 	captcha bool
 }
 
-// resolveSettings checks t and applies its defaults; secret derives the
+// resolveSettings checks t, the tenant of apiKey (named in errors by
+// maskAPIKey), and applies its defaults; secret derives the
 // default AccountSid and log is the handler's. Every error wraps
 // ErrInvalidConfig.
-func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, error) {
+func resolveSettings(apiKey string, t *Tenant, secret []byte, log *slog.Logger) (*settings, error) {
 	if t == nil {
-		return nil, fmt.Errorf("%w: nil Tenant", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: nil Tenant (API key %q)", ErrInvalidConfig, maskAPIKey(apiKey))
 	}
 	s := &settings{
 		tenant: t, id: t.ID, appName: t.AppName, domain: t.Domain, templates: t.SMSTemplates,
 		codeLength: orDefault(t.CodeLength, defaultCodeLength), codeTTL: orDefault(t.CodeTTL, defaultCodeTTL),
-		maxCodeAttempts: orDefault(t.MaxCodeAttempts, defaultMaxCodeAttempts),
+		maxCodeAttempts: codeAttempts(t.MaxCodeAttempts),
 		accountSid:      t.AccountSid, captchaMode: t.Captcha.Mode, verifier: t.Captcha.Verifier,
 		prefixDigits: orDefault(t.Pumping.PrefixDigits, defaultPrefixDigits), allowNonMobile: t.Pumping.AllowNonMobile,
 		allowedCallingCodes: append([]int(nil), t.Pumping.AllowedCallingCodes...),
@@ -113,7 +114,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 	}
 	s.lockout.MaxLockout = max(s.lockout.MaxLockout, s.lockout.Lockout)
 	s.lockout.Retain = max(guessRetention, 2*s.lockout.MaxLockout)
-	problems := []error{checkRanges(t)}
+	problems := []error{checkRanges(t), checkTenant(apiKey, t)}
 	for _, r := range []struct {
 		dst             *rate
 		field, val, def string
@@ -144,7 +145,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		}
 	}
 	if err := errors.Join(problems...); err != nil {
-		return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, t.ID, err)
+		return nil, fmt.Errorf("%w: tenant %q (API key %q): %w", ErrInvalidConfig, t.ID, maskAPIKey(apiKey), err)
 	}
 	s.sendLog = log.With("tenant", t.ID, "endpoint", "send")
 	s.resetLog = log.With("tenant", t.ID, "endpoint", "reset")
@@ -170,7 +171,7 @@ func checkRanges(t *Tenant) error {
 		name string
 		v    int64
 	}{
-		{"CodeTTL", int64(t.CodeTTL)}, {"MaxCodeAttempts", int64(t.MaxCodeAttempts)},
+		{"CodeTTL", int64(t.CodeTTL)}, // MaxCodeAttempts: checkTenant
 		{"SessionLifetime", int64(t.SessionLifetime)}, {"Limits.LockoutAttempts", int64(t.Limits.LockoutAttempts)},
 		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Limits.MaxLockout", int64(t.Limits.MaxLockout)},
 		{"Pumping.PrefixDigits", int64(t.Pumping.PrefixDigits)},
@@ -240,7 +241,7 @@ func newTenants(r TenantResolver, secret []byte, log *slog.Logger) (*tenants, er
 	ts.static = make(map[string]*settings, len(static))
 	var problems []error
 	for key, t := range static {
-		s, err := resolveSettings(t, secret, log)
+		s, err := resolveSettings(key, t, secret, log)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -269,10 +270,10 @@ func (ts *tenants) resolve(ctx context.Context, apiKey string) (*settings, error
 	if c, ok := ts.cache.Load(t); ok {
 		return c.(cachedSettings).s, c.(cachedSettings).err
 	}
-	s, err := resolveSettings(t, ts.secret, ts.log)
+	s, err := resolveSettings(apiKey, t, ts.secret, ts.log)
 	if err != nil {
 		// Logged once per tenant value; later requests answer 950 quietly.
-		ts.log.Error("tenant refused", "tenant", t.ID, "err", err)
+		ts.log.Error("tenant refused", "tenant", t.ID, "api_key", maskAPIKey(apiKey), "err", err)
 		err = fmt.Errorf("%w (logged when first resolved)", ErrInvalidConfig)
 	}
 	if ts.size.Add(1) > maxCachedTenants {

@@ -21,7 +21,7 @@ import (
 func Example_mounting() {
 	st := memstore.New()
 	sender := &sms.LogSender{W: io.Discard}
-	secret := []byte("0123456789abcdef0123456789abcdef") // in production: >= 32 random bytes
+	secret := []byte("an example secret, never for production") // in production: >= 32 random bytes
 	myMiddleware := requestLog
 
 	h, err := otpreset.New(otpreset.Config{
