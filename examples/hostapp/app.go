@@ -6,59 +6,56 @@
 //
 // otpreset reads and updates the host's users table through
 // sqlite.HostUsers (three SQL statements) and keeps only its codes, sessions
-// and webhook outbox in otpreset_ tables of the same database. A reset ends
-// the host's own sessions in the reset's transaction (a trigger on the users
-// table). The access_token a reset answers with is exchanged for a host
-// session (POST /api/session with Authorization: Bearer <access_token>).
-// app_test.go runs storetest on the users table and drives the host's router
-// with otpresettest; deps_test.go checks what a host links.
+// and webhook outbox in otpreset_ tables of the same database. The host's
+// own sessions are of two kinds, as many hosts have: cookie sessions of
+// alexedwards/scs for its web pages, and JWTs for its API clients. A reset
+// ends both through Config.AfterReset (sessions.go), which no client can
+// switch off: scs's sessions of the user are destroyed, and the user's
+// token_version is bumped, so a JWT issued before the reset is refused. The
+// access_token a reset answers with is exchanged for a host session (POST
+// /api/session with Authorization: Bearer <access_token>). The host's login
+// is limited per client IP and costs the same argon2id comparison whether
+// or not the phone exists (login.go). app_test.go runs storetest on the
+// users table and drives the host's router with otpresettest; deps_test.go
+// checks what a host links.
 //
 //	go run ./examples/hostapp -db app.db
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/alexedwards/argon2id"
+	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/mux"
 
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/store/sqlite"
 )
 
-// schema is the host's own, from before otpreset, plus one trigger: when a
-// password changes (by otpreset's reset or by the host), every session of
-// the user ends. otpreset runs its UPDATE inside the reset's transaction, so
-// the sessions end if and only if the new password is committed.
+// schema is the host's own, from before otpreset: its users, with the
+// token_version its JWTs carry (sessions.go). scs keeps the cookie
+// sessions (in memory here; scs has stores for SQLite, PostgreSQL, Redis).
 const schema = `
 CREATE TABLE IF NOT EXISTS users (
 	id            INTEGER PRIMARY KEY,
 	phone         TEXT UNIQUE,
-	password_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS sessions (
-	token_hash BLOB PRIMARY KEY,
-	user_id    INTEGER NOT NULL REFERENCES users (id),
-	expires_at INTEGER NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS users_password_changed AFTER UPDATE OF password_hash ON users
-BEGIN
-	DELETE FROM sessions WHERE user_id = NEW.id;
-END;`
+	password_hash TEXT,
+	token_version INTEGER NOT NULL DEFAULT 0
+);`
 
 // hostUsers adapts the users table. The table has no tenant and no profile,
 // so @tenant_id and @profile go unused and the profile reads as NULL ({}).
-// AddUser lets the id be assigned by SQLite; only tests seed users with it.
+// @phone is E.164 (+919999999999), as the phones of users are stored here
+// (otpreset.NormalizePhone gives that form). AddUser lets the id be
+// assigned by SQLite; only tests seed users with it.
 var hostUsers = sqlite.HostUsers{
 	UserByPhone:    `SELECT id, password_hash, NULL FROM users WHERE phone = @phone`,
 	UpdatePassword: `UPDATE users SET password_hash = @password_hash WHERE id = @user_id`,
@@ -68,11 +65,16 @@ var hostUsers = sqlite.HostUsers{
 // tenantID is the host's one tenant.
 const tenantID = "hostapp"
 
-// app is the host: its database and the otpreset store over it.
+// app is the host: its database, the otpreset store over it, its sessions
+// and the guard of its login.
 type app struct {
-	db    *sql.DB
-	store *sqlite.Store
-	now   func() time.Time
+	db       *sql.DB
+	store    *sqlite.Store
+	now      func() time.Time
+	log      *slog.Logger
+	sessions *scs.SessionManager // cookie sessions
+	jwtKey   []byte              // signs the API clients' JWTs
+	guard    loginGuard          // the login's rate limit and password check
 }
 
 // newApp creates the host's schema (its own migration, run by the host) and
@@ -81,11 +83,18 @@ func newApp(ctx context.Context, db *sql.DB, now func() time.Time) (*app, error)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("host schema: %w", err)
 	}
+	if err := addTokenVersion(ctx, db); err != nil {
+		return nil, fmt.Errorf("host schema: %w", err)
+	}
 	st := sqlite.New(db, sqlite.Config{HostUsers: &hostUsers})
 	if err := st.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	return &app{db: db, store: st, now: now}, nil
+	a := &app{db: db, store: st, now: now, log: slog.Default(), sessions: newSessions(), jwtKey: newJWTKey()}
+	if err := a.guard.init(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // router is the host's router: its own routes, otpreset under /api.
@@ -93,9 +102,9 @@ func (a *app) router(reset http.Handler) *mux.Router {
 	r := mux.NewRouter()
 	api := r.PathPrefix("/api").Subrouter()
 	api.Handle(otpreset.Path, reset).Methods(http.MethodPost, http.MethodPut)
-	api.HandleFunc("/login", a.login).Methods(http.MethodPost)
-	api.HandleFunc("/session", a.exchange).Methods(http.MethodPost)
-	api.HandleFunc("/me", a.me).Methods(http.MethodGet)
+	api.Handle("/login", a.guard.limit(a.sessions.LoadAndSave(http.HandlerFunc(a.login)))).Methods(http.MethodPost)
+	api.Handle("/session", a.sessions.LoadAndSave(http.HandlerFunc(a.exchange))).Methods(http.MethodPost)
+	api.Handle("/me", a.sessions.LoadAndSave(http.HandlerFunc(a.me))).Methods(http.MethodGet)
 	return r
 }
 
@@ -106,13 +115,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	var id int64
-	var hash string
-	err := a.db.QueryRowContext(r.Context(), `SELECT id, password_hash FROM users WHERE phone = ?`, in.Phone).Scan(&id, &hash)
-	ok := err == nil
-	if ok {
-		ok, err = argon2id.ComparePasswordAndHash(in.Password, hash)
-	}
+	id, ok, err := a.checkPassword(r.Context(), in.Phone, in.Password)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		http.Error(w, "server error", http.StatusInternalServerError)
 		return
@@ -151,14 +154,16 @@ func (a *app) exchange(w http.ResponseWriter, r *http.Request) {
 	a.issue(w, r, id)
 }
 
-// issue creates a host session and answers its token.
+// issue starts a host session of the user: a cookie session (scs, a new
+// token, so a session fixed before the login is not carried over) and a JWT
+// for API clients, answered as {"token": ...}.
 func (a *app) issue(w http.ResponseWriter, r *http.Request, userID int64) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token := hex.EncodeToString(b)
-	sum := sha256.Sum256([]byte(token))
-	_, err := a.db.ExecContext(r.Context(), `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)`,
-		sum[:], userID, a.now().Add(24*time.Hour).Unix())
+	if err := a.sessions.RenewToken(r.Context()); err != nil {
+		http.Error(w, "server error", http.StatusInternalServerError)
+		return
+	}
+	a.sessions.Put(r.Context(), sessionUserKey, userID)
+	token, err := a.issueJWT(r.Context(), userID)
 	if err != nil {
 		http.Error(w, "server error", http.StatusInternalServerError)
 		return
@@ -167,14 +172,16 @@ func (a *app) issue(w http.ResponseWriter, r *http.Request, userID int64) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"token": token})
 }
 
-// me answers the user of a host session token, or 401.
+// me answers the user of a host session, a bearer JWT or a session cookie,
+// or 401.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	sum := sha256.Sum256([]byte(token))
 	var id int64
-	err := a.db.QueryRowContext(r.Context(), `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		sum[:], a.now().Unix()).Scan(&id)
-	if err != nil {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		id = a.jwtUser(r.Context(), token)
+	} else {
+		id = a.sessions.GetInt64(r.Context(), sessionUserKey)
+	}
+	if id == 0 {
 		http.Error(w, "not logged in", http.StatusUnauthorized)
 		return
 	}
