@@ -476,7 +476,7 @@ func TestSlowProviderAnsweredAtTheFloor(t *testing.T) {
 	assert.NotEmpty(t, env.Code(phone))
 }
 
-// CONTRACT.md: a rate-limited reset answers 429 with the 1198-style body; the
+// docs/contract.md: a rate-limited reset answers 429 with the 1198-style body; the
 // lockout after failed codes is the 403 one.
 func TestResetRateLimitPerPhone(t *testing.T) {
 	env := otpresettest.New(t, func(_ *otpreset.Config, tn *otpreset.Tenant) {
