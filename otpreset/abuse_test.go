@@ -478,7 +478,7 @@ func TestSlowProviderAnsweredAtTheFloor(t *testing.T) {
 	assert.NotEmpty(t, env.Code(phone))
 }
 
-// CONTRACT.md: a rate limit is answered as one (429, ErrorCode 429 on the
+// docs/contract.md: a rate limit is answered as one (429, ErrorCode 429 on the
 // reset endpoint, Retry-After), never worded as a locked account (1198 is
 // the lockout's alone).
 func TestResetRateLimitIsNotALockout(t *testing.T) {

@@ -78,7 +78,7 @@ func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.En
 			LockoutAttempts: math.MaxInt32,
 		}
 		t.Pumping.PrefixDailyCap = "off"
-		t.MaxCodeAttempts = math.MaxInt32
+		t.MaxCodeAttempts = -1 // no per-code limit: every iteration is a wrong code, never a spent one
 	})
 	env.AddUser(benchPhone, benchOldPass)
 	return env, snd

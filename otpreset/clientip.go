@@ -21,6 +21,12 @@ func TrustedProxies(header string, proxies ...string) (func(*http.Request) strin
 	if header == "" {
 		return nil, fmt.Errorf("%w: TrustedProxies needs the header the proxy sets", ErrInvalidConfig)
 	}
+	if len(proxies) == 0 {
+		// Without a proxy the header is never read: behind a proxy every
+		// client would count as the proxy's address, one per-IP limit for all.
+		return nil, fmt.Errorf("%w: TrustedProxies(%q) names no proxy: give the networks (CIDRs or addresses) "+
+			"your proxy connects from, e.g. \"10.0.0.0/8\"", ErrInvalidConfig, header)
+	}
 	nets := make([]netip.Prefix, 0, len(proxies))
 	for _, p := range proxies {
 		pf, err := parseNetwork(p)

@@ -40,8 +40,8 @@ type Config struct {
 	Tenants TenantResolver
 	// Secret keys the HMAC under which codes are stored: at least 32 random
 	// bytes (e.g. `openssl rand -hex 32`, decoded), the same on every
-	// instance sharing a store. Required; a secret of one repeated byte is
-	// refused.
+	// instance sharing a store. Required; New refuses one that is plainly
+	// not random (few distinct bytes, or one short pattern repeated).
 	Secret []byte
 
 	// Hasher hashes new passwords. Default: password.NewArgon2idHasher with
@@ -194,14 +194,14 @@ const (
 type Tenant struct {
 	// ID keys the tenant's users, codes and limits. Required.
 	ID string
-	// AppName and Domain fill SMS templates; Domain (e.g. "example.com")
-	// also adds the autofill line "@example.com #123456".
+	// AppName and Domain fill SMS templates; Domain, a bare host name
+	// ("example.com", not a URL), also adds the autofill line "@example.com #123456".
 	AppName string
 	Domain  string
 
 	CodeLength      int           // digits, 4 to 10; default 6
-	CodeTTL         time.Duration // default 300 s
-	MaxCodeAttempts int           // wrong tries per code; default 5
+	CodeTTL         time.Duration // 1 minute to 1 hour; default 300 s
+	MaxCodeAttempts int           // wrong tries per code, at most 10; default 5 (-1: no limit, load tests only)
 	SessionLifetime time.Duration // of the session a reset issues; default 1 h
 
 	// SMSTemplates are the tenant's named templates (smstemplate); nil uses

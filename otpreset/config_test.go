@@ -72,7 +72,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"code length 3", "CodeLength 3", tenant(func(tn *otpreset.Tenant) { tn.CodeLength = 3 })},
 		{"code length 11", "CodeLength 11", tenant(func(tn *otpreset.Tenant) { tn.CodeLength = 11 })},
 		{"negative TTL", "CodeTTL", tenant(func(tn *otpreset.Tenant) { tn.CodeTTL = -time.Second })},
-		{"negative attempts", "MaxCodeAttempts", tenant(func(tn *otpreset.Tenant) { tn.MaxCodeAttempts = -1 })},
+		{"negative attempts", "MaxCodeAttempts", tenant(func(tn *otpreset.Tenant) { tn.MaxCodeAttempts = -2 })},
 		{"negative lockout attempts", "Limits.LockoutAttempts", tenant(func(tn *otpreset.Tenant) { tn.Limits.LockoutAttempts = -1 })},
 		{"unparseable rate", "Limits.SendPerPhone", tenant(func(tn *otpreset.Tenant) { tn.Limits.SendPerPhone = "3 per minute" })},
 		{"unparseable prefix cap", "Pumping.PrefixDailyCap", tenant(func(tn *otpreset.Tenant) { tn.Pumping.PrefixDailyCap = "200-1W" })},

@@ -68,7 +68,7 @@ func padUntil(ctx context.Context, deadline time.Time) {
 }
 
 // notify tells the phone's owner, after a successful reset, that the
-// password was changed (CONTRACT.md's notification; NIST SP 800-63B asks for
+// password was changed (docs/contract.md, "Reset the password"; NIST SP 800-63B asks for
 // it), worded by the tenant's notice template in the request's language. It
 // never holds a code or a link that logs in (sms.RenderNotice refuses a
 // template that could), goes by SMS whatever the code's channel, and never

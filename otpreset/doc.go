@@ -20,7 +20,9 @@
 // The host brings a store.Store (memstore for tests, store/postgres or
 // store/sqlite, redisstore for codes and sessions in Redis, or its own tables
 // checked with storetest), an sms.Sender, its tenants (API key -> Tenant) and
-// a secret. New checks all of it once (ErrInvalidConfig). Everything else has
+// a secret. New checks all of it once (ErrInvalidConfig), and Handler.Check,
+// called before serving, reaches the store and the other parts that can tell
+// whether they work (ErrCheckFailed). Everything else has
 // a safe default: argon2id with bounded concurrency, random session tokens
 // stored hashed, rate limits, a lockout per client network and a guessing
 // budget per phone that no attacker can turn against the phone's owner,

@@ -108,8 +108,8 @@ func errLocked(until string, retryAfter int) *apiError {
 }
 
 // errResetLimit is the reset endpoint's per-phone rate limit: HTTP 429 with
-// the 1198-style lockout body (CONTRACT.md: "Rate limited: HTTP 429 ...
-// 1198-style lockout on the reset endpoint").
+// the 1198-style lockout body (docs/contract.md, "Errors": too many resets
+// for one phone).
 func errResetLimit(until string, retryAfter int) *apiError {
 	e := errLocked(until, retryAfter)
 	e.Status = http.StatusTooManyRequests

@@ -53,7 +53,7 @@ func Example_gorilla() {
 		Store:   memstore.New(),
 		Sender:  &sms.LogSender{},
 		Tenants: otpreset.Tenants{"my-api-key": {ID: "my-app"}},
-		Secret:  []byte("0123456789abcdef0123456789abcdef"),
+		Secret:  []byte("an example secret, never for production"),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -90,7 +90,7 @@ func Example_customStore() {
 		Store:   st,
 		Sender:  &sms.LogSender{},
 		Tenants: otpreset.Tenants{"k": {ID: "t"}},
-		Secret:  []byte("0123456789abcdef0123456789abcdef"),
+		Secret:  []byte("an example secret, never for production"),
 	})
 	fmt.Println(err)
 	// Output: <nil>
@@ -103,19 +103,19 @@ func ExampleNew_invalidConfig() {
 	_, err := otpreset.New(otpreset.Config{
 		Store:  memstore.New(),
 		Sender: &sms.LogSender{},
-		Tenants: otpreset.Tenants{"k": {
+		Tenants: otpreset.Tenants{"my-api-key": {
 			ID:         "t",
 			CodeLength: 12,
 			Limits:     otpreset.Limits{SendPerPhone: "3 a minute"},
 			Captcha:    otpreset.CaptchaPolicy{Mode: otpreset.CaptchaAlways}, // no Verifier
 		}},
-		Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Secret: []byte("an example secret, never for production"),
 	})
 	fmt.Println(errors.Is(err, otpreset.ErrInvalidConfig))
 	fmt.Println(err)
 	// Output:
 	// true
-	// otpreset: invalid configuration: tenant "t": CodeLength 12 is outside 4 to 10
+	// otpreset: invalid configuration: tenant "t" (API key "my-a…"): CodeLength 12 is outside 4 to 10
 	// Limits.SendPerPhone: rate "3 a minute": want N-P, e.g. 3-15M
 	// a Captcha.Verifier is required by the captcha mode or lockout type
 }
@@ -138,7 +138,7 @@ func ExampleTenant() {
 		Pumping: otpreset.SMSPumping{PrefixDailyCap: "200-1D", PrefixDigits: 6, AllowedCallingCodes: []int{91, 1}},
 	}
 	_, err := otpreset.New(otpreset.Config{
-		Store: memstore.New(), Sender: &sms.LogSender{}, Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Store: memstore.New(), Sender: &sms.LogSender{}, Secret: []byte("an example secret, never for production"),
 		Tenants: otpreset.Tenants{"my-api-key": tenant},
 	})
 	fmt.Println(err)
@@ -158,7 +158,7 @@ func ExampleTenantResolver() {
 	})
 	h, _ := otpreset.New(otpreset.Config{
 		Store: memstore.New(), Sender: &sms.LogSender{}, Tenants: resolver,
-		Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Secret: []byte("an example secret, never for production"),
 	})
 	req := httptest.NewRequest("POST", otpreset.Path+"?apikey=nope", strings.NewReader(`{"phone":"+919999999999"}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -172,7 +172,7 @@ func ExampleTenantResolver() {
 func ExampleHandler_Unlock() {
 	h, _ := otpreset.New(otpreset.Config{
 		Store: memstore.New(), Sender: &sms.LogSender{}, Tenants: otpreset.Tenants{"k": {ID: "my-app"}},
-		Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Secret: []byte("an example secret, never for production"),
 	})
 	fmt.Println(h.Unlock(context.Background(), "my-app", "+91 99999 99999"))
 	// Output: <nil>
@@ -245,7 +245,7 @@ func ExampleConfig_tracing() {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
 	h, _ := otpreset.New(otpreset.Config{
 		Store: memstore.New(), Sender: &sms.LogSender{}, Tenants: otpreset.Tenants{"k": {ID: "my-app"}},
-		Secret: []byte("0123456789abcdef0123456789abcdef"), TracerProvider: tp,
+		Secret: []byte("an example secret, never for production"), TracerProvider: tp,
 	})
 	req := httptest.NewRequest("PUT", otpreset.Path+"?apikey=k", strings.NewReader(`{"phone":"+919999999999","otp":"000000","Password":"a new password"}`))
 	req.Header.Set("Content-Type", "application/json")

@@ -95,8 +95,8 @@ func checkConfig(cfg *Config) error {
 	}
 	if len(cfg.Secret) < 32 {
 		bad("Config.Secret must be at least 32 bytes")
-	} else if strings.Count(string(cfg.Secret), string(cfg.Secret[:1])) == len(cfg.Secret) {
-		bad("Config.Secret is one repeated byte; draw it from crypto/rand (openssl rand -hex 32)")
+	} else if err := checkSecret(cfg.Secret); err != nil {
+		problems = append(problems, err)
 	}
 	for _, d := range []struct {
 		name string

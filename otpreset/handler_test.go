@@ -343,7 +343,7 @@ func TestResetValidation(t *testing.T) {
 		{"body keys in any case", map[string]string{"PASSWORD": "short", "PHONE": phone, "OTP": "123456"}, 403, 1134, ""},
 		{"not an object", `"hello"`, 400, 1090, ""},
 		// Passwords are refused rather than silently changed, so that one set
-		// here always logs in at the host (CONTRACT.md, Security behaviour).
+		// here always logs in at the host (docs/contract.md, "Codes and passwords").
 		{"invalid UTF-8 password", `{"Password":"new password ` + "\xff" + `1","phone":"` + phone + `","otp":"123456"}`, 403, 1134, ""},
 		{"lone surrogate password", `{"Password":"new password \ud800","phone":"` + phone + `","otp":"123456"}`, 403, 1134, ""},
 		{"U+FDFA is one character", map[string]string{"Password": "\uFDFA", "phone": phone, "otp": "123456"}, 403, 1134, ""},

@@ -64,7 +64,7 @@ type settings struct {
 func withDefaults(t Tenant, secret []byte) Tenant {
 	t.CodeLength = orDefault(t.CodeLength, defaultCodeLength)
 	t.CodeTTL = orDefault(t.CodeTTL, defaultCodeTTL)
-	t.MaxCodeAttempts = orDefault(t.MaxCodeAttempts, defaultMaxCodeAttempts)
+	t.MaxCodeAttempts = codeAttempts(t.MaxCodeAttempts)
 	t.SessionLifetime = orDefault(t.SessionLifetime, defaultSessionLifetime)
 	if t.AccountSid == "" {
 		m := hmac.New(sha256.New, secret)
@@ -97,19 +97,20 @@ func withDefaults(t Tenant, secret []byte) Tenant {
 	return t
 }
 
-// resolveSettings checks t and applies its defaults; secret derives the
+// resolveSettings checks t, the tenant of apiKey (named in errors by
+// maskAPIKey), and applies its defaults; secret derives the
 // default AccountSid and log is the handler's. Every error wraps
 // ErrInvalidConfig.
-func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, error) {
+func resolveSettings(apiKey string, t *Tenant, secret []byte, log *slog.Logger) (*settings, error) {
 	if t == nil {
-		return nil, fmt.Errorf("%w: nil Tenant", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: nil Tenant (API key %q)", ErrInvalidConfig, maskAPIKey(apiKey))
 	}
 	s := &settings{Tenant: withDefaults(*t, secret)}
 	l := s.Limits
 	s.lockoutCaptcha = l.LockoutType == LockoutCaptcha || s.Captcha.Mode == CaptchaAfterFailures
 	s.guesses = store.GuessPolicy{Attempts: l.LockoutAttempts, Lockout: l.LockoutWindow, MaxLockout: l.MaxLockout,
 		Retain: max(guessRetention, 2*l.MaxLockout), BudgetBurst: l.GuessBurst}
-	problems := []error{checkRanges(t)}
+	problems := []error{checkRanges(t), checkTenant(apiKey, t)}
 	var sendPerPhone, guessBudget rate
 	for _, r := range []struct {
 		dst        *rate
@@ -145,7 +146,7 @@ func resolveSettings(t *Tenant, secret []byte, log *slog.Logger) (*settings, err
 		problems = append(problems, errors.New("a Captcha.Verifier is required by the captcha mode or lockout type"))
 	}
 	if err := errors.Join(problems...); err != nil {
-		return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, t.ID, err)
+		return nil, fmt.Errorf("%w: tenant %q (API key %q): %w", ErrInvalidConfig, t.ID, maskAPIKey(apiKey), err)
 	}
 	s.sendLog = log.With("tenant", t.ID, "endpoint", "send")
 	s.resetLog = log.With("tenant", t.ID, "endpoint", "reset")
@@ -166,7 +167,7 @@ func checkRanges(t *Tenant) error {
 		name string
 		v    int64
 	}{
-		{"CodeTTL", int64(t.CodeTTL)}, {"MaxCodeAttempts", int64(t.MaxCodeAttempts)},
+		{"CodeTTL", int64(t.CodeTTL)}, // MaxCodeAttempts: checkTenant
 		{"SessionLifetime", int64(t.SessionLifetime)}, {"Limits.LockoutAttempts", int64(t.Limits.LockoutAttempts)},
 		{"Limits.GuessBurst", int64(t.Limits.GuessBurst)},
 		{"Limits.LockoutWindow", int64(t.Limits.LockoutWindow)}, {"Limits.MaxLockout", int64(t.Limits.MaxLockout)},
@@ -237,7 +238,7 @@ func newTenants(r TenantResolver, secret []byte, log *slog.Logger) (*tenants, er
 	ts.static = make(map[string]*settings, len(static))
 	var problems []error
 	for key, t := range static {
-		s, err := resolveSettings(t, secret, log)
+		s, err := resolveSettings(key, t, secret, log)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -266,10 +267,10 @@ func (ts *tenants) resolve(ctx context.Context, apiKey string) (*settings, error
 	if c, ok := ts.cache.Load(t); ok {
 		return c.(cachedSettings).s, c.(cachedSettings).err
 	}
-	s, err := resolveSettings(t, ts.secret, ts.log)
+	s, err := resolveSettings(apiKey, t, ts.secret, ts.log)
 	if err != nil {
 		// Logged once per tenant value; later requests answer 950 quietly.
-		ts.log.Error("tenant refused", "tenant", t.ID, "err", err)
+		ts.log.Error("tenant refused", "tenant", t.ID, "api_key", maskAPIKey(apiKey), "err", err)
 		err = fmt.Errorf("%w (logged when first resolved)", ErrInvalidConfig)
 	}
 	if ts.size.Add(1) > maxCachedTenants {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -21,7 +22,8 @@ import (
 func Example_mounting() {
 	st := memstore.New()
 	sender := &sms.LogSender{W: io.Discard}
-	secret := []byte("0123456789abcdef0123456789abcdef") // in production: >= 32 random bytes
+	secret := []byte("an example secret, never for production") // in production: >= 32 random bytes
+	ctx := context.Background()
 	myMiddleware := requestLog
 
 	h, err := otpreset.New(otpreset.Config{
@@ -31,6 +33,9 @@ func Example_mounting() {
 		Secret:  secret, // >= 32 random bytes, the same on every instance
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	if err := h.Check(ctx); err != nil { // reaches the store (and the other parts) before serving
 		log.Fatal(err)
 	}
 

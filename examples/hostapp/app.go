@@ -6,67 +6,56 @@
 //
 // otpreset reads and updates the host's users table through
 // sqlite.HostUsers (three SQL statements) and keeps only its codes, sessions
-// and webhook outbox in otpreset_ tables of the same database. A reset ends
-// the host's own sessions in the reset's transaction (a trigger on the users
-// table). The access_token a reset answers with is exchanged for a host
-// session (POST /api/session with Authorization: Bearer <access_token>).
-// The host's login answers its failures in LoginRadius's error shape (with
-// ErrorCode, which LoginRadius's SDKs read), is limited per client IP, and
-// compares an unknown phone's password against a dummy hash, so that it
-// takes as long as a known phone's and tells no one which phones exist.
-// app_test.go runs storetest on the users table and drives the host's router
-// with otpresettest; deps_test.go checks what a host links.
+// and webhook outbox in otpreset_ tables of the same database. The host's
+// own sessions are of two kinds, as many hosts have: cookie sessions of
+// alexedwards/scs for its web pages, and JWTs for its API clients. A reset
+// ends both through Config.AfterReset (sessions.go), which no client can
+// switch off: scs's sessions of the user are destroyed, and the user's
+// token_version is bumped, so a JWT issued before the reset is refused. The
+// access_token a reset answers with is exchanged for a host session (POST
+// /api/session with Authorization: Bearer <access_token>). The host's login
+// is limited per client IP and costs the same argon2id comparison whether
+// or not the phone exists (login.go). app_test.go runs storetest on the
+// users table and drives the host's router with otpresettest; deps_test.go
+// checks what a host links.
 //
 //	go run ./examples/hostapp -db app.db
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/mux"
-	"github.com/ulule/limiter/v3"
-	"github.com/ulule/limiter/v3/drivers/store/memory"
 
 	"github.com/otpreset/go/otpreset"
-	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/store/sqlite"
 )
 
-// schema is the host's own, from before otpreset, plus one trigger: when a
-// password changes (by otpreset's reset or by the host), every session of
-// the user ends. otpreset runs its UPDATE inside the reset's transaction, so
-// the sessions end if and only if the new password is committed.
+// schema is the host's own, from before otpreset: its users, with the
+// token_version its JWTs carry (sessions.go). scs keeps the cookie
+// sessions (in memory here; scs has stores for SQLite, PostgreSQL, Redis).
 const schema = `
 CREATE TABLE IF NOT EXISTS users (
 	id            INTEGER PRIMARY KEY,
 	phone         TEXT UNIQUE,
-	password_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS sessions (
-	token_hash BLOB PRIMARY KEY,
-	user_id    INTEGER NOT NULL REFERENCES users (id),
-	expires_at INTEGER NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS users_password_changed AFTER UPDATE OF password_hash ON users
-BEGIN
-	DELETE FROM sessions WHERE user_id = NEW.id;
-END;`
+	password_hash TEXT,
+	token_version INTEGER NOT NULL DEFAULT 0
+);`
 
 // hostUsers adapts the users table. The table has no tenant and no profile,
 // so @tenant_id and @profile go unused and the profile reads as NULL ({}).
-// AddUser lets the id be assigned by SQLite; only tests seed users with it.
+// @phone is E.164 (+919999999999), as the phones of users are stored here
+// (otpreset.NormalizePhone gives that form). AddUser lets the id be
+// assigned by SQLite; only tests seed users with it.
 var hostUsers = sqlite.HostUsers{
 	UserByPhone:    `SELECT id, password_hash, NULL FROM users WHERE phone = @phone`,
 	UpdatePassword: `UPDATE users SET password_hash = @password_hash WHERE id = @user_id`,
@@ -76,43 +65,17 @@ var hostUsers = sqlite.HostUsers{
 // tenantID is the host's one tenant.
 const tenantID = "hostapp"
 
-// app is the host: its database and the otpreset store over it.
+// app is the host: its database, the otpreset store over it, its sessions
+// and the guard of its login.
 type app struct {
-	db    *sql.DB
-	store *sqlite.Store
-	now   func() time.Time
-	// hasher hashes and compares passwords; main gives it to otpreset
-	// (Config.Hasher), so the reset and the login share its bound on
-	// concurrent argon2id work, and memory.
-	hasher *password.Argon2idHasher
-	// passwords checks a typed password against a stored hash. Its Verify
-	// normalises the typed password (NFKC) as otpreset does before hashing,
-	// so a password set by a reset logs in here whatever its letters.
-	passwords verifier
-	// dummyHash is compared against when the phone has no user, so that an
-	// unknown phone takes as long as a known one: the login tells no one
-	// which phones have accounts (otpreset's reset tells no one either).
-	// newApp sets it to the constant dummyHash.
-	dummyHash string
-	// loginLimit counts login attempts per client IP (IPv4 address, IPv6
-	// /64 network): loginRate.
-	loginLimit *limiter.Limiter
+	db       *sql.DB
+	store    *sqlite.Store
+	now      func() time.Time
+	log      *slog.Logger
+	sessions *scs.SessionManager // cookie sessions
+	jwtKey   []byte              // signs the API clients' JWTs
+	guard    loginGuard          // the login's rate limit and password check
 }
-
-// verifier checks a typed password against a stored hash.
-type verifier interface {
-	Verify(ctx context.Context, pw, hash string) (bool, error)
-}
-
-// dummyHash is an argon2id hash, with the parameters otpreset's default
-// hasher uses (password.DefaultArgon2idParams), of a random password that no
-// one kept. A constant costs nothing at start; its parameters must follow the
-// hasher's, which login_test.go checks.
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$KH1J9S9CIjIsWm8wAdXuxQ$U2EFYLWtpTjJlG6KKY0kUVXUrowoAp1lc0R5Ot6Apg0"
-
-// loginRate is how many logins one client IP address (an IPv6 /64 network)
-// may try: 10 a minute.
-var loginRate = limiter.Rate{Period: time.Minute, Limit: 10}
 
 // newApp creates the host's schema (its own migration, run by the host) and
 // otpreset's (Migrate: otpreset_ tables only, no otpreset_users).
@@ -120,17 +83,18 @@ func newApp(ctx context.Context, db *sql.DB, now func() time.Time) (*app, error)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("host schema: %w", err)
 	}
+	if err := addTokenVersion(ctx, db); err != nil {
+		return nil, fmt.Errorf("host schema: %w", err)
+	}
 	st := sqlite.New(db, sqlite.Config{HostUsers: &hostUsers})
 	if err := st.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	// otpreset's default hasher: the parameters of dummyHash.
-	hasher := password.NewArgon2idHasher(nil, 0)
-	return &app{
-		db: db, store: st, now: now,
-		hasher: hasher, passwords: hasher, dummyHash: dummyHash,
-		loginLimit: limiter.New(memory.NewStore(), loginRate, limiter.WithIPv6Mask(net.CIDRMask(64, 128))),
-	}, nil
+	a := &app{db: db, store: st, now: now, log: slog.Default(), sessions: newSessions(), jwtKey: newJWTKey()}
+	if err := a.guard.init(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // router is the host's router: its own routes, otpreset under /api.
@@ -138,23 +102,36 @@ func (a *app) router(reset http.Handler) *mux.Router {
 	r := mux.NewRouter()
 	api := r.PathPrefix("/api").Subrouter()
 	api.Handle(otpreset.Path, reset).Methods(http.MethodPost, http.MethodPut)
-	// The login checks its method itself, to answer a wrong one in
-	// LoginRadius's error shape: gorilla's 405 has an empty body, and a
-	// later route of a subrouter turns it into a 404.
-	api.HandleFunc("/login", a.login)
-	api.HandleFunc("/session", a.exchange).Methods(http.MethodPost)
-	api.HandleFunc("/me", a.me).Methods(http.MethodGet)
+	api.Handle("/login", a.guard.limit(a.sessions.LoadAndSave(http.HandlerFunc(a.login)))).Methods(http.MethodPost)
+	api.Handle("/session", a.sessions.LoadAndSave(http.HandlerFunc(a.exchange))).Methods(http.MethodPost)
+	api.Handle("/me", a.sessions.LoadAndSave(http.HandlerFunc(a.me))).Methods(http.MethodGet)
 	return r
 }
 
-// authFailed answers a failed login: LoginRadius's 1409, with the seed's
-// lower-case keys and the documented upper-case ones, as otpreset answers a
-// failed reset. LoginRadius's Node.js and Python SDKs read only ErrorCode.
-const authFailed = `{"errorCode":1409,"message":"Authentication failed","description":"The credentials provided could not be authenticated.",` +
-	`"ErrorCode":1409,"Message":"Authentication failed","Description":"The credentials provided could not be authenticated.","IsProviderError":false,"ProviderErrorResponse":null}`
+// login is the host's own: phone and password for a host session token.
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Phone, Password string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, 1090, "The request body is not formatted correctly", `Send {"phone","password"}.`)
+		return
+	}
+	id, ok, err := a.checkPassword(r.Context(), in.Phone, in.Password)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		serverError(w)
+		return
+	}
+	if !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(otpreset.AuthFailedBody))
+		return
+	}
+	a.issue(w, r, id)
+}
 
 // apiError is LoginRadius's error shape, which the host's login answers in
-// as otpreset does, so one client reads both.
+// as otpreset does, so one client (and LoginRadius's SDKs, which read only
+// ErrorCode) reads both.
 type apiError struct {
 	ErrorCode             int             `json:"ErrorCode"`
 	Message               string          `json:"Message"`
@@ -174,62 +151,6 @@ func writeError(w http.ResponseWriter, status, code int, message, description st
 // serverError answers 950, LoginRadius's code for a fault on the server.
 func serverError(w http.ResponseWriter) {
 	writeError(w, http.StatusInternalServerError, 950, "Operation failed due to an unknown error", "An unknown error has occurred, please try again in a few minutes or contact your system admin.")
-}
-
-// login is the host's own: phone and password for a host session token.
-// A wrong password, an unknown phone and a malformed one get one answer
-// (401, 1409) after one argon2id comparison each (an unknown phone's is
-// against dummyHash). Attempts are limited per client IP (loginRate).
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, 405, "Method not allowed", "Use POST.")
-		return
-	}
-	lc, err := a.loginLimit.Get(r.Context(), a.loginLimit.GetIPKey(r))
-	if err != nil {
-		serverError(w)
-		return
-	}
-	w.Header().Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-	w.Header().Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
-	if lc.Reached {
-		w.Header().Set("Retry-After", strconv.FormatInt(max(1, lc.Reset-time.Now().Unix()), 10))
-		writeError(w, http.StatusTooManyRequests, 429, "Too many requests in a particular time frame", "Too many requests in a particular time frame")
-		return
-	}
-	var in struct{ Phone, Password string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, 1090, "The request body is not formatted correctly", `Send {"phone","password"}.`)
-		return
-	}
-	var id int64
-	hash, known := a.dummyHash, false
-	// Phones are stored in E.164, as otpreset looks them up.
-	if phone, err := otpreset.NormalizePhone(in.Phone); err == nil {
-		var stored string
-		err = a.db.QueryRowContext(r.Context(), `SELECT id, password_hash FROM users WHERE phone = ?`, phone).Scan(&id, &stored)
-		switch {
-		case err == nil:
-			hash, known = stored, true
-		case !errors.Is(err, sql.ErrNoRows):
-			serverError(w)
-			return
-		}
-	}
-	ok, err := a.passwords.Verify(r.Context(), in.Password, hash)
-	if err != nil {
-		serverError(w) // a stored hash that is not argon2id's, or no hashing slot
-		return
-	}
-	if !ok || !known {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(authFailed))
-		return
-	}
-	a.issue(w, r, id)
 }
 
 // exchange turns the access_token of a reset's answer into a host session.
@@ -259,14 +180,16 @@ func (a *app) exchange(w http.ResponseWriter, r *http.Request) {
 	a.issue(w, r, id)
 }
 
-// issue creates a host session and answers its token.
+// issue starts a host session of the user: a cookie session (scs, a new
+// token, so a session fixed before the login is not carried over) and a JWT
+// for API clients, answered as {"token": ...}.
 func (a *app) issue(w http.ResponseWriter, r *http.Request, userID int64) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token := hex.EncodeToString(b)
-	sum := sha256.Sum256([]byte(token))
-	_, err := a.db.ExecContext(r.Context(), `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)`,
-		sum[:], userID, a.now().Add(24*time.Hour).Unix())
+	if err := a.sessions.RenewToken(r.Context()); err != nil {
+		http.Error(w, "server error", http.StatusInternalServerError)
+		return
+	}
+	a.sessions.Put(r.Context(), sessionUserKey, userID)
+	token, err := a.issueJWT(r.Context(), userID)
 	if err != nil {
 		http.Error(w, "server error", http.StatusInternalServerError)
 		return
@@ -275,14 +198,16 @@ func (a *app) issue(w http.ResponseWriter, r *http.Request, userID int64) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"token": token})
 }
 
-// me answers the user of a host session token, or 401.
+// me answers the user of a host session, a bearer JWT or a session cookie,
+// or 401.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	sum := sha256.Sum256([]byte(token))
 	var id int64
-	err := a.db.QueryRowContext(r.Context(), `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		sum[:], a.now().Unix()).Scan(&id)
-	if err != nil {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		id = a.jwtUser(r.Context(), token)
+	} else {
+		id = a.sessions.GetInt64(r.Context(), sessionUserKey)
+	}
+	if id == 0 {
 		http.Error(w, "not logged in", http.StatusUnauthorized)
 		return
 	}

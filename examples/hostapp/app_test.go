@@ -48,7 +48,10 @@ type resetAnswer struct {
 func TestResetThroughTheHostsRouter(t *testing.T) {
 	const phone = "+919999999999"
 	a := newTestApp(t)
-	env := otpresettest.New(t, otpresettest.WithStore(a.store), func(_ *otpreset.Config, tn *otpreset.Tenant) { tn.ID = tenantID })
+	env := otpresettest.New(t, otpresettest.WithStore(a.store), func(c *otpreset.Config, tn *otpreset.Tenant) {
+		tn.ID = tenantID
+		c.AfterReset = a.afterReset
+	})
 	a.now = env.Clock.Now
 	env.Mount(a.router(env.Handler), "/api")
 	call := func(method, path, token, body string) *httptest.ResponseRecorder {

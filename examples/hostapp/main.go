@@ -39,9 +39,14 @@ func main() {
 		Sender:  &sms.LogSender{W: os.Stdout},
 		Tenants: otpreset.Tenants{"hostapp-api-key": {ID: tenantID, AppName: "Host app"}},
 		Secret:  secret,
-		Hasher:  a.hasher, // shared with the host's login
+		// Ends the host's scs sessions and JWTs of the user after every
+		// reset; no client flag (prevent_webhook) can switch it off.
+		AfterReset: a.afterReset,
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	if err := h.Check(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 	srv := &http.Server{Addr: *addr, Handler: a.router(h), ReadHeaderTimeout: 5 * time.Second}

@@ -70,7 +70,7 @@ func newTarget(params *argon2id.Params, users int) (*target, error) {
 	}
 	tenant := &otpreset.Tenant{
 		ID: tenantID, AppName: "Load test",
-		MaxCodeAttempts: math.MaxInt32,
+		MaxCodeAttempts: -1, // no per-code limit: a wrong code stays a wrong code
 		Limits: otpreset.Limits{
 			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
 			ResetPerPhone: "off", ResetPerIP: "off",

@@ -201,7 +201,7 @@ func TestHelpAndFlagErrors(t *testing.T) {
 // naming the flag, instead of a server that fails on its first request.
 func TestStartupRefusesUnusableStore(t *testing.T) {
 	t.Setenv(secretEnv, "")
-	secret := strings.Repeat("5a17", 16)
+	secret := "9f3c1b7e42d85a06e1f4c93b7a2d5e8016b94c3fa7e2d1c05b8f6a4e3d2c1b0a" // 64 hex digits, none patterned (New refuses a patterned secret)
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -68,7 +68,7 @@ func TestCodeSurvivesRestart(t *testing.T) {
 func TestSecretFlagSharedAcrossProcesses(t *testing.T) {
 	t.Setenv(secretEnv, "")
 	dir := t.TempDir()
-	secret := strings.Repeat("5a17", 16)
+	secret := "9f3c1b7e42d85a06e1f4c93b7a2d5e8016b94c3fa7e2d1c05b8f6a4e3d2c1b0a" // 64 hex digits, none patterned (New refuses a patterned secret)
 	var code string
 	runOnce(t, []string{"-apikey", "k", "-store", "sqlite:" + dir + "/a.db", "-secret", secret}, func(base string, out *syncBuffer) {
 		status, body := call(t, "POST", base+"/identity/v2/auth/password/otp?apikey=k", `{"phone":"+919999999999"}`, nil)

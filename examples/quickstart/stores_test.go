@@ -99,7 +99,7 @@ func postgresSchemaURL(t *testing.T, base string) string {
 // variable is set (always in CI). The Redis kinds once answered every
 // request 500 (a nil guessing budget behind store.Composite).
 func TestServesOnEveryStoreKind(t *testing.T) {
-	secret := strings.Repeat("5a17", 16)
+	secret := "9f3c1b7e42d85a06e1f4c93b7a2d5e8016b94c3fa7e2d1c05b8f6a4e3d2c1b0a" // 64 hex digits, none patterned (New refuses a patterned secret)
 	specs := map[string]func(t *testing.T) string{
 		kindMemory: func(*testing.T) string { return "memory" },
 		kindSQLite: func(t *testing.T) string { return "sqlite:" + t.TempDir() + "/kinds.db" },

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/servertest"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/storetest"
 )
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	servertest.Main(m, "examples/scaleout")
 }
 
 // ownServersForTest starts a PostgreSQL, a Redis and a Redis Cluster of the

@@ -117,7 +117,7 @@ func newHandlerEnv(t testing.TB) (*otpresettest.Env, *hbTracer) {
 			LockoutAttempts: math.MaxInt32,
 		}
 		tn.Pumping.PrefixDailyCap = "off"
-		tn.MaxCodeAttempts = math.MaxInt32
+		tn.MaxCodeAttempts = -1 // no per-code limit
 	})
 	env.AddUser(hbPhone, "old password 1")
 	return env, tracer

@@ -27,7 +27,7 @@
 // the steps one by one: when the password update in the host's database
 // fails after the code was consumed, the old password still works and no
 // session is revoked, but the code is spent (the user asks for a new one), as
-// CONTRACT.md allows.
+// docs/contract.md allows.
 //
 // NewLimiterStore returns a github.com/ulule/limiter/v3 store on the same
 // Redis, so rate limits and lockouts are shared across instances too.

@@ -103,7 +103,7 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 		c.RateLimitStore = ls
 		tn.Limits.LockoutAttempts = math.MaxInt32
 		tn.Limits.SendPerPhone = "100-15M" // the test sends more than the default 3
-		tn.MaxCodeAttempts = math.MaxInt32
+		tn.MaxCodeAttempts = -1            // no per-code limit
 		if !limits {
 			tn.Limits = otpreset.Limits{
 				SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/servertest"
 	"github.com/otpreset/go/store/redisstore"
 	"github.com/otpreset/go/store/storetest"
 )
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Fprintf(os.Stderr, "redisstore: %s is not set: skipping the Redis tests and examples\n", redisURLEnv)
 	}
-	os.Exit(m.Run())
+	servertest.Main(m, "store/redisstore")
 }
 
 // newClient connects to the test Redis, or skips (fails under CI).

@@ -1,8 +1,9 @@
 package storetest
 
 import (
-	"os"
 	"testing"
+
+	"github.com/otpreset/go/internal/servertest"
 )
 
 // Environment variables naming the real servers adapter tests run against;
@@ -21,12 +22,5 @@ const (
 // set, so a CI run that lost its server cannot pass by skipping.
 func ServerURL(t testing.TB, env string) string {
 	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set but CI is: the tests that need this server must run in CI", env)
-		}
-		t.Skipf("%s is not set: skipping the tests that need this server (bash .ci/run starts one and sets it)", env)
-	}
-	return u
+	return servertest.URL(t, env) // counted for the package's skip summary
 }
