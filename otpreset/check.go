@@ -133,7 +133,6 @@ func (h *Handler) checkers() []namedChecker {
 			add("Store.Users", comp.Users)
 			add("Store.Challenges", comp.Challenges)
 			add("Store.Sessions", comp.Sessions)
-			add("Store.Guesses", comp.Guesses)
 		}
 	}
 	add("Store", cfg.Store)
@@ -150,9 +149,9 @@ func (h *Handler) checkers() []namedChecker {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s := h.tenants.static[k]
-		name := fmt.Sprintf("tenant %q (API key %q) ", s.id, maskAPIKey(k))
-		add(name+"Captcha.Verifier", s.verifier)
-		add(name+"Breach", s.breach)
+		name := fmt.Sprintf("tenant %q (API key %q) ", s.ID, maskAPIKey(k))
+		add(name+"Captcha.Verifier", s.Captcha.Verifier)
+		add(name+"Breach", s.Breach)
 	}
 	return parts
 }

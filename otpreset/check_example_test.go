@@ -26,7 +26,7 @@ func (hostUsers) Check(context.Context) error {
 func ExampleHandler_Check() {
 	codes := memstore.New()
 	h, err := otpreset.New(otpreset.Config{
-		Store:   store.Composite{Users: hostUsers{memstore.New()}, Challenges: codes, Sessions: codes, Guesses: codes},
+		Store:   store.Composite{Users: hostUsers{memstore.New()}, Challenges: codes, Sessions: codes},
 		Sender:  &sms.LogSender{},
 		Tenants: otpreset.Tenants{"my-api-key": {ID: "my-app"}},
 		Secret:  []byte("an example secret, never for production"),

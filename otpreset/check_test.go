@@ -96,21 +96,21 @@ func TestCheck(t *testing.T) {
 		{"composite parts, one shared by three fields", func(cfg *otpreset.Config) []*probe {
 			users, shared := &probe{err: errUnreachable}, &probe{}
 			rs := checkedStore{memstore.New(), shared}
-			cfg.Store = store.Composite{Users: checkedStore{memstore.New(), users}, Challenges: rs, Sessions: rs, Guesses: rs}
+			cfg.Store = store.Composite{Users: checkedStore{memstore.New(), users}, Challenges: rs, Sessions: rs}
 			return []*probe{users, shared}
 		}, []string{"Store.Users: dial tcp"}, []error{errUnreachable}},
 		{"a composite by pointer", func(cfg *otpreset.Config) []*probe {
 			sessions := &probe{err: errUnmigrated}
 			m := memstore.New()
-			cfg.Store = &store.Composite{Users: m, Challenges: m, Sessions: checkedStore{m, sessions}, Guesses: m}
+			cfg.Store = &store.Composite{Users: m, Challenges: m, Sessions: checkedStore{m, sessions}}
 			return []*probe{sessions}
 		}, []string{"Store.Sessions: schema"}, []error{errUnmigrated}},
 		{"a shared part that fails is named by every field", func(cfg *otpreset.Config) []*probe {
 			shared := &probe{err: errUnreachable}
 			rs := checkedStore{memstore.New(), shared}
-			cfg.Store = store.Composite{Users: memstore.New(), Challenges: rs, Sessions: rs, Guesses: rs}
+			cfg.Store = store.Composite{Users: memstore.New(), Challenges: rs, Sessions: rs}
 			return []*probe{shared}
-		}, []string{"Store.Challenges, Store.Sessions, Store.Guesses: dial tcp"}, []error{errUnreachable}},
+		}, []string{"Store.Challenges, Store.Sessions: dial tcp"}, []error{errUnreachable}},
 		{"every problem at once", func(cfg *otpreset.Config) []*probe {
 			st, lim, snd, ver := &probe{err: errUnmigrated}, &probe{err: errUnreachable}, &probe{err: errors.New("credentials refused")}, &probe{err: errors.New("secret refused")}
 			cfg.Store = checkedStore{memstore.New(), st}

@@ -127,7 +127,7 @@ func TestNoCodeAttemptLimit(t *testing.T) {
 	}{{-1, 12, 200}, {10, 10, 401}, {10, 9, 200}} {
 		env := otpresettest.New(t, func(_ *otpreset.Config, tn *otpreset.Tenant) {
 			tn.MaxCodeAttempts = tc.attempts
-			tn.Limits = otpreset.Limits{ResetPerPhone: "off", ResetPerIP: "off", LockoutAttempts: 100}
+			tn.Limits = otpreset.Limits{ResetPerIP: "off", LockoutAttempts: 100}
 		})
 		env.AddUser(phone, "old password 1")
 		require.Equal(t, 200, env.Send(phone).Code)
