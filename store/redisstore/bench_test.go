@@ -22,11 +22,15 @@ func BenchmarkChallenge(b *testing.B) {
 		c.Phone = fmt.Sprintf("+1415555%06d", seq.Add(1))
 		return c
 	}
-	b.Run("SaveThenConsume", func(b *testing.B) {
+	issue := func(c store.Challenge) error {
+		_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c, Network: testNetwork, SendLimit: store.SendLimit{Limit: 3, Period: 15 * time.Minute}})
+		return err
+	}
+	b.Run("IssueThenConsume", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				c := next()
-				if err := s.SaveChallenge(ctx, c); err != nil {
+				if err := issue(c); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.ConsumeChallenge(ctx, checkOf(c, c.CodeHash, base)); err != nil {
@@ -38,14 +42,18 @@ func BenchmarkChallenge(b *testing.B) {
 	b.Run("WrongTry", func(b *testing.B) {
 		c := next()
 		c.MaxAttempts = 1 << 30
-		if err := s.SaveChallenge(ctx, c); err != nil {
+		if err := issue(c); err != nil {
 			b.Fatal(err)
 		}
 		wrong := randomBytes(b, 32)
+		// Every try counted by the network and the budget, none refused.
+		p := defaultPolicy
+		p.Attempts, p.Budget = 0, 0
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := s.VerifyChallenge(ctx, checkOf(c, wrong, base)); err == nil {
-					b.Fatal("wrong code accepted")
+				v, err := s.CheckCode(ctx, store.Attempt{Check: checkOf(c, wrong, base), Network: testNetwork, Policy: p})
+				if err != nil || !v.Counted {
+					b.Fatalf("wrong code: %+v, %v", v, err)
 				}
 			}
 		})

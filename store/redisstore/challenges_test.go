@@ -1,8 +1,10 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +42,35 @@ func checkOf(c store.Challenge, hash []byte, now time.Time) store.CodeCheck {
 	return store.CodeCheck{TenantID: c.TenantID, Phone: c.Phone, CodeHash: hash, Now: now}
 }
 
+// testNetwork is the client network of the tests that are not about networks.
+const testNetwork = "192.0.2.1"
+
+// save issues c with no send limit and reports whether c was saved (false:
+// the phone's live code was kept).
+func save(t testing.TB, s *redisstore.Store, c store.Challenge) bool {
+	t.Helper()
+	issued, err := s.IssueChallenge(context.Background(), store.Issue{Challenge: c, Network: testNetwork})
+	require.NoError(t, err)
+	require.False(t, issued.Limited)
+	return bytes.Equal(issued.Challenge.CodeHash, c.CodeHash) && issued.Challenge.CreatedAt.Equal(c.CreatedAt)
+}
+
+// verify compares check's code with no counter in the way (a zero policy:
+// no lockout, no budget) and answers the comparison's outcome.
+func verify(s *redisstore.Store, check store.CodeCheck) error {
+	v, err := s.CheckCode(context.Background(), store.Attempt{Check: check, Network: testNetwork})
+	if err != nil {
+		return err
+	}
+	if v.Refused != store.NotRefused {
+		return fmt.Errorf("refused (%d) by a zero policy", v.Refused)
+	}
+	if v.Counted != store.Counted(v.Code) {
+		return fmt.Errorf("counted %v for outcome %v", v.Counted, v.Code)
+	}
+	return v.Code
+}
+
 // sentinels are every outcome a check may have; errIs reports which one err is.
 var sentinels = []error{
 	store.ErrNoChallenge, store.ErrChallengeUsed, store.ErrChallengeExpired,
@@ -49,7 +80,7 @@ var sentinels = []error{
 func TestChallengeOutcomes(t *testing.T) {
 	t.Parallel()
 	type step struct {
-		op    string              // "verify" or "consume"
+		op    string              // "verify" (CheckCode) or "consume"
 		right bool                // the right code, or a wrong one
 		hash  func([]byte) []byte // overrides right: derive the presented hash from the stored one
 		at    time.Duration       // Now, after CreatedAt
@@ -127,7 +158,7 @@ func TestChallengeOutcomes(t *testing.T) {
 			ctx := context.Background()
 			// Each case on its own tenant, so they cannot interfere.
 			c := challenge(t, tenantA+"/"+tt.name, tt.maxAttempts)
-			require.NoError(t, s.SaveChallenge(ctx, c))
+			require.True(t, save(t, s, c))
 			wrong := randomBytes(t, 32)
 			for i, st := range tt.steps {
 				hash := wrong
@@ -137,11 +168,12 @@ func TestChallengeOutcomes(t *testing.T) {
 				case st.right:
 					hash = c.CodeHash
 				}
-				op := s.VerifyChallenge
+				var err error
 				if st.op == "consume" {
-					op = s.ConsumeChallenge
+					err = s.ConsumeChallenge(ctx, checkOf(c, hash, base.Add(st.at)))
+				} else {
+					err = verify(s, checkOf(c, hash, base.Add(st.at)))
 				}
-				err := op(ctx, checkOf(c, hash, base.Add(st.at)))
 				if st.want == nil {
 					require.NoErrorf(t, err, "step %d (%s)", i, st.op)
 					continue
@@ -162,31 +194,61 @@ func TestNoChallenge(t *testing.T) {
 	s, _, _ := newStore(t, redisstore.Config{})
 	ctx := context.Background()
 	c := challenge(t, tenantA, 5)
-	for _, op := range []func(context.Context, store.CodeCheck) error{s.VerifyChallenge, s.ConsumeChallenge} {
-		require.ErrorIs(t, op(ctx, checkOf(c, c.CodeHash, base)), store.ErrNoChallenge)
-	}
+	require.ErrorIs(t, verify(s, checkOf(c, c.CodeHash, base)), store.ErrNoChallenge)
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, checkOf(c, c.CodeHash, base)), store.ErrNoChallenge)
 }
 
-func TestSaveChallengeReplaces(t *testing.T) {
+// TestIssueKeepsLiveCode: a send while the phone holds a live code (unexpired,
+// unused, with tries left) keeps that code and answers it, nonce included,
+// so the handler re-sends the same code; a code that is no longer live is
+// replaced, with fresh tries.
+func TestIssueKeepsLiveCode(t *testing.T) {
 	t.Parallel()
 	s, _, _ := newStore(t, redisstore.Config{})
 	ctx := context.Background()
+	issue := func(c store.Challenge) store.Challenge {
+		t.Helper()
+		issued, err := s.IssueChallenge(ctx, store.Issue{Challenge: c, Network: testNetwork})
+		require.NoError(t, err)
+		return issued.Challenge
+	}
 	first := challenge(t, tenantA, 2)
-	require.NoError(t, s.SaveChallenge(ctx, first))
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(first, randomBytes(t, 32), base)), store.ErrCodeMismatch)
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(first, randomBytes(t, 32), base)), store.ErrCodeMismatch)
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(first, first.CodeHash, base)), store.ErrTooManyAttempts)
+	first.Nonce = randomBytes(t, 16)
+	sameChallenge(t, first, issue(first), "a first code is saved")
 
-	// A new code: fresh attempts, and the old code no longer matches.
+	// Someone else's send a minute later keeps the first code.
 	second := challenge(t, tenantA, 2)
-	require.NoError(t, s.SaveChallenge(ctx, second))
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(second, first.CodeHash, base)), store.ErrCodeMismatch)
-	require.NoError(t, s.ConsumeChallenge(ctx, checkOf(second, second.CodeHash, base)))
+	second.Nonce = randomBytes(t, 16)
+	second.CreatedAt, second.ExpiresAt = base.Add(time.Minute), base.Add(6*time.Minute)
+	sameChallenge(t, first, issue(second), "the live code is kept")
+	require.ErrorIs(t, verify(s, checkOf(second, second.CodeHash, base.Add(time.Minute))), store.ErrCodeMismatch)
+	// Out of tries: the next send replaces it.
+	require.ErrorIs(t, verify(s, checkOf(first, randomBytes(t, 32), base.Add(time.Minute))), store.ErrCodeMismatch)
+	require.ErrorIs(t, verify(s, checkOf(first, first.CodeHash, base.Add(time.Minute))), store.ErrTooManyAttempts)
+	sameChallenge(t, second, issue(second), "a code out of tries is replaced")
+	require.ErrorIs(t, verify(s, checkOf(second, first.CodeHash, base.Add(time.Minute))), store.ErrCodeMismatch)
+	require.NoError(t, verify(s, checkOf(second, second.CodeHash, base.Add(time.Minute))), "fresh tries")
 
-	// Replacing a used code makes the new one usable.
+	// Used: replaced.
+	require.NoError(t, s.ConsumeChallenge(ctx, checkOf(second, second.CodeHash, base.Add(time.Minute))))
 	third := challenge(t, tenantA, 2)
-	require.NoError(t, s.SaveChallenge(ctx, third))
-	require.NoError(t, s.ConsumeChallenge(ctx, checkOf(third, third.CodeHash, base)))
+	third.CreatedAt, third.ExpiresAt = base.Add(2*time.Minute), base.Add(7*time.Minute)
+	sameChallenge(t, third, issue(third), "a used code is replaced")
+	// Expired at its ExpiresAt, to the nanosecond: replaced.
+	fourth := challenge(t, tenantA, 2)
+	fourth.CreatedAt, fourth.ExpiresAt = third.ExpiresAt.Add(-time.Nanosecond), base.Add(time.Hour)
+	sameChallenge(t, third, issue(fourth), "a code is live until its ExpiresAt")
+	fourth.CreatedAt = third.ExpiresAt
+	sameChallenge(t, fourth, issue(fourth), "an expired code is replaced")
+	require.NoError(t, verify(s, checkOf(fourth, fourth.CodeHash, fourth.CreatedAt)))
+}
+
+func sameChallenge(t *testing.T, want, got store.Challenge, msg string) {
+	t.Helper()
+	require.Truef(t, want.CreatedAt.Equal(got.CreatedAt), "%s: CreatedAt %v, want %v", msg, got.CreatedAt, want.CreatedAt)
+	require.Truef(t, want.ExpiresAt.Equal(got.ExpiresAt), "%s: ExpiresAt %v, want %v", msg, got.ExpiresAt, want.ExpiresAt)
+	want.CreatedAt, want.ExpiresAt, got.CreatedAt, got.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	require.Equal(t, want, got, msg)
 }
 
 // TestConcurrentConsumeSingleUse races 200 consumers with the right code,
@@ -199,7 +261,7 @@ func TestConcurrentConsumeSingleUse(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	c := challenge(t, tenantA, 5)
-	require.NoError(t, s1.SaveChallenge(ctx, c))
+	require.True(t, save(t, s1, c))
 
 	const callers = 200
 	errs := make([]error, callers)
@@ -234,14 +296,14 @@ func TestConcurrentConsumeSingleUse(t *testing.T) {
 }
 
 // TestConcurrentWrongTries: of 200 concurrent wrong tries on a code allowing
-// 50, exactly 50 are counted as mismatches and the rest find it locked.
+// 50, with no counter in the way, exactly 50 are counted as mismatches and
+// the rest find the code out of tries.
 func TestConcurrentWrongTries(t *testing.T) {
 	t.Parallel()
 	s, _, _ := newStore(t, redisstore.Config{})
-	ctx := context.Background()
 	const maxAttempts, callers = 50, 200
 	c := challenge(t, tenantA, maxAttempts)
-	require.NoError(t, s.SaveChallenge(ctx, c))
+	require.True(t, save(t, s, c))
 
 	errs := make([]error, callers)
 	start := make(chan struct{})
@@ -249,7 +311,7 @@ func TestConcurrentWrongTries(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() {
 			<-start
-			errs[i] = s.VerifyChallenge(ctx, checkOf(c, randomBytes(t, 32), base))
+			errs[i] = verify(s, checkOf(c, randomBytes(t, 32), base))
 		})
 	}
 	close(start)
@@ -268,7 +330,7 @@ func TestConcurrentWrongTries(t *testing.T) {
 	}
 	assert.Equal(t, maxAttempts, mismatch)
 	assert.Equal(t, callers-maxAttempts, locked)
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(c, c.CodeHash, base)), store.ErrTooManyAttempts)
+	require.ErrorIs(t, verify(s, checkOf(c, c.CodeHash, base)), store.ErrTooManyAttempts)
 }
 
 func TestChallengeTTL(t *testing.T) {
@@ -288,15 +350,16 @@ func TestChallengeTTL(t *testing.T) {
 			s, client, prefix := newStore(t, redisstore.Config{Retention: tt.retention})
 			ctx := context.Background()
 			c := challenge(t, tenantA, 5)
-			require.NoError(t, s.SaveChallenge(ctx, c))
-			key := prefix + "{" + tenantA + "}:code:" + phone
+			require.True(t, save(t, s, c))
+			key := prefix + "{" + tenantA + ":" + phone + "}:code"
 			ttl, err := client.PTTL(ctx, key).Result()
 			require.NoError(t, err)
 			assert.LessOrEqual(t, ttl, tt.wantTTL)
 			assert.Greater(t, ttl, tt.wantTTL-5*time.Second, "TTL of %s", key)
 
 			// Counting a try or consuming keeps the TTL.
-			require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(c, nil, base)), store.ErrCodeMismatch)
+			require.ErrorIs(t, verify(s, checkOf(c, nil, base)), store.ErrCodeMismatch)
+			require.False(t, save(t, s, challenge(t, tenantA, 5)), "a live code is kept")
 			require.NoError(t, s.ConsumeChallenge(ctx, checkOf(c, c.CodeHash, base)))
 			after, err := client.PTTL(ctx, key).Result()
 			require.NoError(t, err)
@@ -314,12 +377,12 @@ func TestChallengePurgedByRedis(t *testing.T) {
 	ctx := context.Background()
 	c := challenge(t, tenantA, 5)
 	c.ExpiresAt = c.CreatedAt.Add(30 * time.Millisecond)
-	require.NoError(t, s.SaveChallenge(ctx, c))
-	key := prefix + "{" + tenantA + "}:code:" + phone
+	require.True(t, save(t, s, c))
+	key := prefix + "{" + tenantA + ":" + phone + "}:code"
 	require.Eventually(t, func() bool {
 		return client.Exists(ctx, key).Val() == 0
 	}, 5*time.Second, 10*time.Millisecond, "Redis should expire %s", key)
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(c, c.CodeHash, c.CreatedAt)), store.ErrNoChallenge)
+	require.ErrorIs(t, verify(s, checkOf(c, c.CodeHash, c.CreatedAt)), store.ErrNoChallenge)
 }
 
 func TestChallengeTenantIsolation(t *testing.T) {
@@ -328,19 +391,19 @@ func TestChallengeTenantIsolation(t *testing.T) {
 	ctx := context.Background()
 	a := challenge(t, tenantA, 1)
 	b := challenge(t, tenantB, 1)
-	require.NoError(t, s.SaveChallenge(ctx, a))
+	require.True(t, save(t, s, a))
 
 	// Tenant B has no code for the same phone, and A's code is not B's.
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(b, a.CodeHash, base)), store.ErrNoChallenge)
-	require.NoError(t, s.SaveChallenge(ctx, b))
-	require.ErrorIs(t, s.ConsumeChallenge(ctx, checkOf(b, a.CodeHash, base)), store.ErrCodeMismatch)
-	// B's wrong try locked B's code, not A's; consuming A leaves B as it was.
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
+	require.ErrorIs(t, verify(s, checkOf(b, a.CodeHash, base)), store.ErrNoChallenge)
+	require.True(t, save(t, s, b), "A's live code is not B's")
+	require.ErrorIs(t, verify(s, checkOf(b, a.CodeHash, base)), store.ErrCodeMismatch)
+	// B's wrong try used up B's code, not A's; consuming A leaves B as it was.
+	require.ErrorIs(t, verify(s, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
 	require.NoError(t, s.ConsumeChallenge(ctx, checkOf(a, a.CodeHash, base)))
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
+	require.ErrorIs(t, verify(s, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
 	// Replacing A's code does not touch B's either.
-	require.NoError(t, s.SaveChallenge(ctx, a))
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
+	require.True(t, save(t, s, a))
+	require.ErrorIs(t, verify(s, checkOf(b, b.CodeHash, base)), store.ErrTooManyAttempts)
 }
 
 // TestBinarySafeHashes: hashes with NUL bytes, bytes that are not UTF-8 and
@@ -358,22 +421,38 @@ func TestBinarySafeHashes(t *testing.T) {
 	for name, h := range hashes {
 		c := challenge(t, tenantA+"-"+name, 2)
 		c.CodeHash = h
-		require.NoError(t, s.SaveChallenge(ctx, c), name)
+		c.Nonce = h
+		require.True(t, save(t, s, c), name)
+		issued, err := s.IssueChallenge(ctx, store.Issue{Challenge: challenge(t, c.TenantID, 2), Network: testNetwork})
+		require.NoError(t, err, name)
+		require.Equal(t, h, issued.Challenge.CodeHash, "%s: the kept code's hash", name)
+		require.Equal(t, h, issued.Challenge.Nonce, "%s: the kept code's nonce", name)
 		flipped := append([]byte(nil), h...)
 		flipped[0] ^= 0x01
-		require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(c, flipped, base)), store.ErrCodeMismatch, name)
+		require.ErrorIs(t, verify(s, checkOf(c, flipped, base)), store.ErrCodeMismatch, name)
 		require.NoError(t, s.ConsumeChallenge(ctx, checkOf(c, h, base)), name)
 	}
 }
 
-// TestNowZeroUsesClock: a check without Now is decided by Config.Now.
+// TestNowZeroUsesClock: a check without Now, and a challenge without
+// CreatedAt, are decided by Config.Now.
 func TestNowZeroUsesClock(t *testing.T) {
 	t.Parallel()
 	clock := base.Add(6 * time.Minute)
 	s, _, _ := newStore(t, redisstore.Config{Now: func() time.Time { return clock }})
 	ctx := context.Background()
 	c := challenge(t, tenantA, 5)
-	require.NoError(t, s.SaveChallenge(ctx, c))
-	require.ErrorIs(t, s.VerifyChallenge(ctx, checkOf(c, c.CodeHash, time.Time{})), store.ErrChallengeExpired)
-	require.NoError(t, s.VerifyChallenge(ctx, checkOf(c, c.CodeHash, base)))
+	require.True(t, save(t, s, c))
+	require.ErrorIs(t, verify(s, checkOf(c, c.CodeHash, time.Time{})), store.ErrChallengeExpired)
+	require.ErrorIs(t, s.ConsumeChallenge(ctx, checkOf(c, c.CodeHash, time.Time{})), store.ErrChallengeExpired)
+	require.NoError(t, verify(s, checkOf(c, c.CodeHash, base)))
+
+	// At the clock's 6 minutes the code above is expired, so a send
+	// without CreatedAt replaces it, and is created at the clock's time.
+	next := challenge(t, tenantA, 5)
+	next.CreatedAt, next.ExpiresAt = time.Time{}, clock.Add(5*time.Minute)
+	issued, err := s.IssueChallenge(ctx, store.Issue{Challenge: next, Network: testNetwork})
+	require.NoError(t, err)
+	require.Equal(t, next.CodeHash, issued.Challenge.CodeHash)
+	require.True(t, clock.Equal(issued.Challenge.CreatedAt), "CreatedAt %v", issued.Challenge.CreatedAt)
 }

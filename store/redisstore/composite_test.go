@@ -67,7 +67,7 @@ func TestConnectionKilledMidReset(t *testing.T) {
 	existing := session(t, tenantA, user.ID, time.Hour)
 	require.NoError(t, rs.CreateSession(ctx, existing))
 	code := challenge(t, tenantA, 5)
-	require.NoError(t, rs.SaveChallenge(ctx, code))
+	require.True(t, save(t, rs, code))
 
 	reset := func(c store.Challenge) store.Reset {
 		ns := session(t, tenantA, user.ID, time.Hour)
@@ -97,7 +97,7 @@ func TestConnectionKilledMidReset(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound, "no new session was created")
 	// The documented cost of a composite store: the code is spent. Sessions
 	// are revoked only after the password step, so they are untouched.
-	require.ErrorIs(t, rs.VerifyChallenge(ctx, failed.Check), store.ErrChallengeUsed)
+	require.ErrorIs(t, verify(rs, failed.Check), store.ErrChallengeUsed)
 	_, err = rs.LookupSession(ctx, tenantA, existing.AccessTokenHash, base.Add(time.Minute))
 	require.NoError(t, err, "no session was revoked by the failed reset")
 
@@ -106,7 +106,7 @@ func TestConnectionKilledMidReset(t *testing.T) {
 	existing = session(t, tenantA, user.ID, time.Hour) // logged in again meanwhile
 	require.NoError(t, rs.CreateSession(ctx, existing))
 	again := challenge(t, tenantA, 5)
-	require.NoError(t, rs.SaveChallenge(ctx, again))
+	require.True(t, save(t, rs, again), "a used code is replaced")
 	done := reset(again)
 	require.NoError(t, store.ApplyReset(ctx, healthy, done))
 	got, err = users.UserByPhone(ctx, tenantA, phone)
@@ -141,9 +141,16 @@ func TestRedisDown(t *testing.T) {
 	c := challenge(t, tenantA, 5)
 	sess := session(t, tenantA, "user-1", time.Hour)
 	ops := map[string]func() error{
-		"SaveChallenge":    func() error { return s.SaveChallenge(ctx, c) },
-		"VerifyChallenge":  func() error { return s.VerifyChallenge(ctx, checkOf(c, c.CodeHash, base)) },
+		"IssueChallenge": func() error {
+			_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c, Network: testNetwork, SendLimit: store.SendLimit{Limit: 3, Period: time.Hour}})
+			return err
+		},
+		"CheckCode": func() error {
+			_, err := s.CheckCode(ctx, store.Attempt{Check: checkOf(c, c.CodeHash, base), Network: testNetwork, Policy: defaultPolicy})
+			return err
+		},
 		"ConsumeChallenge": func() error { return s.ConsumeChallenge(ctx, checkOf(c, c.CodeHash, base)) },
+		"ClearCounters":    func() error { return s.ClearCounters(ctx, tenantA, phone) },
 		"CreateSession":    func() error { return s.CreateSession(ctx, sess) },
 		"LookupSession": func() error {
 			_, err := s.LookupSession(ctx, tenantA, sess.AccessTokenHash, base)
@@ -186,5 +193,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			_, err = redisstore.NewLimiterStore(tt.client, tt.prefix)
 			require.ErrorIs(t, err, redisstore.ErrInvalidConfig)
 		})
+	}
+	for _, n := range []int{-1, 1001} {
+		_, err := redisstore.New(client, redisstore.Config{MaxNetworks: n})
+		require.ErrorIs(t, err, redisstore.ErrInvalidConfig, "MaxNetworks %d", n)
+	}
+	for _, n := range []int{0, 1, 1000} {
+		_, err := redisstore.New(client, redisstore.Config{MaxNetworks: n})
+		require.NoError(t, err, "MaxNetworks %d", n)
 	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // seededComposite is the production shape: users elsewhere (here memstore's
-// user part, in production the host's database), challenges, sessions and
-// the guessing budget in Redis. AddUser lets the suite create its users.
+// user part, in production the host's database), challenges, their
+// counters and sessions in Redis. AddUser lets the suite create its users.
 type seededComposite struct {
 	store.Composite
 	users *memstore.Store
@@ -43,7 +43,7 @@ func TestConformanceCluster(t *testing.T) {
 func composite(rs *redisstore.Store) seededComposite {
 	users := memstore.New()
 	return seededComposite{
-		Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs, Guesses: rs},
+		Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs},
 		users:     users,
 	}
 }

@@ -98,7 +98,7 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 	users := memstore.New()
 	snd := &hbSender{codes: map[string]string{}}
 	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
-		c.Store = store.Composite{Users: users, Challenges: rs, Sessions: rs, Guesses: rs}
+		c.Store = store.Composite{Users: users, Challenges: rs, Sessions: rs}
 		c.Sender = snd
 		c.RateLimitStore = ls
 		tn.Limits.LockoutAttempts = math.MaxInt32

@@ -40,17 +40,26 @@ type Config struct {
 	// CodeCheck without Now, a Challenge or Session without CreatedAt).
 	// Defaults to time.Now.
 	Now func() time.Time
+	// MaxNetworks is how many client networks' counters are kept per
+	// phone (zero: 64; at most 1000). When a new network would pass it, the
+	// networks whose counters no longer matter are dropped, then those that
+	// stop mattering soonest: past it, a network's lockout and send count
+	// may be forgotten early (the phone's guessing budget is not), so that
+	// a phone's counters stay within a few kilobytes whatever the number of
+	// networks that try it.
+	MaxNetworks int
 }
 
-// Store keeps challenges, sessions and the guessing budget in Redis. It
-// implements store.Challenges, store.Sessions and store.Guesses and is safe
-// for concurrent use by any number of goroutines and processes. Create it
-// with New.
+// Store keeps challenges, their counters (per client network and the
+// phone's guessing budget) and sessions in Redis. It implements
+// store.Challenges and store.Sessions and is safe for concurrent use by any
+// number of goroutines and processes. Create it with New.
 type Store struct {
-	client    redis.UniversalClient
-	prefix    string
-	retention time.Duration
-	now       func() time.Time
+	client      redis.UniversalClient
+	prefix      string
+	retention   time.Duration
+	now         func() time.Time
+	maxNetworks int
 }
 
 var (
@@ -82,19 +91,43 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{client: client, prefix: prefix, retention: retention, now: now}, nil
+	maxNetworks := cfg.MaxNetworks
+	switch {
+	case maxNetworks == 0:
+		maxNetworks = 64
+	case maxNetworks < 0 || maxNetworks > 1000:
+		return nil, fmt.Errorf("%w: MaxNetworks %d is not between 1 and 1000", ErrInvalidConfig, maxNetworks)
+	}
+	return &Store{client: client, prefix: prefix, retention: retention, now: now, maxNetworks: maxNetworks}, nil
 }
 
-// Key layout (see README.md). The tenant, escaped so that it never contains
-// a brace, is the hash tag: all keys of a tenant live in one Redis Cluster
-// slot, which the session scripts need because they touch several keys.
+// Key layout (see README.md). Sessions are tagged with the tenant, escaped
+// so that it never contains a brace: the session scripts touch a user's set
+// and its sessions, all in the tenant's Redis Cluster slot. A phone's keys
+// (its challenge and its counters) are tagged with the tenant and the phone,
+// so each phone has one slot of its own, and the challenge scripts, which
+// touch both, stay in it.
 
 func (s *Store) tenantPart(tenantID string) string {
 	return s.prefix + "{" + escapeTenant(tenantID) + "}:"
 }
 
+// phonePart is the prefix of a phone's keys: the tenant (with ':' escaped
+// too, so the first ':' ends it) and the phone in braces.
+func (s *Store) phonePart(tenantID, phone string) string {
+	tenant := "%"
+	if tenantID != "" {
+		tenant = escape(tenantID, "%{}:")
+	}
+	return s.prefix + "{" + tenant + ":" + escape(phone, "%{}") + "}:"
+}
+
 func (s *Store) challengeKey(tenantID, phone string) string {
-	return s.tenantPart(tenantID) + "code:" + phone
+	return s.phonePart(tenantID, phone) + "code"
+}
+
+func (s *Store) countersKey(tenantID, phone string) string {
+	return s.phonePart(tenantID, phone) + "counters"
 }
 
 func (s *Store) sessionKeyPrefix(tenantID string) string {
@@ -116,15 +149,20 @@ func escapeTenant(id string) string {
 	if id == "" {
 		return "%"
 	}
-	if !strings.ContainsAny(id, "%{}") {
-		return id
+	return escape(id, "%{}")
+}
+
+// escape percent-encodes the bytes of s that are in special, which must
+// hold '%'.
+func escape(s, special string) string {
+	if !strings.ContainsAny(s, special) {
+		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; c {
-		case '%', '{', '}':
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; strings.IndexByte(special, c) >= 0 {
 			fmt.Fprintf(&b, "%%%02X", c)
-		default:
+		} else {
 			b.WriteByte(c)
 		}
 	}

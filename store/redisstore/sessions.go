@@ -80,10 +80,11 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return nil
 }
 
-var _ store.SessionLookup = (*Store)(nil)
-
-// LookupSession implements store.SessionLookup: the session is live while now
-// (the clock when zero) is before its ExpiresAt and its key exists.
+// LookupSession finds a live session by the hash of its access token (for
+// hosts that accept the access_token a reset issued; otpreset never calls
+// it), or returns an error wrapping store.ErrNotFound. The session is live
+// while now (the clock when zero) is before its ExpiresAt and its key
+// exists.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	fields, err := s.client.HGetAll(ctx, s.sessionKey(tenantID, accessTokenHash)).Result()
 	if err != nil {

@@ -196,24 +196,32 @@ func TestCreateExpiredSessionWritesNothing(t *testing.T) {
 }
 
 // TestKeyLayout pins the layout README.md documents, including how a tenant
-// id with braces is escaped so it cannot break the hash tag.
+// id or a phone with braces is escaped so it cannot break the hash tag, and
+// a ':' in the tenant so that a phone's tag names one tenant and phone.
 func TestKeyLayout(t *testing.T) {
 	t.Parallel()
 	s, client, prefix := newStore(t, redisstore.Config{})
 	ctx := context.Background()
-	tests := []struct{ tenant, inKey string }{
-		{"plain", "plain"},
-		{"a}b{c%d", "a%7Db%7Bc%25d"},
-		{"", "%"},
+	tests := []struct{ tenant, phone, inKey, phoneTag string }{
+		{"plain", phone, "plain", "plain:" + phone},
+		{"a}b{c%d", phone, "a%7Db%7Bc%25d", "a%7Db%7Bc%25d:" + phone},
+		{"", phone, "%", "%:" + phone},
+		// Tenant "x:y" and phone "z" are not tenant "x" and phone "y:z".
+		{"x:y", "z", "x:y", "x%3Ay:z"},
+		{"x", "y:z", "x", "x:y:z"},
+		{"p", "{}%", "p", "p:%7B%7D%25"},
 	}
 	for _, tt := range tests {
 		c := challenge(t, tt.tenant, 5)
-		require.NoError(t, s.SaveChallenge(ctx, c))
+		c.Phone = tt.phone
+		_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c, Network: testNetwork, SendLimit: store.SendLimit{Limit: 3, Period: time.Hour}})
+		require.NoError(t, err)
 		sess := session(t, tt.tenant, "user:1", time.Hour)
 		require.NoError(t, s.CreateSession(ctx, sess))
 		tag := prefix + "{" + tt.inKey + "}:"
 		for _, key := range []string{
-			tag + "code:" + phone,
+			prefix + "{" + tt.phoneTag + "}:code",
+			prefix + "{" + tt.phoneTag + "}:counters",
 			tag + "session:" + hex.EncodeToString(sess.AccessTokenHash),
 			tag + "user-sessions:user:1",
 		} {
@@ -222,15 +230,19 @@ func TestKeyLayout(t *testing.T) {
 	}
 	keys, err := client.Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
-	assert.Len(t, keys, 3*len(tests), "no other keys: %v", keys)
-	// Readable for operators: the code hash is raw bytes, the rest text.
-	fields, err := client.HGetAll(ctx, prefix+"{plain}:code:"+phone).Result()
+	// The two "x" tenants' sessions: each its own user set and session.
+	assert.Len(t, keys, 4*len(tests), "no other keys: %v", keys)
+	// Readable for operators: the code hash and nonce are raw bytes, the
+	// rest text.
+	fields, err := client.HGetAll(ctx, prefix+"{plain:"+phone+"}:code").Result()
 	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{"h": true, "es": true, "en": true, "max": true, "att": true, "used": true, "created": true, "expires": true},
+	assert.Equal(t, map[string]bool{"h": true, "nonce": true, "cs": true, "cn": true, "es": true, "en": true,
+		"max": true, "att": true, "used": true, "created": true, "expires": true},
 		keysOf(fields))
 	assert.Equal(t, "0", fields["att"])
 	assert.Equal(t, "5", fields["max"])
 	assert.Equal(t, fmt.Sprint(base.Add(5*time.Minute).Unix()), fields["es"])
+	assert.Equal(t, fmt.Sprint(base.Unix()), fields["cs"])
 }
 
 func keysOf(m map[string]string) map[string]bool {

@@ -18,11 +18,11 @@ import (
 
 // TestScriptsUseOneSlot proves on a real Redis Cluster that every key a
 // script touches, whether passed in KEYS or built inside the script from an
-// ARGV prefix, lies in the tenant's one hash slot (codes, sessions and the
-// guessing budget alike). As a control, the same scripts on the same keys
-// with the hash-tag braces removed are refused by the cluster (CROSSSLOT, or
-// the cross-slot error of a script), so this test fails if a key ever loses
-// its tag.
+// ARGV prefix, lies in one hash slot: a phone's challenge and counters in
+// the phone's slot, a tenant's sessions in the tenant's. As a control, the
+// same scripts on the same keys with the hash-tag braces removed are refused
+// by the cluster (CROSSSLOT, or the cross-slot error of a script), so this
+// test fails if a key ever loses its tag.
 func TestScriptsUseOneSlot(t *testing.T) {
 	t.Parallel()
 	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
@@ -42,26 +42,19 @@ func TestScriptsUseOneSlot(t *testing.T) {
 		}
 	})
 	untag := strings.NewReplacer("{", "", "}", "").Replace
+	controls := 0
 
 	for _, tenant := range []string{"tenant-a", "", "a{b}c%", "租户"} {
 		hashes := [][]byte{[]byte("access-token-hash-1"), []byte("access-token-hash-2")}
 		keys := []string{
-			s.challengeKey(tenant, "+919999999999"),
-			s.challengeKey(tenant, "+14155550123"),
 			s.sessionKey(tenant, hashes[0]),
 			s.sessionKey(tenant, hashes[1]),
 			s.userSessionsKey(tenant, "user-1"),
 			s.userSessionsKey(tenant, "user-2"),
-			s.guessKey(tenant, "+919999999999"),
-			s.guessKey(tenant, "+14155550123"),
 		}
-		slot, err := client.ClusterKeySlot(ctx, keys[0]).Result()
-		require.NoError(t, err)
+		sameSlot(ctx, t, client, keys...)
 		for _, k := range keys {
 			written = append(written, k, untag(k))
-			got, err := client.ClusterKeySlot(ctx, k).Result()
-			require.NoError(t, err)
-			assert.Equal(t, slot, got, "tenant %q: %s is not in the slot of %s", tenant, k, keys[0])
 		}
 
 		// The session scripts are the ones that touch several keys.
@@ -85,13 +78,6 @@ func TestScriptsUseOneSlot(t *testing.T) {
 		n, err := revoke(same)
 		require.NoError(t, err, "tenant %q: revoke sessions", tenant)
 		assert.Equal(t, 2, n, "tenant %q", tenant)
-
-		// The guessing budget's scripts touch the one key they are given,
-		// in the slot of the phone's code.
-		guess := s.guessKey(tenant, "+919999999999")
-		require.NoError(t, takeGuessScript.Run(ctx, client, []string{guess},
-			time.Now().Unix(), 0, 5, 0, 3600, 0, 3600000, 900, 0).Err(), "tenant %q: take guess", tenant)
-		require.NoError(t, returnGuessScript.Run(ctx, client, []string{guess}, 0, 0).Err(), "tenant %q: return guess", tenant)
 
 		// Control: without the tag the keys scatter over the slots and the
 		// cluster refuses the scripts.
@@ -121,6 +107,62 @@ func TestScriptsUseOneSlot(t *testing.T) {
 		require.NoError(t, client.HSet(ctx, sess, "user", "user-1").Err())
 		_, err = revoke(untag)
 		require.Error(t, err, "tenant %q: a script reaching into another slot must be refused", tenant)
+
+		// A phone's scripts touch its challenge and its counters, in the
+		// phone's slot, whatever the tenant and the phone hold.
+		for _, ph := range []string{"+919999999999", "", "a{b}c", "}{", "x:y%"} {
+			code, counters := s.challengeKey(tenant, ph), s.countersKey(tenant, ph)
+			sameSlot(ctx, t, client, code, counters)
+			written = append(written, code, counters, untag(code), untag(counters))
+			issue := func(tag func(string) string) error {
+				return issueScript.Run(ctx, client, []string{tag(counters), tag(code)},
+					"n:net", 3, 900, 0, time.Now().Unix(), 0, 0, 64,
+					"hash", "nonce", 5, time.Now().Unix()+300, 0, 60000, "created", "expires").Err()
+			}
+			check := func(tag func(string) string) error {
+				return checkScript.Run(ctx, client, []string{tag(counters), tag(code)},
+					"n:net", time.Now().Unix(), 0, 5, 1, 3600, 0, 3600, 0,
+					1, 360, 0, 360, 0, -360, 1, 0, 0, "wrong", 64, 900, 0).Err()
+			}
+			consume := func(tag func(string) string) error {
+				return consumeScript.Run(ctx, client, []string{tag(code)}, "hash", time.Now().Unix(), 0).Err()
+			}
+			require.NoError(t, issue(same), "tenant %q phone %q: issue", tenant, ph)
+			require.NoError(t, check(same), "tenant %q phone %q: check", tenant, ph)
+			require.NoError(t, consume(same), "tenant %q phone %q: consume", tenant, ph)
+			n, err := client.Exists(ctx, code, counters).Result()
+			require.NoError(t, err)
+			require.Equal(t, int64(2), n, "tenant %q phone %q: the scripts wrote both keys", tenant, ph)
+
+			// Control: untagged, the two keys are in two slots (of this
+			// prefix, chosen so) and the scripts are refused.
+			if slotOf(ctx, t, client, untag(code)) == slotOf(ctx, t, client, untag(counters)) {
+				continue
+			}
+			controls++
+			for name, run := range map[string]func(func(string) string) error{"issue": issue, "check": check} {
+				err := run(untag)
+				require.Error(t, err, "tenant %q phone %q: a cross-slot %s must be refused", tenant, ph, name)
+				assert.Contains(t, err.Error(), "CROSSSLOT", "tenant %q phone %q: %s", tenant, ph, name)
+			}
+		}
+	}
+	require.Positive(t, controls, "no phone's untagged keys fell in two slots: the control proved nothing")
+
+	// Each phone has a slot of its own: a tenant's phones spread over the
+	// cluster rather than all landing on one shard.
+	slots := map[int64]bool{}
+	for i := range 20 {
+		slots[slotOf(ctx, t, client, s.countersKey("tenant-a", "+1415555"+strconv.Itoa(1000+i)))] = true
+	}
+	assert.Greater(t, len(slots), 10, "20 phones of one tenant in %d slots", len(slots))
+}
+
+func sameSlot(ctx context.Context, t *testing.T, c *redis.ClusterClient, keys ...string) {
+	t.Helper()
+	want := slotOf(ctx, t, c, keys[0])
+	for _, k := range keys[1:] {
+		assert.Equal(t, want, slotOf(ctx, t, c, k), "%s is not in the slot of %s", k, keys[0])
 	}
 }
 
