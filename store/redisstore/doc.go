@@ -1,27 +1,33 @@
-// Package redisstore keeps otpreset's one-time-code challenges, sessions and
-// guessing budget in Redis (github.com/redis/go-redis/v9), so that several
-// servers share them: a code is single use across every instance, wrong
-// tries are counted once whichever instance sees them, the failed codes of a
-// phone and its escalating lockout hold across instances, and a reset
-// revokes sessions issued by any instance.
+// Package redisstore keeps otpreset's one-time-code challenges, the
+// counters that guard them and sessions in Redis
+// (github.com/redis/go-redis/v9), so that several servers share them: a code
+// is single use across every instance, wrong tries are counted once
+// whichever instance sees them, a client network's lockout and a phone's
+// guessing budget hold across instances, and a reset revokes sessions issued
+// by any instance.
 //
-// Store implements store.Challenges, store.Sessions and store.Guesses. Users
-// stay in the host's own database; join the two with store.Composite:
+// Store implements store.Challenges and store.Sessions. Users stay in the
+// host's own database; join the two with store.Composite:
 //
 //	rs, err := redisstore.New(client, redisstore.Config{})
-//	st := store.Composite{Users: hostUsers, Challenges: rs, Sessions: rs, Guesses: rs}
+//	st := store.Composite{Users: hostUsers, Challenges: rs, Sessions: rs}
 //
-// TakeGuess decides whether a phone is locked and counts the guess in one
-// script (one EVALSHA), so concurrent requests never compare more codes
-// than the budget allows. Without persistence (the AOF) a Redis restart
-// forgets the failure counts; see README.md.
+// A send (IssueChallenge) and a code check (CheckCode) are one Lua script
+// each, one round trip: the send is counted against the network's limit and
+// the phone's live code kept (or a new one saved) in one atomic step; the
+// check decides the network's lockout and the phone's budget, compares the
+// code and counts a failure in one atomic step, so concurrent requests never
+// compare more codes than the counters allow. They follow store.NextIssue
+// and store.NextAttempt to the nanosecond. A phone's keys share the hash tag
+// {tenant:phone}: on a Redis Cluster each phone has one slot and every
+// script stays in it. ClearCounters is one DEL.
 //
-// Every operation that reads and then writes runs as one Lua script, so it is
-// atomic in Redis: VerifyChallenge and ConsumeChallenge check expiry, the
-// attempt limit and the code, count a wrong try and (for Consume) mark the
-// code used in one step. Keys get Redis TTLs derived from the challenge's and
-// session's ExpiresAt, and expiry is also decided against the time the caller
-// passes in (CodeCheck.Now), so one clock decides.
+// Every key has a TTL (a challenge's lifetime and retention, the longest
+// period a counter matters, a session's lifetime), and a phone keeps the
+// counters of at most Config.MaxNetworks networks, so memory stays bounded.
+// Expiry is decided against the times the caller passes (CodeCheck.Now,
+// Challenge.CreatedAt), so one clock decides. Without persistence (the AOF)
+// a Redis restart forgets the counters; see README.md.
 //
 // A composite store is not atomic across its parts, so store.ApplyReset runs
 // the steps one by one: when the password update in the host's database
@@ -30,7 +36,7 @@
 // docs/contract.md allows.
 //
 // NewLimiterStore returns a github.com/ulule/limiter/v3 store on the same
-// Redis, so rate limits and lockouts are shared across instances too.
+// Redis, so the other rate limits are shared across instances too.
 //
 // The key layout, the scripts and the TTLs are described in README.md beside
 // this file.
