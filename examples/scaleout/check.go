@@ -51,9 +51,8 @@ type report struct {
 // lockoutOvershoot starts the violation of a phone that had more wrong
 // codes compared than its lockout allows: wrong codes in flight at the same
 // time passed the lockout before any was counted (as they did while the
-// handler checked the lockout first and counted after; store.Guesses decides
-// and counts in one step), or each instance kept its own count (a
-// store.Composite without Guesses).
+// handler checked the lockout first and counted after; the store's CheckCode
+// decides and counts in one step), or each instance kept its own count.
 const lockoutOvershoot = "lockout overshoot:"
 
 // check holds the run to its invariants.

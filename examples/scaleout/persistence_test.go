@@ -19,7 +19,7 @@ import (
 // TestRedisRestartPersistence shows what README says about a Redis restart:
 // without the AOF the code sent before it is gone and is refused like any
 // wrong code (401/1409, never a success), the old password keeps working,
-// the lockout count (kept in Redis: the composite's Guesses) is gone too,
+// the lockout count (kept in Redis beside the code) is gone too,
 // and a new code works; with the AOF
 // (appendfsync always, so even a kill -9 keeps every write) the code sent
 // before the restart still resets the password.
@@ -46,7 +46,7 @@ func TestRedisRestartPersistence(t *testing.T) {
 			limits, err := redisstore.NewLimiterStore(client, "")
 			require.NoError(t, err)
 			env := otpresettest.New(t,
-				otpresettest.WithStore(store.Composite{Users: memstore.New(), Challenges: codes, Sessions: codes, Guesses: codes}),
+				otpresettest.WithStore(store.Composite{Users: memstore.New(), Challenges: codes, Sessions: codes}),
 				func(c *otpreset.Config, tn *otpreset.Tenant) {
 					c.RateLimitStore = limits
 					tn.Limits.LockoutAttempts = 3

@@ -109,9 +109,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		// The guessing budget (lockout) in Redis too, shared by the
-		// instances; left out, each instance would keep its own.
-		st = store.Composite{Users: users, Challenges: rs, Sessions: rs, Guesses: rs}
+		// Codes and their counters (lockouts, the guessing budget) in
+		// Redis, shared by the instances.
+		st = store.Composite{Users: users, Challenges: rs, Sessions: rs}
 	} else {
 		// PostgreSQL keeps codes and sessions beside the users, and the
 		// webhook events in its outbox, in the reset's transaction.
