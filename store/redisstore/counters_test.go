@@ -217,6 +217,47 @@ func TestConcurrentWrongCodesManyNetworks(t *testing.T) {
 	})
 }
 
+// TestConcurrentSends: 40 sends at once from one network with a limit of 3
+// store or keep a code exactly 3 times; 40 sends at once from 40 networks,
+// each with its own fresh code, all answer the same code, the one saved
+// first, and that is the code Redis holds.
+func TestConcurrentSends(t *testing.T) {
+	backends(t, func(t *testing.T, s *redisstore.Store, _ redis.UniversalClient, _ string) {
+		ctx := context.Background()
+		limit := store.SendLimit{Limit: 3, Period: 15 * time.Minute}
+		issued := race(40, func(int) store.Issued {
+			got, err := s.IssueChallenge(ctx, store.Issue{Challenge: challenge(t, tenantA, 5), Network: testNetwork, SendLimit: limit})
+			require.NoError(t, err)
+			return got
+		})
+		sent, left := 0, map[int]bool{}
+		for _, got := range issued {
+			if !got.Limited {
+				sent++
+				left[got.SendsLeft] = true
+			}
+		}
+		assert.Equal(t, 3, sent, "sends let through")
+		assert.Equal(t, map[int]bool{0: true, 1: true, 2: true}, left, "sends left, one each")
+
+		codes := map[string]int{}
+		issued = race(40, func(i int) store.Issued {
+			c := challenge(t, tenantB, 5)
+			c.Nonce = randomBytes(t, 16)
+			got, err := s.IssueChallenge(ctx, store.Issue{Challenge: c, Network: fmt.Sprintf("203.0.113.%d", i), SendLimit: limit})
+			require.NoError(t, err)
+			return got
+		})
+		for _, got := range issued {
+			require.False(t, got.Limited)
+			codes[string(got.Challenge.CodeHash)+"/"+string(got.Challenge.Nonce)]++
+		}
+		assert.Len(t, codes, 1, "every send answers the code in effect")
+		held := issued[0].Challenge
+		require.NoError(t, verify(s, checkOf(held, held.CodeHash, base)), "the code every send answered is the one held")
+	})
+}
+
 // race runs f(0) ... f(n-1) at once and returns their answers.
 func race[T any](n int, f func(i int) T) []T {
 	out := make([]T, n)
