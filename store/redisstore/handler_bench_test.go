@@ -106,8 +106,8 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 		tn.MaxCodeAttempts = -1            // no per-code limit
 		if !limits {
 			tn.Limits = otpreset.Limits{
-				SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
-				ResetPerPhone: "off", ResetPerIP: "off",
+				SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
+				ResetPerIP: "off", GuessBudget: "off",
 				LockoutAttempts: math.MaxInt32,
 			}
 			tn.Pumping.PrefixDailyCap = "off"
@@ -159,13 +159,15 @@ func TestHandlerRoundTripsRedis(t *testing.T) {
 		want    int
 		max     int64
 	}{
-		// IP and phone send limits, SMS prefix and tenant caps, lockout
-		// peek, the code saved.
+		// The IP limit, the phone's, tenant's and prefix's SMS caps looked
+		// at, the code issued (one script: the network's send limit
+		// counted and the live code kept), the three caps counted.
 		{"send", func() string { return `{"phone":"` + hbPhone + `"}` }, http.MethodPost, http.StatusOK, 8},
-		// IP and phone reset limits, lockout peek, code check, lockout count.
-		{"wrong code", func() string { return resetJSON(wrong(e.send(t))) }, http.MethodPut, http.StatusUnauthorized, 6},
-		// Limits and lockout peek, code check, consume, revoke, new
-		// session, lockout cleared.
+		// The IP limit, then one script: the network's lockout and the
+		// phone's budget decided, the code compared, the failure counted.
+		{"wrong code", func() string { return resetJSON(wrong(e.send(t))) }, http.MethodPut, http.StatusUnauthorized, 2},
+		// The IP limit, the code check, consume, revoke, new session,
+		// counters cleared (one DEL), and the notice's three caps.
 		{"successful reset", func() string { return resetJSON(e.send(t)) }, http.MethodPut, http.StatusOK, 9},
 	}
 	for _, tc := range tests {
