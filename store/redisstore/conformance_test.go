@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
@@ -12,17 +13,27 @@ import (
 
 // seededComposite is the production shape: users elsewhere (here memstore's
 // user part, in production the host's database), challenges, their
-// counters and sessions in Redis. AddUser lets the suite create its users.
+// counters and sessions in Redis. AddUser lets the suite create its users;
+// LookupSession, as a host that accepts the access_token would call it on
+// Redis, lets it look sessions up.
 type seededComposite struct {
 	store.Composite
 	users *memstore.Store
+	rs    *redisstore.Store
 }
 
 func (c seededComposite) AddUser(ctx context.Context, u store.User) error {
 	return c.users.AddUser(ctx, u)
 }
 
-var _ storetest.UserSeeder = seededComposite{}
+func (c seededComposite) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
+	return c.rs.LookupSession(ctx, tenantID, accessTokenHash, now)
+}
+
+var (
+	_ storetest.UserSeeder    = seededComposite{}
+	_ storetest.SessionLookup = seededComposite{}
+)
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
@@ -45,5 +56,6 @@ func composite(rs *redisstore.Store) seededComposite {
 	return seededComposite{
 		Composite: store.Composite{Users: users, Challenges: rs, Sessions: rs},
 		users:     users,
+		rs:        rs,
 	}
 }
