@@ -403,15 +403,12 @@ func (s *Store) CheckCode(ctx context.Context, at store.Attempt) (store.Verdict,
 	return v, nil
 }
 
-// failuresKept is how long a network's failures matter after its last one:
-// Retain; without Retain (kept until cleared), they are still dropped
-// MaxLockout or BudgetWindow after the last failure, whichever is longer,
-// so that memory stays bounded.
+// failuresKept is how long a network's failures are kept after its last
+// one, as memstore keeps them: Retain (after which they no longer matter),
+// and at least MaxLockout, so that without Retain (kept until cleared) they
+// are still dropped and memory stays bounded.
 func failuresKept(p store.GuessPolicy) time.Duration {
-	if p.Retain > 0 {
-		return p.Retain
-	}
-	return max(p.MaxLockout, p.BudgetWindow, 0)
+	return max(p.Retain, p.MaxLockout, 0)
 }
 
 // lockoutLadder is p.LockoutFor(1), p.LockoutFor(2), ... up to the first
