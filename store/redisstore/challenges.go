@@ -39,9 +39,9 @@ import (
 // and a minute more (only ever extended): the callers' clocks decide, so the
 // minute keeps an instance whose clock is a little behind, or a Redis
 // server slow to answer, from finding a counter that still matters gone.
-// ClearCounters is one DEL of it. A network is added only when fewer than
-// Config.MaxNetworks are kept; otherwise the networks past their drop
-// instant are deleted first, then those that reach it soonest.
+// ClearCounters is one DEL of it. When a new network would make more than
+// Config.MaxNetworks, the networks past their drop instant are deleted
+// first, then those that reach it soonest.
 //
 // Times and durations travel and are kept as (seconds, nanoseconds) pairs of
 // integers, the nanoseconds in [0, 1e9) (a negative duration has negative

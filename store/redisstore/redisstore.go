@@ -45,8 +45,8 @@ type Config struct {
 	// networks whose counters no longer matter are dropped, then those that
 	// stop mattering soonest: past it, a network's lockout and send count
 	// may be forgotten early (the phone's guessing budget is not), so that
-	// a phone's counters stay within a few kilobytes whatever the number of
-	// networks that try it.
+	// a phone's counters stay bounded (about 6 KB at 64) whatever the
+	// number of networks that try it.
 	MaxNetworks int
 }
 
