@@ -49,8 +49,10 @@ CREATE INDEX otpreset_phone_budget_budget_at ON otpreset_phone_budget (budget_at
 -- check, a reset, clearing the counters) first takes this transaction-level
 -- advisory lock, so the steps of one phone run one after another on every
 -- server, in one order, and never deadlock; inside the functions below each
--- statement then reads the rows as the previous holder committed them.
--- Two phones that share a key only wait for each other.
+-- statement then reads the rows as the previous holder committed them. The
+-- reads take no row locks (the advisory lock is the serialisation), so a
+-- check the counters refuse writes nothing. Two phones that share a key
+-- only wait for each other.
 CREATE FUNCTION otpreset_phone_key(tenant_id text, phone text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT hashtextextended(length(tenant_id) || ':' || tenant_id || phone, 7263540191) $$;
@@ -108,8 +110,7 @@ BEGIN
     BEGIN
         IF p_limit > 0 THEN
             SELECT n.sends, n.sends_reset INTO s, r FROM otpreset_network_counters n
-            WHERE n.tenant_id = p_tenant_id AND n.phone = p_phone AND n.network = p_network
-            FOR UPDATE;
+            WHERE n.tenant_id = p_tenant_id AND n.phone = p_phone AND n.network = p_network;
             IF r IS NULL OR p_now >= r THEN -- a new window (a new row has none)
                 s := 0;
                 r := p_now + otpreset_ns(p_period);
@@ -138,8 +139,7 @@ BEGIN
             ch.used_at IS NULL AND p_now < ch.expires_at AND ch.attempts < ch.max_attempts
                 AND ch.nonce IS NOT NULL AS live
         INTO c FROM otpreset_challenges ch
-        WHERE ch.tenant_id = p_tenant_id AND ch.phone = p_phone
-        FOR UPDATE;
+        WHERE ch.tenant_id = p_tenant_id AND ch.phone = p_phone;
         IF FOUND AND c.live THEN -- the owner's code survives anyone's send
             o_stored := true;
             o_nonce := c.nonce;
@@ -208,8 +208,7 @@ BEGIN
         SELECT n.failures, n.lockouts, n.locked_until, n.seen_at
         INTO failures_, lockouts_, locked_until_, seen_
         FROM otpreset_network_counters n
-        WHERE n.tenant_id = p_tenant_id AND n.phone = p_phone AND n.network = p_network
-        FOR UPDATE;
+        WHERE n.tenant_id = p_tenant_id AND n.phone = p_phone AND n.network = p_network;
         IF NOT FOUND OR (p_retain > 0 AND seen_ IS NOT NULL AND p_now >= seen_ + otpreset_ns(p_retain)) THEN
             failures_ := 0; -- a new key, or forgotten
             lockouts_ := 0;
@@ -227,8 +226,7 @@ BEGIN
         END IF;
 
         SELECT b.budget_at INTO tat FROM otpreset_phone_budget b
-        WHERE b.tenant_id = p_tenant_id AND b.phone = p_phone
-        FOR UPDATE;
+        WHERE b.tenant_id = p_tenant_id AND b.phone = p_phone;
         tat := greatest(tat, p_now);
         IF p_interval > 0 AND tat >= p_now + otpreset_ns(p_tolerance) AND NOT p_pass_budget THEN
             o_refused := 2;
@@ -239,8 +237,7 @@ BEGIN
         SELECT ch.code_hash = p_code_hash AS right_code, ch.used_at IS NOT NULL AS used,
             p_now >= ch.expires_at AS expired, ch.attempts >= ch.max_attempts AS too_many
         INTO c FROM otpreset_challenges ch
-        WHERE ch.tenant_id = p_tenant_id AND ch.phone = p_phone
-        FOR UPDATE;
+        WHERE ch.tenant_id = p_tenant_id AND ch.phone = p_phone;
         IF NOT FOUND THEN
             o_verdict := 2;
         ELSIF c.used THEN -- "used" only to the code that was used
