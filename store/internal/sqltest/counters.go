@@ -578,3 +578,47 @@ func CheckCodeReadsNoUsers(t *testing.T, b Backend) {
 		})
 	}
 }
+
+// BenchCounters measures the steps of the hot paths: a send (IssueCode, a
+// live code kept), a wrong code that is compared and counted, and one
+// refused by the network's lockout (what an attacker's flood costs), each
+// on one phone.
+func BenchCounters(b *testing.B, be Backend) {
+	st, _ := be.Open(b, sqlcore.Config{}, "")
+	ctx := b.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	require.NoError(b, st.(storetest.UserSeeder).AddUser(ctx, store.User{TenantID: "t", ID: "u", Phone: "+15550700", PasswordHash: "h"}))
+	c := store.Challenge{TenantID: "t", Phone: "+15550700", Nonce: []byte("n"), CodeHash: []byte("right"),
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxAttempts: 1 << 30}
+	_, err := store.IssueCode(ctx, st, store.Issue{Challenge: c})
+	require.NoError(b, err)
+	wrong := func(network string, p store.GuessPolicy) store.Attempt {
+		return store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: c.Phone, CodeHash: []byte("wrong"), Now: now},
+			Network: network, Policy: p}
+	}
+	b.Run("IssueCode", func(b *testing.B) {
+		for b.Loop() {
+			_, err := store.IssueCode(ctx, st, store.Issue{Challenge: c, Network: "send",
+				SendLimit: store.SendLimit{Limit: 1 << 30, Period: time.Hour}})
+			require.NoError(b, err)
+		}
+	})
+	b.Run("CheckCode/counted", func(b *testing.B) {
+		p := store.GuessPolicy{Budget: 1 << 30, BudgetBurst: 1 << 30, BudgetWindow: time.Hour}
+		for b.Loop() {
+			v, err := st.CheckCode(ctx, wrong("counted", p))
+			require.NoError(b, err)
+			require.True(b, v.Counted)
+		}
+	})
+	b.Run("CheckCode/refused", func(b *testing.B) {
+		p := store.GuessPolicy{Attempts: 1, Lockout: time.Hour, MaxLockout: time.Hour, Retain: time.Hour}
+		_, err := st.CheckCode(ctx, wrong("refused", p))
+		require.NoError(b, err)
+		for b.Loop() {
+			v, err := st.CheckCode(ctx, wrong("refused", p))
+			require.NoError(b, err)
+			require.Equal(b, store.RefusedLockout, v.Refused)
+		}
+	})
+}
