@@ -1,5 +1,5 @@
 -- otpreset schema, version 4 (PostgreSQL): the counters that guard a phone's
--- codes (CONTRACT.md, "Security behaviour" and "Availability"), and the
+-- codes (docs/contract.md, "Guessing and flooding"), and the
 -- code's nonce. Applied also when the host keeps its own users: the counters
 -- count per tenant and phone whether or not the phone has a user.
 --
