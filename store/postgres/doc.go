@@ -8,10 +8,15 @@
 // host's own queries. Besides store.Store it implements store.Resetter (the
 // whole reset in one transaction: a failure after the code is consumed rolls
 // everything back, so the old password still works and the code stays
-// usable), store.Outbox (webhook events written in that transaction) and
-// store.Guesses (the guessing budget in otpreset_guesses, whose TakeGuess is
-// one statement that decides and counts atomically, so servers sharing the
-// database share one budget per phone).
+// usable, and the phone's counters are cleared with it), store.Outbox
+// (webhook events written in that transaction) and store.CodeIssuer. The
+// counters that guard the codes (per phone and client network, and the
+// phone's guessing budget) live in its tables too, so servers sharing the
+// database share them: a send (IssueCode) and a code check (CheckCode) are
+// one round trip each, a call of a function of the migrations that decides
+// and counts under the phone's lock; one in 64 also purges a bounded number
+// of expired codes and lapsed counters, so the tables stay small without
+// the host's help.
 //
 // The schema ships as numbered migrations embedded in the binary and is
 // changed only when the host calls Migrate; README.md beside this file shows

@@ -27,7 +27,7 @@ func ExampleOpen() {
 
 // A host with its own pool and its own users table (integer ids, one
 // tenant, no profile column) gives both to the store. Migrate then creates
-// only otpreset's challenges, sessions and outbox tables.
+// only otpreset's tables of challenges, counters, sessions and outbox.
 func ExampleNew() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))

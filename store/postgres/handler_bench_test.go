@@ -112,8 +112,8 @@ func newHandlerEnv(t testing.TB) (*otpresettest.Env, *hbTracer) {
 
 	env := otpresettest.New(t, otpresettest.WithStore(st), func(_ *otpreset.Config, tn *otpreset.Tenant) {
 		tn.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
-			ResetPerPhone: "off", ResetPerIP: "off",
+			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off", SMSPerPhoneDay: "off",
+			ResetPerIP: "off", GuessBudget: "off",
 			LockoutAttempts: math.MaxInt32,
 		}
 		tn.Pumping.PrefixDailyCap = "off"
@@ -136,13 +136,13 @@ func reset(env *otpresettest.Env, code string) *httptest.ResponseRecorder {
 }
 
 // TestHandlerRoundTrips pins what one request costs PostgreSQL once the
-// pool's statements are prepared. A reset first takes a guess from the
-// phone's guessing budget (TakeGuess, one statement), then checks the code
-// with the user lookup (VerifyUserCode, one statement) before hashing; a
-// wrong code stops there, a right one is applied in one statement that is
-// atomic alone and clears the budget too (store.Reset.ClearGuesses). A send peeks at the budget
-// (a locked phone gets no code) and saves the code with the user lookup.
-// TestOneRoundTrip and TestGuessRoundTrips pin the store's side.
+// pool's statements are prepared (issue 23). A reset checks the code first
+// (CheckCode: the network's lockout, the phone's budget and the comparison,
+// one function call that reads no user); a wrong code stops there, a right
+// one looks the user up (UserByPhone), hashes, and is applied in one
+// statement that is atomic alone and clears the phone's counters too. A send
+// is IssueCode: the user looked up, the send counted and the code issued in
+// one statement. TestRoundTrips pins the store's side.
 func TestHandlerRoundTrips(t *testing.T) {
 	env, tracer := newHandlerEnv(t)
 	// Warm up: every statement prepared on the pool's connection.
@@ -157,7 +157,7 @@ func TestHandlerRoundTrips(t *testing.T) {
 	c := countOf(tracer.take())
 	t.Logf("successful reset: %d round trips, %d transaction(s), %d statement(s) inside: %q", c.roundTrips, c.transactions, c.inTx, c.sql)
 	assert.Zero(t, c.transactions, "the reset statement is atomic alone")
-	assert.LessOrEqual(t, c.roundTrips, 3, "take a guess, code check with the user, the reset statement (which clears the budget too)")
+	assert.Equal(t, 3, c.roundTrips, "code check, user, the reset statement (which clears the counters too)")
 
 	code = send(t, env)
 	tracer.take()
@@ -166,13 +166,13 @@ func TestHandlerRoundTrips(t *testing.T) {
 	c = countOf(tracer.take())
 	t.Logf("wrong code: %d round trips, %d transaction(s): %q", c.roundTrips, c.transactions, c.sql)
 	assert.Zero(t, c.transactions, "a wrong code is refused before the reset transaction")
-	assert.LessOrEqual(t, c.roundTrips, 2, "take a guess, code check with the user")
+	assert.Equal(t, 1, c.roundTrips, "the code check alone: no user read")
 
 	tracer.take()
 	send(t, env)
 	c = countOf(tracer.take())
 	t.Logf("send: %d round trips: %q", c.roundTrips, c.sql)
-	assert.LessOrEqual(t, c.roundTrips, 2, "peek at the budget, the code saved with the user lookup")
+	assert.Equal(t, 1, c.roundTrips, "the user lookup, the send counted and the code issued, one statement")
 }
 
 func wrong(code string) string {

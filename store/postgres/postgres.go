@@ -61,10 +61,9 @@ type HostUsers struct {
 }
 
 // Store is a store.Store over PostgreSQL through pgx. It implements
-// store.Store, store.Resetter, store.Outbox, store.Guesses,
-// store.UserCodeVerifier, store.UserChallengeSaver and storetest.UserSeeder. Create
-// it with Open or New, call Migrate once, and Close it when done. It is safe
-// for concurrent use.
+// store.Store, store.CodeIssuer, store.Resetter, store.Outbox and
+// storetest.UserSeeder. Create it with Open or New, call Migrate once, and
+// Close it when done. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
 	db   *pgDB
@@ -102,14 +101,12 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	}
 	db := &pgDB{pgQ: pgQ{pool}, pool: pool, owns: owns}
 	d := sqlcore.Dialect{
-		Name:      "postgres",
-		Time:      func(t time.Time) any { return t },
-		Named:     func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
-		ResetFast: resetFast,
-		// timestamptz keeps microseconds: the nanoseconds are truncated to them.
-		Plus: func(t, ns string) string {
-			return "(CAST(" + t + " AS timestamptz) + interval '1 microsecond' * ((" + ns + ") / 1000))"
-		},
+		Name:           "postgres",
+		Time:           func(t time.Time) any { return t },
+		Named:          func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
+		ResetFast:      resetFast,
+		LockPhone:      lockPhoneSQL,
+		Purge:          []string{`SELECT otpreset_purge($1, $2)`},
 		LockMigrations: `SELECT pg_advisory_xact_lock(7263540191)`, // any constant key; "otpreset" on a phone pad
 		Migrations:     migrations,
 	}
@@ -164,18 +161,30 @@ func (d *pgDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) error
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgQ{tx}) })
 }
 
-// resetSQL applies a whole reset in one statement, atomic on its own. Every
+// lockPhoneSQL takes the phone's lock ($1 tenant, $2 phone) that every step
+// changing several rows of one phone takes first (see counters.go), so that
+// a reset, a send and a code check of one phone never deadlock.
+const lockPhoneSQL = `SELECT pg_advisory_xact_lock(otpreset_phone_key($1, $2))`
+
+// resetSQL applies a whole reset in one statement, atomic on its own. It
+// takes the phone's lock before it consumes the code (the one-time filter
+// EXISTS (SELECT 1 FROM locked) runs before the UPDATE reads a row). Every
 // data-modifying CTE depends, through EXISTS, on the consumption of the
 // code, so when the code does not match nothing else changes; and the
 // consumption is a conditional UPDATE that row-locks the challenge, so of
 // concurrent resets only the first one matches. The code is consumed only
 // for a user that exists, so an unknown user spends nothing. The new
 // session is invisible to the DELETE (all CTEs see one snapshot), so it is
-// not revoked with the old ones.
-const resetSQL = `WITH consumed AS (
+// not revoked with the old ones. The phone's counters are cleared by
+// otpreset_clear_counters, whose statements read with snapshots of their
+// own, so it also deletes rows committed after this statement began.
+const resetSQL = `WITH locked AS (
+	SELECT pg_advisory_xact_lock(otpreset_phone_key($1, $2))
+), consumed AS (
 	UPDATE otpreset_challenges SET used_at = $3
 	WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND ` + sqlcore.Usable + `
 		AND EXISTS (SELECT 1 FROM otpreset_users WHERE tenant_id = $21 AND id = $5)
+		AND EXISTS (SELECT 1 FROM locked)
 	RETURNING 1
 ), changed AS (
 	UPDATE otpreset_users
@@ -201,11 +210,9 @@ const resetSQL = `WITH consumed AS (
 	ORDER BY o.n
 	RETURNING 1
 ), cleared AS (
-	DELETE FROM otpreset_guesses
-	WHERE $22::boolean AND tenant_id = $1 AND phone = $2 AND EXISTS (SELECT 1 FROM changed)
-	RETURNING 1
+	SELECT otpreset_clear_counters($1, $2) FROM changed
 )
-SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
+SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed), (SELECT count(*) FROM cleared)`
 
 // resetFast runs resetSQL alone, one round trip: the statement is atomic
 // without BEGIN and COMMIT. ok=false (and nothing changed) means the code
@@ -243,13 +250,14 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 
 	apply := func(q pgxQuerier) error {
 		var consumed, changed bool
+		var cleared int64
 		err := q.QueryRow(ctx, resetSQL,
 			c.TenantID, c.Phone, c.Now, c.CodeHash,
 			ch.UserID, ch.PasswordHash, profile, ch.ChangedAt,
 			r.NewSession != nil, sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
 			sess.CreatedAt, sess.ExpiresAt,
-			ids, tenants, payloads, created, ch.TenantID, r.ClearGuesses,
-		).Scan(&consumed, &changed)
+			ids, tenants, payloads, created, ch.TenantID,
+		).Scan(&consumed, &changed, &cleared)
 		switch {
 		case err != nil:
 			return err

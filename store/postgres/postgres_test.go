@@ -24,7 +24,7 @@ var (
 	_ store.Store          = (*Store)(nil)
 	_ store.Resetter       = (*Store)(nil)
 	_ store.Outbox         = (*Store)(nil)
-	_ store.Guesses        = (*Store)(nil)
+	_ store.CodeIssuer     = (*Store)(nil)
 	_ storetest.UserSeeder = (*Store)(nil)
 )
 
@@ -68,9 +68,29 @@ func TestMigrate(t *testing.T) {
 	sqltest.Migrate(t, backend)
 }
 
-func TestGuessesMatchReference(t *testing.T) {
+func TestCountersMatchReference(t *testing.T) {
 	t.Parallel()
-	sqltest.GuessesMatchReference(t, backend)
+	sqltest.CountersMatchReference(t, backend)
+}
+
+func TestConcurrentCounters(t *testing.T) {
+	t.Parallel()
+	sqltest.ConcurrentCounters(t, backend)
+}
+
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	sqltest.Purge(t, backend)
+}
+
+func TestUpgradeFromV3(t *testing.T) {
+	t.Parallel()
+	sqltest.UpgradeFromV3(t, backend)
+}
+
+func TestCheckCodeReadsNoUsers(t *testing.T) {
+	t.Parallel()
+	sqltest.CheckCodeReadsNoUsers(t, backend)
 }
 
 func TestDeleteExpired(t *testing.T) {
@@ -142,7 +162,8 @@ func TestResetRoundTrips(t *testing.T) {
 		Profile: json.RawMessage(`{"Uid":"u1"}`)}))
 	c := store.Challenge{TenantID: "t", Phone: "+15550100", CodeHash: []byte("0123456789abcdef0123456789abcdef"),
 		CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), MaxAttempts: 5}
-	require.NoError(t, s.SaveChallenge(ctx, c))
+	_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c})
+	require.NoError(t, err)
 	require.NoError(t, s.CreateSession(ctx, store.Session{ID: "s-old", TenantID: "t", UserID: "u1",
 		AccessTokenHash: []byte("old-access"), RefreshTokenHash: []byte("old-refresh"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 
@@ -153,11 +174,11 @@ func TestResetRoundTrips(t *testing.T) {
 	}
 	require.ErrorIs(t, s.Reset(ctx, wrong), store.ErrCodeMismatch)
 	sent := tracer.take()
-	require.Len(t, sent, 5, "statements: %q", sent)
-	assert.Equal(t, []string{resetSQL, "begin"}, sent[:2], "nothing consumed, then the general path counts the try")
-	assert.Equal(t, "commit", sent[4], "the counted try is committed")
+	require.Len(t, sent, 6, "statements: %q", sent)
+	assert.Equal(t, []string{resetSQL, "begin", lockPhoneSQL}, sent[:3], "nothing consumed, then the general path takes the phone's lock and counts the try")
+	assert.Equal(t, "commit", sent[5], "the counted try is committed")
 
-	err := s.Reset(ctx, store.Reset{
+	err = s.Reset(ctx, store.Reset{
 		Check:  store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: c.CodeHash, Now: now},
 		Change: store.PasswordChange{TenantID: "t", UserID: "u1", PasswordHash: "new", Profile: json.RawMessage(`{"Uid":"u1","x":1}`), ChangedAt: now},
 		NewSession: &store.Session{ID: "s-new", TenantID: "t", UserID: "u1", AccessTokenHash: []byte("new-access"),
@@ -221,13 +242,15 @@ func (c *tripCounter) take() []string {
 	return out
 }
 
-// TestOneRoundTrip pins issue 16's counts on the store's side, with
-// otpreset's users table and with a host's: a send (SaveChallengeFindUser)
-// and a wrong code (VerifyUserCode) are one round trip each, and a
-// successful reset is two (VerifyUserCode, then Reset's one statement) with
-// otpreset's users table and three with a host's (VerifyUserCode, a batch
-// from BEGIN on, COMMIT), so no argon2id hash is spent on a wrong code.
-func TestOneRoundTrip(t *testing.T) {
+// TestRoundTrips pins issue 23's counts on the store's side, with
+// otpreset's users table and with a host's: a send (IssueCode, the user
+// looked up and the code issued) and a wrong code (CheckCode) are one round
+// trip each, however the counters decide and whether or not a purge rides
+// along; the store work of a successful reset (CheckCode, then
+// UserByPhone, then Reset) is three round trips with otpreset's users table
+// (the reset is one statement) and four with a host's (the reset is a
+// batch from BEGIN on, then COMMIT).
+func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	for _, host := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hostUsers=%v", host), func(t *testing.T) {
@@ -248,100 +271,191 @@ func TestOneRoundTrip(t *testing.T) {
 			}
 			s := New(pool, fromCore(cfg))
 			require.NoError(t, s.Migrate(ctx))
-			var u store.User
 			require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: "u1", Phone: "+15550100", PasswordHash: "old", Profile: json.RawMessage(`{}`)}))
 			now := time.Now().UTC().Truncate(time.Second)
-			send := func(code string) {
+			p := store.GuessPolicy{Attempts: 2, Lockout: time.Minute, MaxLockout: time.Hour, Retain: time.Hour,
+				Budget: 6, BudgetBurst: 4, BudgetWindow: time.Hour}
+			limit := store.SendLimit{Limit: 2, Period: time.Hour}
+			var issued store.Issued
+			send := func(code, network string) store.Issued {
 				t.Helper()
-				u, err = s.SaveChallengeFindUser(ctx, store.Challenge{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code),
-					CreatedAt: now, ExpiresAt: now.Add(time.Minute), MaxAttempts: 5})
+				issued, err = s.IssueCode(ctx, store.Issue{Challenge: store.Challenge{TenantID: "t", Phone: "+15550100",
+					Nonce: []byte("n " + code), CodeHash: []byte(code), CreatedAt: now, ExpiresAt: now.Add(time.Minute), MaxAttempts: 5},
+					Network: network, SendLimit: limit})
 				require.NoError(t, err)
+				require.True(t, issued.Found)
+				return issued
 			}
-			verify := func(code string) store.UserCode {
+			check := func(code, network string) store.Verdict {
 				t.Helper()
-				uc, err := s.VerifyUserCode(ctx, store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now})
+				v, err := s.CheckCode(ctx, store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now},
+					Network: network, Policy: p})
 				require.NoError(t, err)
-				require.True(t, uc.Found)
-				return uc
+				return v
 			}
-			reset := func(code string) error {
-				return s.Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now},
-					Change: store.PasswordChange{TenantID: "t", UserID: u.ID, PasswordHash: "new " + code, Profile: json.RawMessage(`{}`), ChangedAt: now}})
+			reset := func(code string) {
+				t.Helper()
+				u, err := s.UserByPhone(ctx, "t", "+15550100")
+				require.NoError(t, err)
+				require.NoError(t, s.Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: "+15550100", CodeHash: []byte(code), Now: now},
+					Change: store.PasswordChange{TenantID: "t", UserID: u.ID, PasswordHash: "new " + code, Profile: json.RawMessage(`{}`), ChangedAt: now}}))
+			}
+			one := func(what string) {
+				t.Helper()
+				trips := tracer.take()
+				assert.Lenf(t, trips, 1, "%s: one round trip: %q", what, trips)
 			}
 			// Warm up: every statement prepared on the connection.
-			send("c1")
-			verify("wrong")
-			verify("c1")
-			require.NoError(t, reset("c1"))
+			send("c1", "n0")
+			check("wrong", "n0")
+			check("c1", "n0")
+			reset("c1")
+			require.NoError(t, s.ClearCounters(ctx, "t", "+15550100"))
+			_, err = s.IssueChallenge(ctx, store.Issue{Challenge: store.Challenge{TenantID: "t", Phone: "+15550199",
+				CodeHash: []byte("x"), CreatedAt: now, ExpiresAt: now.Add(time.Minute), MaxAttempts: 5}})
+			require.NoError(t, err)
 			tracer.take()
 
-			send("c2")
-			assert.Len(t, tracer.take(), 1, "send: one round trip")
-			require.ErrorIs(t, verify("wrong").Verdict, store.ErrCodeMismatch)
-			assert.Len(t, tracer.take(), 1, "wrong code: one round trip")
-			require.NoError(t, verify("c2").Verdict)
-			require.NoError(t, reset("c2"))
+			send("c2", "n1")
+			one("send")
+			assert.Equal(t, []byte("c2"), issued.Challenge.CodeHash)
+			send("c3", "n1")
+			one("a second send, the live code kept")
+			assert.Equal(t, []byte("c2"), issued.Challenge.CodeHash)
+			assert.True(t, send("c4", "n1").Limited)
+			one("a send refused by the limit")
+
+			v := check("wrong", "n1")
+			require.ErrorIs(t, v.Code, store.ErrCodeMismatch)
+			one("wrong code")
+			v = check("wrong", "n1")
+			require.True(t, v.StartedLockout)
+			one("wrong code that starts a lockout")
+			v = check("c2", "n1")
+			require.Equal(t, store.RefusedLockout, v.Refused)
+			one("refused by the network's lockout")
+			check("wrong", "n2")
+			check("wrong", "n3") // the budget's burst of 4 is spent
+			tracer.take()
+			v = check("wrong", "n4")
+			require.Equal(t, store.RefusedBudget, v.Refused)
+			one("refused by the phone's budget")
+
+			s.core.PurgeEvery = 1
+			send("c5", "n4")
+			one("send with a purge")
+			check("wrong", "n4") // the budget refuses: nothing compared
+			one("code check with a purge")
+			require.NoError(t, s.ClearCounters(ctx, "t", "+15550100"))
+			one("clear counters")
+			s.core.PurgeEvery = sqlcore.DefaultPurgeEvery
+
+			require.NoError(t, check("c2", "n1").Code)
+			reset("c2")
 			trips := tracer.take()
-			t.Logf("successful reset: %d round trips", len(trips))
+			t.Logf("successful reset (CheckCode, UserByPhone, Reset): %d round trips: %q", len(trips), trips)
 			if host {
 				// The host's UPDATE is its own statement: BEGIN and the reset's
 				// statements in one batch, then COMMIT.
-				assert.Len(t, trips, 3, "successful reset: check, batch, commit: %q", trips)
+				assert.Len(t, trips, 4, "check, user, batch, commit: %q", trips)
 			} else {
-				assert.Len(t, trips, 2, "successful reset: check, then one statement: %q", trips)
+				assert.Len(t, trips, 3, "check, user, one reset statement: %q", trips)
 			}
 			got, err := s.UserByPhone(ctx, "t", "+15550100")
 			require.NoError(t, err)
 			assert.Equal(t, "new c2", got.PasswordHash)
+			v = check("wrong", "n1")
+			assert.Equal(t, store.NotRefused, v.Refused, "the reset cleared the lockout")
 		})
 	}
 }
 
-// TestGuessRoundTrips pins the guessing budget's cost on PostgreSQL: every
-// method is one round trip, and TakeGuess one statement (the upsert that
-// decides and counts), whether it allows, starts a lockout, refuses or
-// passes the lock with a captcha.
-func TestGuessRoundTrips(t *testing.T) {
+// TestStepsSerialisePerPhone holds one step of a phone open in a
+// transaction and runs a second step of the same phone beside it: the second
+// waits for the first to commit (the phone's advisory lock) and then counts
+// on top of what the first wrote. Without the lock, the second would read
+// the rows as they were before the first and overwrite its count.
+func TestStepsSerialisePerPhone(t *testing.T) {
 	t.Parallel()
-	tracer := &tripCounter{}
-	s := newPool(t, func(c *pgxpool.Config) {
-		c.ConnConfig.Tracer = tracer
-		c.MaxConns = 1 // one connection: its prepared statements are the ones counted
-	})
+	s := newPool(t, func(*pgxpool.Config) {})
 	ctx := sqltest.Ctx(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	p := store.GuessPolicy{Attempts: 2, Lockout: 15 * time.Minute, MaxLockout: time.Hour, Retain: 24 * time.Hour}
-	k := store.GuessKey{TenantID: "t", Phone: "+15550100"}
-	// Warm up: every statement prepared on the connection.
-	_, err := s.TakeGuess(ctx, k, now, p, false)
+	c := store.Challenge{TenantID: "t", Phone: "+15550600", Nonce: []byte("n"), CodeHash: []byte("right"),
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxAttempts: 1000}
+	_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c})
 	require.NoError(t, err)
-	require.NoError(t, s.ReturnGuess(ctx, k, store.Guess{}))
-	_, err = s.PeekGuesses(ctx, k, now)
-	require.NoError(t, err)
-	require.NoError(t, s.ClearGuesses(ctx, k))
-	tracer.take()
-
-	takeSQL := s.core.TakeGuessSQL()
-	for i, want := range []struct {
-		pastLock, allowed, started bool
-	}{
-		{false, true, false},  // counted
-		{false, true, true},   // counted, starts lockout 1
-		{false, false, false}, // refused while locked
-		{true, true, false},   // a captcha passes the lock
-	} {
-		g, err := s.TakeGuess(ctx, k, now, p, want.pastLock)
-		require.NoError(t, err)
-		assert.Equal(t, want.allowed, g.Allowed, "take %d", i)
-		assert.Equal(t, want.started, g.StartedLockout, "take %d", i)
-		assert.Equal(t, []string{takeSQL}, tracer.take(), "take %d: one statement, one round trip", i)
+	wrong := func(network string, p store.GuessPolicy) store.Attempt {
+		return store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: c.Phone, CodeHash: []byte("wrong"), Now: now},
+			Network: network, Policy: p}
 	}
-	require.NoError(t, s.ReturnGuess(ctx, k, store.Guess{Allowed: true, Failures: 3, Lockouts: 1}))
-	assert.Len(t, tracer.take(), 1, "return: one round trip")
-	g, err := s.PeekGuesses(ctx, k, now)
-	require.NoError(t, err)
-	assert.Equal(t, 2, g.Failures)
-	assert.Len(t, tracer.take(), 1, "peek: one round trip")
-	require.NoError(t, s.ClearGuesses(ctx, k))
-	assert.Len(t, tracer.take(), 1, "clear: one round trip")
+	// besides runs first in a transaction on a connection of its own, then
+	// second on the store while the transaction is open; it checks second
+	// waits for the commit, and returns second's result.
+	besides := func(t *testing.T, first func(q sqlcore.Querier) error, second func() error) {
+		t.Helper()
+		tx, err := s.db.pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		require.NoError(t, first(pgQ{tx}))
+		done := make(chan error, 1)
+		go func() { done <- second() }()
+		select {
+		case err := <-done:
+			t.Fatalf("the second step did not wait for the first to commit (err %v)", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		require.NoError(t, tx.Commit(ctx))
+		require.NoError(t, <-done)
+	}
+
+	t.Run("lockout", func(t *testing.T) {
+		p := store.GuessPolicy{Attempts: 2, Lockout: time.Hour, MaxLockout: time.Hour, Retain: time.Hour}
+		var v store.Verdict
+		besides(t, func(q sqlcore.Querier) error {
+			_, err := s.checkCode(ctx, q, wrong("n1", p))
+			return err
+		}, func() (err error) {
+			v, err = s.CheckCode(ctx, wrong("n1", p))
+			return err
+		})
+		assert.True(t, v.StartedLockout, "the second wrong code of two counted on top of the first")
+	})
+	t.Run("budget", func(t *testing.T) {
+		p := store.GuessPolicy{Budget: 10, BudgetBurst: 1, BudgetWindow: time.Hour}
+		var v store.Verdict
+		besides(t, func(q sqlcore.Querier) error {
+			_, err := s.checkCode(ctx, q, wrong("n2", p))
+			return err
+		}, func() (err error) {
+			v, err = s.CheckCode(ctx, wrong("n3", p))
+			return err
+		})
+		assert.Equal(t, store.RefusedBudget, v.Refused, "the burst of one was spent by the first")
+	})
+	t.Run("send limit", func(t *testing.T) {
+		iss := store.Issue{Challenge: c, Network: "n4", SendLimit: store.SendLimit{Limit: 1, Period: time.Hour}}
+		var got store.Issued
+		besides(t, func(q sqlcore.Querier) error {
+			_, err := s.issueChallenge(ctx, q, iss)
+			return err
+		}, func() (err error) {
+			got, err = s.IssueChallenge(ctx, iss)
+			return err
+		})
+		assert.True(t, got.Limited, "the limit of one was spent by the first")
+	})
+	t.Run("reset clears what was counted before it", func(t *testing.T) {
+		p := store.GuessPolicy{Attempts: 1, Lockout: time.Hour, MaxLockout: time.Hour, Retain: time.Hour}
+		require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: "u", Phone: c.Phone, PasswordHash: "h"}))
+		besides(t, func(q sqlcore.Querier) error {
+			_, err := s.checkCode(ctx, q, wrong("n5", p)) // locks n5 out, a row new to the reset's snapshot
+			return err
+		}, func() error {
+			return s.Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: c.Phone, CodeHash: c.CodeHash, Now: now},
+				Change: store.PasswordChange{TenantID: "t", UserID: "u", PasswordHash: "new", Profile: json.RawMessage(`{}`), ChangedAt: now}})
+		})
+		v, err := s.CheckCode(ctx, wrong("n5", p))
+		require.NoError(t, err)
+		assert.Equal(t, store.NotRefused, v.Refused, "the reset cleared the lockout committed while it waited")
+	})
 }

@@ -21,11 +21,16 @@
 // a connection it holds for the transaction), so it takes the write lock up
 // front whatever the DSN says.
 //
-// It keeps challenges, sessions and the webhook outbox in its own tables
-// (all prefixed otpreset_), and users either in otpreset_users or, with
-// Config.HostUsers, in the host's table through the host's own queries. It
-// implements store.Resetter (one transaction per reset), store.Outbox and
-// store.Guesses (the guessing budget, in otpreset_guesses).
+// It keeps challenges, the counters that guard them (per phone and client
+// network, and the phone's guessing budget), sessions and the webhook outbox
+// in its own tables (all prefixed otpreset_), and users either in
+// otpreset_users or, with Config.HostUsers, in the host's table through the
+// host's own queries. Each send and each code check is one transaction that
+// decides and counts at once; one in 64 also purges a bounded number of
+// expired codes and lapsed counters, so the tables stay small without the
+// host's help. It implements store.CodeIssuer, store.Resetter (one
+// transaction per reset, which also clears the phone's counters) and
+// store.Outbox.
 // The schema ships as numbered migrations embedded in the binary, applied
 // only by Migrate; README.md beside this file shows the tables.
 package sqlite

@@ -40,8 +40,8 @@ func Example() {
 	_ = s.AddUser(ctx, store.User{TenantID: "acme", ID: "u-1", Phone: "+919999999999",
 		PasswordHash: "$argon2id$old", Profile: json.RawMessage(`{"Uid":"u-1","FirstName":"Asha"}`)})
 	code := []byte("hmac-of-123456")
-	_ = s.SaveChallenge(ctx, store.Challenge{TenantID: "acme", Phone: "+919999999999", CodeHash: code,
-		CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), MaxAttempts: 5})
+	_, _ = s.IssueChallenge(ctx, store.Issue{Challenge: store.Challenge{TenantID: "acme", Phone: "+919999999999",
+		Nonce: []byte("nonce"), CodeHash: code, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute), MaxAttempts: 5}})
 
 	reset := func(codeHash []byte) error {
 		return s.Reset(ctx, store.Reset{

@@ -27,16 +27,6 @@ func (s *Store) UpdatePassword(ctx context.Context, c store.PasswordChange) erro
 	return s.core.UpdatePassword(ctx, c)
 }
 
-// SaveChallenge implements store.Challenges.
-func (s *Store) SaveChallenge(ctx context.Context, c store.Challenge) error {
-	return s.core.SaveChallenge(ctx, c)
-}
-
-// VerifyChallenge implements store.Challenges.
-func (s *Store) VerifyChallenge(ctx context.Context, check store.CodeCheck) error {
-	return s.core.VerifyChallenge(ctx, check)
-}
-
 // ConsumeChallenge implements store.Challenges.
 func (s *Store) ConsumeChallenge(ctx context.Context, check store.CodeCheck) error {
 	return s.core.ConsumeChallenge(ctx, check)
@@ -47,9 +37,9 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return s.core.CreateSession(ctx, sess)
 }
 
-var _ store.SessionLookup = (*Store)(nil)
-
-// LookupSession implements store.SessionLookup.
+// LookupSession finds a live session by the hash of its access token (for
+// hosts that accept the access_token a reset issued; otpreset never calls
+// it), or returns an error wrapping store.ErrNotFound.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	return s.core.LookupSession(ctx, tenantID, accessTokenHash, now)
 }
@@ -61,9 +51,10 @@ func (s *Store) RevokeSessions(ctx context.Context, tenantID, userID string) (in
 
 // Reset implements store.Resetter: in one transaction it consumes the code,
 // replaces the password and profile, revokes the user's sessions, creates
-// the new session and writes the outbox. A wrong code is counted and
-// committed, and the error wraps store.ErrCodeMismatch; any other failure
-// rolls everything back, so the code stays usable.
+// the new session, writes the outbox and clears the phone's counters. A
+// wrong code is counted against the code's tries and committed, and the
+// error wraps store.ErrCodeMismatch; any other failure rolls everything
+// back, so the code stays usable.
 func (s *Store) Reset(ctx context.Context, r store.Reset) error { return s.core.Reset(ctx, r) }
 
 // PendingOutbox implements store.Outbox: up to limit undelivered messages,
@@ -78,34 +69,14 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	return s.core.MarkDelivered(ctx, id)
 }
 
-// DeleteExpired removes challenges and sessions that expired before now,
-// outbox messages delivered before now, and guessing budgets forgotten (not
-// seen for their Retain) by now, and reports how many rows went. Run it
-// periodically; nothing else depends on it.
+// DeleteExpired removes challenges expired by now, sessions that expired
+// before now, outbox messages delivered before now, the counters of client
+// networks forgotten by now and the budgets whole again by now, and reports
+// how many rows went. Sends and code checks purge the same rows (but
+// sessions and the outbox) a few at a time on their own, so nothing depends
+// on it; a host may still run it from a ticker.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	return s.core.DeleteExpired(ctx, now)
-}
-
-// TakeGuess implements store.Guesses in one statement (an upsert that
-// decides and counts at once, so concurrent takes never pass the budget);
-// the budget is kept in otpreset_guesses.
-func (s *Store) TakeGuess(ctx context.Context, k store.GuessKey, now time.Time, p store.GuessPolicy, pastLock bool) (store.Guess, error) {
-	return s.core.TakeGuess(ctx, k, now, p, pastLock)
-}
-
-// ReturnGuess implements store.Guesses in one statement.
-func (s *Store) ReturnGuess(ctx context.Context, k store.GuessKey, took store.Guess) error {
-	return s.core.ReturnGuess(ctx, k, took)
-}
-
-// PeekGuesses implements store.Guesses in one statement.
-func (s *Store) PeekGuesses(ctx context.Context, k store.GuessKey, now time.Time) (store.Guess, error) {
-	return s.core.PeekGuesses(ctx, k, now)
-}
-
-// ClearGuesses implements store.Guesses in one statement.
-func (s *Store) ClearGuesses(ctx context.Context, k store.GuessKey) error {
-	return s.core.ClearGuesses(ctx, k)
 }
 
 // Migrate brings the schema up to date: it applies, in order and in one

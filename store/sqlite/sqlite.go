@@ -14,7 +14,6 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 
-	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
 )
 
@@ -61,9 +60,8 @@ type HostUsers struct {
 }
 
 // Store is a store.Store over SQLite. It implements store.Store,
-// store.Resetter, store.Outbox, store.Guesses, store.UserCodeVerifier,
-// store.UserChallengeSaver and storetest.UserSeeder. Create it with New,
-// call Migrate once. It is safe for concurrent use.
+// store.CodeIssuer, store.Resetter, store.Outbox and storetest.UserSeeder.
+// Create it with New, call Migrate once. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
 }
@@ -123,8 +121,14 @@ func New(db *sql.DB, cfg Config) *Store {
 			}
 			return args
 		},
-		// Times are Unix nanoseconds: a duration adds as it is.
-		Plus:       func(t, ns string) string { return "(" + t + " + " + ns + ")" },
+		Purge: []string{
+			`DELETE FROM otpreset_challenges WHERE rowid IN (
+				SELECT rowid FROM otpreset_challenges WHERE expires_at <= $1 LIMIT $2)`,
+			`DELETE FROM otpreset_network_counters WHERE rowid IN (
+				SELECT rowid FROM otpreset_network_counters WHERE forget_at <= $1 LIMIT $2)`,
+			`DELETE FROM otpreset_phone_budget WHERE rowid IN (
+				SELECT rowid FROM otpreset_phone_budget WHERE budget_at <= $1 LIMIT $2)`,
+		},
 		Migrations: migrations, // the write lock of BEGIN IMMEDIATE serialises Migrate
 	}
 	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core())}
@@ -205,16 +209,4 @@ func (d *stdDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) (err
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// VerifyUserCode implements store.UserCodeVerifier: UserByPhone, then the
-// check, whether or not the user exists (SQLite has no round trips to save).
-func (s *Store) VerifyUserCode(ctx context.Context, check store.CodeCheck) (store.UserCode, error) {
-	return s.core.VerifyUserCode(ctx, check)
-}
-
-// SaveChallengeFindUser implements store.UserChallengeSaver: SaveChallenge,
-// then UserByPhone.
-func (s *Store) SaveChallengeFindUser(ctx context.Context, c store.Challenge) (store.User, error) {
-	return s.core.SaveChallengeFindUser(ctx, c)
 }

@@ -22,7 +22,7 @@ var (
 	_ store.Store          = (*Store)(nil)
 	_ store.Resetter       = (*Store)(nil)
 	_ store.Outbox         = (*Store)(nil)
-	_ store.Guesses        = (*Store)(nil)
+	_ store.CodeIssuer     = (*Store)(nil)
 	_ storetest.UserSeeder = (*Store)(nil)
 )
 
@@ -73,9 +73,29 @@ func TestMigrate(t *testing.T) {
 	sqltest.Migrate(t, backend)
 }
 
-func TestGuessesMatchReference(t *testing.T) {
+func TestCountersMatchReference(t *testing.T) {
 	t.Parallel()
-	sqltest.GuessesMatchReference(t, backend)
+	sqltest.CountersMatchReference(t, backend)
+}
+
+func TestConcurrentCounters(t *testing.T) {
+	t.Parallel()
+	sqltest.ConcurrentCounters(t, backend)
+}
+
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	sqltest.Purge(t, backend)
+}
+
+func TestUpgradeFromV3(t *testing.T) {
+	t.Parallel()
+	sqltest.UpgradeFromV3(t, backend)
+}
+
+func TestCheckCodeReadsNoUsers(t *testing.T) {
+	t.Parallel()
+	sqltest.CheckCodeReadsNoUsers(t, backend)
 }
 
 func TestDeleteExpired(t *testing.T) {
@@ -113,7 +133,8 @@ func TestTwoHandlesSingleUse(t *testing.T) {
 	now := time.Now().UTC()
 	c := store.Challenge{TenantID: "t", Phone: "+15550100", CodeHash: []byte("right"), CreatedAt: now,
 		ExpiresAt: now.Add(time.Minute), MaxAttempts: 3}
-	require.NoError(t, stores[0].SaveChallenge(ctx, c))
+	_, err := stores[0].IssueChallenge(ctx, store.Issue{Challenge: c})
+	require.NoError(t, err)
 
 	const n = 200
 	var wg sync.WaitGroup

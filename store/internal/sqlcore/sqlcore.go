@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/otpreset/go/store"
@@ -50,9 +51,16 @@ type Dialect struct {
 	// reports ok=false when the code was not consumed (and nothing
 	// changed), and the general path then classifies and counts the try.
 	ResetFast func(ctx context.Context, s *Store, r store.Reset) (ok bool, err error)
-	// Plus is the SQL for a time plus a duration in nanoseconds, given
-	// both as SQL expressions (the guessing budget's lockout ends).
-	Plus func(t, ns string) string
+	// LockPhone, when set, is run first in Reset's general transaction
+	// ($1 tenant, $2 phone): the lock every step that changes several rows
+	// of one phone takes first, so that they never deadlock ("" where the
+	// transaction's write lock serialises everything).
+	LockPhone string
+	// Purge holds the statements that delete up to $2 rows that nothing
+	// needs any more at $1 (expired challenges, forgotten counters, whole
+	// budgets), one per table, for the steps the shared code runs itself
+	// (the general IssueChallenge and CheckCode).
+	Purge []string
 	// LockMigrations serialises concurrent Migrate calls inside the
 	// migration transaction ("" when the database's write lock does).
 	LockMigrations string
@@ -61,7 +69,7 @@ type Dialect struct {
 }
 
 // Store is a store.Store over a DB. It implements store.Store,
-// store.Resetter, store.Outbox and store.Guesses; the adapters wrap it.
+// store.CodeIssuer, store.Resetter and store.Outbox; the adapters wrap it.
 type Store struct {
 	DB      DB
 	Dialect Dialect
@@ -75,13 +83,19 @@ type Store struct {
 	// before the commit). An error from it rolls the reset back.
 	AfterConsume func(ctx context.Context, q Querier) error
 
-	takeGuess string // TakeGuess's statement, built for the dialect
+	// PurgeEvery: every PurgeEvery-th send or code check also deletes up to
+	// PurgeLimit rows of each table that nothing needs any more (expired
+	// challenges, forgotten counters, whole budgets), in the same step, so
+	// the tables stay bounded without the host calling anything. New sets
+	// DefaultPurgeEvery; 0 never purges (tests that must see expired rows).
+	PurgeEvery uint64
+	purges     atomic.Uint64
 }
 
 // New returns a Store over db.
 func New(db DB, d Dialect, cfg Config) *Store {
 	s := &Store{DB: db, Dialect: d, Host: cfg.HostUsers, Log: cfg.Logger, Now: cfg.Now,
-		takeGuess: takeGuessSQL(d.Plus)}
+		PurgeEvery: DefaultPurgeEvery}
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
@@ -145,13 +159,17 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 
 // UserByPhone implements store.Users.
 func (s *Store) UserByPhone(ctx context.Context, tenantID, phone string) (store.User, error) {
+	return s.userByPhone(ctx, s.DB, tenantID, phone)
+}
+
+func (s *Store) userByPhone(ctx context.Context, q Querier, tenantID, phone string) (store.User, error) {
 	var row Row
 	if s.Host != nil {
-		row = s.DB.QueryRow(ctx, s.Host.UserByPhone, s.Dialect.Named(map[string]any{
+		row = q.QueryRow(ctx, s.Host.UserByPhone, s.Dialect.Named(map[string]any{
 			"tenant_id": tenantID, "phone": phone,
 		})...)
 	} else {
-		row = s.DB.QueryRow(ctx, `SELECT id, password_hash, profile FROM otpreset_users
+		row = q.QueryRow(ctx, `SELECT id, password_hash, profile FROM otpreset_users
 			WHERE tenant_id = $1 AND phone = $2`, tenantID, phone)
 	}
 	u := store.User{TenantID: tenantID, Phone: phone}
@@ -210,31 +228,6 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 }
 
 // --- challenges ---
-
-// SaveChallengeSQL saves a challenge ($1 tenant, $2 phone, $3 code hash, $4
-// created, $5 expires, $6 max attempts), replacing the phone's earlier one
-// with a fresh attempt count.
-const SaveChallengeSQL = `INSERT INTO otpreset_challenges
-		(tenant_id, phone, code_hash, created_at, expires_at, max_attempts, attempts, used_at)
-	VALUES ($1, $2, $3, $4, $5, $6, 0, NULL)
-	ON CONFLICT (tenant_id, phone) DO UPDATE SET code_hash = excluded.code_hash,
-		created_at = excluded.created_at, expires_at = excluded.expires_at,
-		max_attempts = excluded.max_attempts, attempts = 0, used_at = NULL`
-
-// SaveChallenge implements store.Challenges.
-func (s *Store) SaveChallenge(ctx context.Context, c store.Challenge) error {
-	_, err := s.DB.Exec(ctx, SaveChallengeSQL,
-		c.TenantID, c.Phone, c.CodeHash, s.Dialect.Time(c.CreatedAt), s.Dialect.Time(c.ExpiresAt), c.MaxAttempts)
-	if err != nil {
-		return s.errf("save challenge: %w", err)
-	}
-	return nil
-}
-
-// VerifyChallenge implements store.Challenges.
-func (s *Store) VerifyChallenge(ctx context.Context, check store.CodeCheck) error {
-	return s.check(ctx, s.DB, check, false)
-}
 
 // ConsumeChallenge implements store.Challenges.
 func (s *Store) ConsumeChallenge(ctx context.Context, check store.CodeCheck) error {
@@ -374,7 +367,9 @@ func (s *Store) createSession(ctx context.Context, q Querier, sess store.Session
 	return nil
 }
 
-// LookupSession implements store.SessionLookup.
+// LookupSession finds a live session by the hash of its access token (for
+// hosts that accept the access_token a reset issued; otpreset never calls
+// it), or returns an error wrapping store.ErrNotFound.
 func (s *Store) LookupSession(ctx context.Context, tenantID string, accessTokenHash []byte, now time.Time) (store.Session, error) {
 	sess := store.Session{TenantID: tenantID}
 	err := s.DB.QueryRow(ctx, `SELECT id, user_id, access_token_hash, refresh_token_hash, created_at, expires_at
@@ -408,12 +403,13 @@ func (s *Store) revokeSessions(ctx context.Context, q Querier, tenantID, userID 
 
 // Reset implements store.Resetter: in one transaction it consumes the code,
 // replaces the password and profile, revokes the user's sessions, creates
-// the new session and writes the outbox. A wrong code is counted and
-// committed, and the error wraps store.ErrCodeMismatch; any other failure
-// rolls everything back, so the code stays usable.
+// the new session, writes the outbox and clears the phone's counters. A
+// wrong code is counted against the code's tries and committed, and the
+// error wraps store.ErrCodeMismatch; any other failure rolls everything
+// back, so the code stays usable.
 //
 // On PostgreSQL a successful reset takes one round trip with otpreset_users
-// and three with HostUsers; see store/postgres/README.md.
+// and two with HostUsers; see store/postgres/README.md.
 func (s *Store) Reset(ctx context.Context, r store.Reset) error {
 	if s.Dialect.ResetFast != nil {
 		ok, err := s.Dialect.ResetFast(ctx, s, r)
@@ -425,6 +421,11 @@ func (s *Store) Reset(ctx context.Context, r store.Reset) error {
 	}
 	var verdict error
 	err := s.DB.InTx(ctx, func(q Querier) error {
+		if s.Dialect.LockPhone != "" {
+			if _, err := q.Exec(ctx, s.Dialect.LockPhone, r.Check.TenantID, r.Check.Phone); err != nil {
+				return err
+			}
+		}
 		if err := s.check(ctx, q, r.Check, true); err != nil {
 			if isVerdict(err) {
 				verdict = err // commit the counted try; nothing else changed
@@ -453,12 +454,7 @@ func (s *Store) Reset(ctx context.Context, r store.Reset) error {
 				return err
 			}
 		}
-		if r.ClearGuesses {
-			if _, err := q.Exec(ctx, ClearGuessesSQL, r.Check.TenantID, r.Check.Phone); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.clearCounters(ctx, q, r.Check.TenantID, r.Check.Phone)
 	})
 	if err != nil {
 		return s.errf("reset: %w", err)
@@ -522,18 +518,21 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpired removes challenges and sessions that expired before now,
-// outbox messages delivered before now, and guessing budgets forgotten (not
-// seen for their Retain) by now, and reports how many rows went. Run it
-// periodically; nothing else depends on it.
+// DeleteExpired removes challenges expired by now, sessions that expired
+// before now, outbox messages delivered before now, the counters of client
+// networks forgotten by now and the budgets whole again by now, and reports
+// how many rows went. Sends and code checks purge the same rows (but
+// sessions and the outbox) a few at a time on their own (PurgeEvery); a
+// host may still run it, from a ticker, to delete everything at once.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	t := s.Dialect.Time(now)
 	for _, q := range []string{
-		`DELETE FROM otpreset_challenges WHERE expires_at < $1`,
+		`DELETE FROM otpreset_challenges WHERE expires_at <= $1`,
 		`DELETE FROM otpreset_sessions WHERE expires_at < $1`,
 		`DELETE FROM otpreset_outbox WHERE delivered_at < $1`,
-		`DELETE FROM otpreset_guesses WHERE forget_at <= $1`, // state TakeGuess and PeekGuesses treat as zero
+		`DELETE FROM otpreset_network_counters WHERE forget_at <= $1`, // state every step treats as zero
+		`DELETE FROM otpreset_phone_budget WHERE budget_at <= $1`,     // a whole budget, as if never used
 	} {
 		n, err := s.DB.Exec(ctx, q, t)
 		if err != nil {
@@ -542,48 +541,6 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		total += n
 	}
 	return total, nil
-}
-
-// --- one-round-trip variants (store.UserCodeVerifier, store.UserChallengeSaver) ---
-
-// VerifyUserCode implements store.UserCodeVerifier in two to four
-// statements: UserByPhone, then the check. An adapter that can do it in one
-// round trip (PostgreSQL) overrides it.
-func (s *Store) VerifyUserCode(ctx context.Context, check store.CodeCheck) (store.UserCode, error) {
-	u, err := s.UserByPhone(ctx, check.TenantID, check.Phone)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.UserCode{}, err
-	}
-	found := err == nil
-	verdict, err := s.Verdict(s.Check(ctx, check, false))
-	if err != nil {
-		return store.UserCode{}, err
-	}
-	return store.UserCode{User: u, Found: found, Verdict: verdict}, nil
-}
-
-// SaveChallengeFindUser implements store.UserChallengeSaver in two
-// statements. An adapter that can do it in one round trip overrides it.
-func (s *Store) SaveChallengeFindUser(ctx context.Context, c store.Challenge) (store.User, error) {
-	if err := s.SaveChallenge(ctx, c); err != nil {
-		return store.User{}, err
-	}
-	return s.UserByPhone(ctx, c.TenantID, c.Phone)
-}
-
-// Check decides a code outside any transaction (see check); consume
-// spends it on a match.
-func (s *Store) Check(ctx context.Context, c store.CodeCheck, consume bool) error {
-	return s.check(ctx, s.DB, c, consume)
-}
-
-// Verdict splits the result of a check into a verdict (the code's answer)
-// and a fault.
-func (s *Store) Verdict(err error) (verdict, fault error) {
-	if err == nil || isVerdict(err) {
-		return err, nil
-	}
-	return nil, err
 }
 
 // ScanUser builds the user of tenantID and phone from the three columns

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/otpreset/go/store"
+	"github.com/otpreset/go/store/internal/sqlcore"
+)
+
+// The counters that guard a phone's codes, and the steps that take them.
+// Each step is one call of a PL/pgSQL function of migration 0004
+// (otpreset_issue, otpreset_check_code, otpreset_clear_counters), so one
+// round trip, atomic on its own (a statement outside BEGIN is its own
+// transaction). Each function first takes the phone's transaction-level
+// advisory lock (otpreset_phone_key), so the steps of one phone run one
+// after another whichever server sends them, and then reads the rows:
+// under READ COMMITTED every statement of a volatile function reads with a
+// fresh snapshot, so it sees what the previous holder of the lock
+// committed. The function then applies the reference step of package store
+// (store.NextIssue and store.Live; store.NextAttempt) to what it read.
+
+// issueColumns are otpreset_issue's outputs, as issueRow scans them.
+const issueColumns = `i.o_limited, i.o_sends_left, i.o_limit_resets, i.o_stored, i.o_nonce, i.o_code_hash,
+	i.o_created_at, i.o_expires_at, i.o_max_attempts`
+
+// issueSQL is IssueChallenge: $1 tenant, $2 phone, $3 network, $4 now (the
+// challenge's CreatedAt), $5 send limit, $6 its period (ns), $7 whether to
+// save a code, $8 nonce, $9 code hash, $10 expires, $11 max attempts, $12
+// rows to purge.
+const issueSQL = `SELECT ` + issueColumns + `
+FROM otpreset_issue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS i`
+
+// ownUserByPhone is UserByPhone on otpreset_users, with issueCodeSQL's
+// named parameters.
+const ownUserByPhone = `SELECT id, password_hash, profile FROM otpreset_users
+	WHERE tenant_id = @tenant_id AND phone = @phone`
+
+// issueCodeSQL is IssueCode in one statement: the user query (otpreset's, or
+// the host's UserByPhone, which keeps its own @tenant_id and @phone) as a
+// CTE, whose existence tells otpreset_issue whether to save a code; the
+// function's own arguments are named apart (@p_...), so that the host's
+// query may compare @tenant_id with a column of any type.
+func issueCodeSQL(userByPhone string) string {
+	return `WITH u (id, password_hash, profile) AS (
+` + strings.TrimRight(strings.TrimSpace(userByPhone), ";") + `
+)
+SELECT ` + issueColumns + `, COALESCE(f.found, false), f.id::text, f.password_hash::text, f.profile::text
+FROM otpreset_issue(@p_tenant_id, @p_phone, @p_network, @p_now, @p_limit, @p_period, EXISTS (SELECT 1 FROM u),
+	@p_nonce, @p_code_hash, @p_expires_at, @p_max_attempts, @p_purge) AS i
+LEFT JOIN (SELECT id, password_hash, profile, true AS found FROM u LIMIT 1) AS f ON true`
+}
+
+// issueRow is what otpreset_issue returns.
+type issueRow struct {
+	limited, stored bool
+	sendsLeft       int
+	resets          time.Time
+	c               store.Challenge
+}
+
+func (r *issueRow) dest() []any {
+	return []any{&r.limited, &r.sendsLeft, sqlcore.TimeScan{T: &r.resets}, &r.stored, &r.c.Nonce, &r.c.CodeHash,
+		sqlcore.TimeScan{T: &r.c.CreatedAt}, sqlcore.TimeScan{T: &r.c.ExpiresAt}, &r.c.MaxAttempts}
+}
+
+func (r *issueRow) issued(tenantID, phone string) store.Issued {
+	is := store.Issued{Limited: r.limited, SendsLeft: r.sendsLeft, LimitResets: r.resets}
+	if r.stored {
+		is.Challenge = r.c
+		is.Challenge.TenantID, is.Challenge.Phone = tenantID, phone
+		if len(is.Challenge.Nonce) == 0 {
+			is.Challenge.Nonce = nil // as memstore returns an empty nonce
+		}
+	}
+	return is
+}
+
+// IssueChallenge implements store.Challenges in one round trip: one call
+// of otpreset_issue, which counts the send against iss.SendLimit in the
+// network's row and, unless limited or iss.NoUser, keeps the phone's live
+// code or saves iss.Challenge. A code saved before migration 4 has no
+// nonce and is replaced, since the handler could not send it again.
+func (s *Store) IssueChallenge(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	return s.issueChallenge(ctx, s.core.DB, iss)
+}
+
+func (s *Store) issueChallenge(ctx context.Context, q sqlcore.Querier, iss store.Issue) (store.Issued, error) {
+	c := iss.Challenge
+	var r issueRow
+	err := q.QueryRow(ctx, issueSQL, c.TenantID, c.Phone, iss.Network, c.CreatedAt,
+		iss.SendLimit.Limit, int64(iss.SendLimit.Period), !iss.NoUser,
+		c.Nonce, c.CodeHash, c.ExpiresAt, c.MaxAttempts, s.core.PurgeNow()).Scan(r.dest()...)
+	if err != nil {
+		return store.Issued{}, s.core.Errf("issue code: %w", err)
+	}
+	return r.issued(c.TenantID, c.Phone), nil
+}
+
+// IssueCode implements store.CodeIssuer in one round trip: one statement
+// that looks the user up (in otpreset_users, or with HostUsers.UserByPhone,
+// embedded as a CTE) and calls otpreset_issue, which saves a code only for
+// a phone with a user.
+func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	c := iss.Challenge
+	query, args := ownUserByPhone, map[string]any{}
+	if s.core.Host != nil {
+		query = s.core.Host.UserByPhone
+	}
+	args["tenant_id"], args["phone"] = c.TenantID, c.Phone
+	args["p_tenant_id"], args["p_phone"], args["p_network"], args["p_now"] = c.TenantID, c.Phone, iss.Network, c.CreatedAt
+	args["p_limit"], args["p_period"] = iss.SendLimit.Limit, int64(iss.SendLimit.Period)
+	args["p_nonce"], args["p_code_hash"], args["p_expires_at"], args["p_max_attempts"] = c.Nonce, c.CodeHash, c.ExpiresAt, c.MaxAttempts
+	args["p_purge"] = s.core.PurgeNow()
+	var r issueRow
+	var found bool
+	var id, hash, profile string
+	dest := append(r.dest(), &found, sqlcore.TextScan{S: &id}, sqlcore.TextScan{S: &hash}, sqlcore.TextScan{S: &profile})
+	if err := s.core.DB.QueryRow(ctx, issueCodeSQL(query), s.core.Dialect.Named(args)...).Scan(dest...); err != nil {
+		return store.Issued{}, s.core.Errf("issue code: %w", err)
+	}
+	is := r.issued(c.TenantID, c.Phone)
+	if found {
+		is.User, is.Found = sqlcore.ScanUser(c.TenantID, c.Phone, id, hash, profile), true
+	}
+	return is, nil
+}
+
+// checkCodeSQL is CheckCode: $1 tenant, $2 phone, $3 network, $4 now, $5
+// code hash, $6 Attempts, $7 Lockout, $8 MaxLockout, $9 Retain, $10 the
+// budget's interval, $11 its tolerance (durations in nanoseconds), $12
+// PassLockout, $13 PassBudget, $14 rows to purge.
+const checkCodeSQL = `SELECT o_refused, o_until, o_verdict, o_counted, o_started_lockout, o_lockouts
+FROM otpreset_check_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+
+// codeVerdicts are the comparison's outcomes by otpreset_check_code's
+// o_verdict, made once: a wrong code allocates no error.
+var codeVerdicts = []error{
+	nil,
+	fmt.Errorf("postgres: %w", store.ErrCodeMismatch),
+	fmt.Errorf("postgres: %w", store.ErrNoChallenge),
+	fmt.Errorf("postgres: %w", store.ErrChallengeExpired),
+	fmt.Errorf("postgres: %w", store.ErrChallengeUsed),
+	fmt.Errorf("postgres: %w", store.ErrTooManyAttempts),
+}
+
+// CheckCode implements store.Challenges in one round trip: one call of
+// otpreset_check_code, which refuses a network locked out of the phone
+// (unless a.PassLockout) and a spent budget (unless a.PassBudget), else
+// compares the code without consuming it and counts a failed comparison
+// against the network's ladder, the phone's budget and the code's tries.
+// It reads no users table, so a wrong code costs the same whether or not
+// the phone has a user.
+func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
+	return s.checkCode(ctx, s.core.DB, a)
+}
+
+func (s *Store) checkCode(ctx context.Context, q sqlcore.Querier, a store.Attempt) (store.Verdict, error) {
+	c, p := a.Check, a.Policy
+	interval := p.BudgetInterval()
+	tolerance := time.Duration(max(p.BudgetBurst, 1)) * interval
+	var refused, verdict int
+	var until time.Time
+	var v store.Verdict
+	err := q.QueryRow(ctx, checkCodeSQL, c.TenantID, c.Phone, a.Network, c.Now, c.CodeHash,
+		p.Attempts, int64(p.Lockout), int64(p.MaxLockout), int64(max(p.Retain, 0)), int64(interval), int64(tolerance),
+		a.PassLockout, a.PassBudget, s.core.PurgeNow()).
+		Scan(&refused, sqlcore.TimeScan{T: &until}, &verdict, &v.Counted, &v.StartedLockout, &v.Lockouts)
+	if err != nil {
+		return store.Verdict{}, s.core.Errf("check code: %w", err)
+	}
+	switch refused {
+	case 0:
+		if verdict < 0 || verdict >= len(codeVerdicts) {
+			return store.Verdict{}, s.core.Errf("check code: unknown verdict %d", verdict)
+		}
+		v.Code = codeVerdicts[verdict]
+	case 1:
+		v.Refused, v.Until = store.RefusedLockout, until
+	case 2: // until is the budget's theoretical arrival time
+		v.Refused, v.Until = store.RefusedBudget, until.Add(-tolerance).Add(time.Nanosecond)
+	default:
+		return store.Verdict{}, s.core.Errf("check code: unknown refusal %d", refused)
+	}
+	return v, nil
+}
+
+// ClearCounters implements store.Challenges in one round trip: one call of
+// otpreset_clear_counters, which deletes every network's row of the phone
+// and its budget under the phone's lock.
+func (s *Store) ClearCounters(ctx context.Context, tenantID, phone string) error {
+	if _, err := s.core.DB.Exec(ctx, clearCountersSQL, tenantID, phone); err != nil {
+		return s.core.Errf("clear counters: %w", err)
+	}
+	return nil
+}
+
+// clearCountersSQL: $1 tenant, $2 phone.
+const clearCountersSQL = `SELECT otpreset_clear_counters($1, $2)`
