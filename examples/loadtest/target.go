@@ -73,7 +73,7 @@ func newTarget(params *argon2id.Params, users int) (*target, error) {
 		MaxCodeAttempts: -1, // no per-code limit: a wrong code stays a wrong code
 		Limits: otpreset.Limits{
 			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
-			ResetPerPhone: "off", ResetPerIP: "off",
+			ResetPerIP: "off", SMSPerPhoneDay: "off", GuessBudget: "off",
 			LockoutAttempts: math.MaxInt32,
 		},
 		Pumping: otpreset.SMSPumping{PrefixDailyCap: "off"},

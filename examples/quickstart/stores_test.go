@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 

@@ -204,7 +204,6 @@ var harnessLimits = otpreset.Limits{
 	SendPerPhone:    "3-1H",
 	SendPerIP:       "off",
 	SMSPerTenantDay: "off",
-	ResetPerPhone:   "8-1H",
 	ResetPerIP:      "off",
 	LockoutAttempts: 5,
 	LockoutWindow:   time.Hour,
