@@ -27,7 +27,10 @@ type GuessPolicy struct {
 	// Per client network: every Attempts wrong codes from one network lock
 	// that network out of the phone, for Lockout the first time and twice as
 	// long each time after, up to MaxLockout. A network's count is forgotten
-	// Retain after its last wrong code (0: kept until cleared).
+	// Retain after its last wrong code. Give Retain at least MaxLockout
+	// (otpreset gives it 30 days or more): stores may drop a network's row
+	// max(Retain, MaxLockout) after its last wrong code, so a Retain of 0
+	// ("never by time" in NextAttempt) is not kept by every store.
 	Attempts   int
 	Lockout    time.Duration
 	MaxLockout time.Duration
