@@ -408,7 +408,11 @@ func (h harness) testMatchesReference(t *testing.T) {
 			require.Equal(t, want.Counted, got.Counted, "Counted: %s", where)
 			require.Equal(t, want.StartedLockout, got.StartedLockout, "StartedLockout: %s", where)
 			require.Equal(t, want.Lockouts, got.Lockouts, "Lockouts: %s", where)
-			require.Equal(t, errorsKind(want.Code), errorsKind(got.Code), "Code: %s", where)
+			wantKind, gotKind := errorsKind(want.Code), errorsKind(got.Code)
+			if errors.Is(want.Code, store.ErrChallengeExpired) && errors.Is(got.Code, store.ErrNoChallenge) {
+				gotKind = wantKind // a store may purge an expired code (memstore sweeps later)
+			}
+			require.Equal(t, wantKind, gotKind, "Code: %s", where)
 		default:
 			require.NoError(t, ref.ClearCounters(ctx, tenantA, phone))
 			require.NoError(t, s.ClearCounters(ctx, tenantA, phone), where)
