@@ -207,14 +207,28 @@ func TestLoginGuard(t *testing.T) {
 		{"not a phone", "old password 1", http.StatusUnauthorized},
 	} {
 		before := counter.n.Load()
-		assert.Equal(t, tc.status, loginFrom("198.51.100.1", tc.phone, tc.password).Code, tc.phone)
+		rec := loginFrom("198.51.100.1", tc.phone, tc.password)
+		assert.Equal(t, tc.status, rec.Code, tc.phone)
 		assert.Equal(t, int32(1), counter.n.Load()-before, "%s: one comparison, known phone or not", tc.phone)
+		if tc.status == http.StatusUnauthorized {
+			// LoginRadius's Node.js and Python SDKs read only ErrorCode.
+			assert.JSONEq(t, otpreset.AuthFailedBody, rec.Body.String(), "%s: the 1409 answer with both casings", tc.phone)
+		}
 	}
+	rec := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/api/login", strings.NewReader("not json"))
+		req.RemoteAddr = "198.51.100.9:5555"
+		rec := httptest.NewRecorder()
+		router.ServeHTTP(rec, req)
+		return rec
+	}()
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"ErrorCode":1090`, "a malformed body is answered with ErrorCode too")
 
 	for range int(loginRate.Limit) - 5 {
 		require.Equal(t, http.StatusUnauthorized, loginFrom("198.51.100.1", alice, "wrong password").Code)
 	}
-	rec := loginFrom("198.51.100.1", alice, "old password 1")
+	rec = loginFrom("198.51.100.1", alice, "old password 1")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code, "past %d logins from one address", loginRate.Limit)
 	assert.JSONEq(t, `{"ErrorCode":429,"Message":"Too many requests in a particular time frame","Description":"Too many login attempts from this address; try again later.","IsProviderError":false,"ProviderErrorResponse":null}`, rec.Body.String())
 	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
