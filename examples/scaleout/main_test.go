@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/servers"
 	"github.com/otpreset/go/store"
-	"github.com/otpreset/go/store/storetest"
 )
 
 // TestMain makes the test binary one of the harness's server processes
@@ -132,7 +132,7 @@ func TestFaults(t *testing.T) {
 // invariant: it is given a made-up record of requests over a real user
 // table.
 func TestCheckerCatches(t *testing.T) {
-	pg := storetest.ServerURL(t, storetest.PostgresURLEnv)
+	pg := servers.URL(t, servers.PostgresURLEnv)
 	ctx := context.Background()
 	r := &run{
 		cfg:    runConfig{Backend: "fake", Store: "redis://unused", Phones: 20},
@@ -203,8 +203,8 @@ func setPassword(t *testing.T, st *pgStore, tenant, uid, pw string) {
 // TestHarnessCommand runs the command as a user would, on the shared
 // servers, briefly, and checks what it refuses.
 func TestHarnessCommand(t *testing.T) {
-	pg := storetest.ServerURL(t, storetest.PostgresURLEnv)
-	rd := storetest.ServerURL(t, storetest.RedisURLEnv)
+	pg := servers.URL(t, servers.PostgresURLEnv)
+	rd := servers.URL(t, servers.RedisURLEnv)
 	ctx := context.Background()
 	base := []string{"-postgres", pg, "-redis", rd, "-redis-cluster", ""}
 

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/go/store/storetest"
+	"github.com/otpreset/go/internal/servers"
 )
 
 // TestScriptsUseOneSlot proves on a real Redis Cluster that every key a
@@ -25,7 +25,7 @@ import (
 // its tag.
 func TestScriptsUseOneSlot(t *testing.T) {
 	t.Parallel()
-	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
+	addrs := servers.URL(t, servers.RedisClusterAddrsEnv)
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { _ = client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -31,6 +31,9 @@
 // always decided by the time passed in (CodeCheck.Now, the now of
 // LookupSession), never by the adapter's own clock.
 //
+// For an adapter over PostgreSQL, PostgresSchema gives each store a fresh
+// schema on one database, so newStore is a few lines (see its example).
+//
 // Session lookup (store.SessionLookup) is optional: the suite looks sessions
 // up when the store implements it, and otherwise checks revocation through
 // the counts RevokeSessions reports. A challenge is expired at

@@ -1,4 +1,9 @@
-package storetest
+// Package servers names the real servers this repository's tests run
+// against (PostgreSQL, Redis, a Redis Cluster) and finds them in the
+// environment. It is CI plumbing, not part of the library: a host's own
+// tests name their servers however they like (storetest.PostgresSchema takes
+// a plain connection string).
+package servers
 
 import (
 	"os"
@@ -16,10 +21,10 @@ const (
 	RedisClusterAddrsEnv = "OTPRESET_REDIS_CLUSTER_ADDRS"
 )
 
-// ServerURL returns the server URL in the environment variable env. When it
-// is unset the test is skipped on a developer's machine but fails when CI is
+// URL returns the server URL in the environment variable env. When it is
+// unset the test is skipped on a developer's machine but fails when CI is
 // set, so a CI run that lost its server cannot pass by skipping.
-func ServerURL(t testing.TB, env string) string {
+func URL(t testing.TB, env string) string {
 	t.Helper()
 	u := os.Getenv(env)
 	if u == "" {
