@@ -1,5 +1,6 @@
 // Code in this file forwards to the SQL shared with the other SQL adapter
-// (store/internal/sqlcore); it is the same in store/postgres and store/sqlite.
+// (store/internal/sqlcore). It is written once, in store/postgres/forward.go;
+// store/sqlite/forward.go is generated from it (go generate ./store/sqlite).
 
 package postgres
 
@@ -127,7 +128,8 @@ func (s *Store) LatestSchemaVersion() int { return s.core.LatestSchemaVersion() 
 func (cfg Config) core() sqlcore.Config {
 	c := sqlcore.Config{Logger: cfg.Logger, Now: cfg.Now}
 	if h := cfg.HostUsers; h != nil {
-		c.HostUsers = &sqlcore.HostUsers{UserByPhone: h.UserByPhone, UpdatePassword: h.UpdatePassword, AddUser: h.AddUser}
+		copied := *h // the queries as they were at New
+		c.HostUsers = &copied
 	}
 	return c
 }

@@ -35,30 +35,34 @@ type Config struct {
 	Now func() time.Time
 }
 
-// HostUsers adapts a host's existing users table. Each field is one SQL
-// statement written with named parameters (@name, pgx.NamedArgs); a query
-// may leave out parameters it has no use for (a single-tenant host ignores
-// @tenant_id, a table without a profile column ignores @profile). Inside
-// Reset the statements run in the same transaction as the code's
-// consumption, so a failure anywhere rolls the whole reset back.
-type HostUsers struct {
-	// UserByPhone selects at most one row of three columns: the user's ID
-	// (text, integer or uuid), the password hash (text) and the profile (JSON
-	// object as json, jsonb or text; NULL reads as {}, so a table without a
-	// profile column selects NULL). Parameters: @tenant_id, @phone.
-	UserByPhone string
-	// UpdatePassword updates the user's password hash (and profile, if the
-	// table keeps one). It must affect exactly one row; none means
-	// store.ErrNotFound. Parameters: @tenant_id, @user_id (text: PostgreSQL
-	// casts it to an integer or uuid column), @password_hash, @profile (JSON
-	// text), @changed_at (timestamptz).
-	UpdatePassword string
-	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and so
-	// the conformance suite and otpresettest) uses it. Parameters: @tenant_id,
-	// @user_id, @phone, @password_hash, @profile (JSON text). A table whose
-	// ids the database generates leaves @user_id out.
-	AddUser string
-}
+// HostUsers adapts a host's existing users table: with Config.HostUsers
+// set, users are read and updated in it with these queries instead of in
+// otpreset_users. Each field is one SQL statement with named parameters
+// (@name, passed as pgx.NamedArgs); a query may leave out parameters it has
+// no use for (a single-tenant host ignores @tenant_id, a table without a
+// profile column ignores @profile). Inside Reset the statements run in the
+// same transaction as the code's consumption, so a failure anywhere rolls
+// the whole reset back.
+//
+//   - UserByPhone, required: at most one row of three columns, the user's
+//     id (text, integer or uuid), password hash (text) and profile (a JSON
+//     object as json, jsonb or text; NULL reads as {}, so a table without a
+//     profile column selects NULL). Parameters: @tenant_id, @phone.
+//   - UpdatePassword, required: changes exactly one row, the user's
+//     password hash (and profile, if the table keeps one). No row is
+//     store.ErrNotFound. Parameters: @tenant_id, @user_id (text: PostgreSQL
+//     casts it to an integer or uuid id column), @password_hash, @profile
+//     (JSON text), @changed_at (timestamptz).
+//   - AddUser, optional: inserts or replaces a user; only Store.AddUser (the
+//     conformance suite, otpresettest) uses it. Parameters: @tenant_id,
+//     @user_id, @phone, @password_hash, @profile. A table whose ids the
+//     database assigns (an identity column) leaves @user_id out.
+//
+// @phone is always E.164 ("+919999999999"): the table's phones must be
+// stored in that form (normalise them once with otpreset.NormalizePhone;
+// README.md beside this file has a migration sketch), or every phone is
+// unknown and no SMS is ever sent.
+type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over PostgreSQL through pgx. It implements
 // store.Store, store.Resetter, store.Outbox, store.Guesses,

@@ -29,3 +29,5 @@
 // The schema ships as numbered migrations embedded in the binary, applied
 // only by Migrate; README.md beside this file shows the tables.
 package sqlite
+
+//go:generate go run ../internal/forwardgen ../postgres/forward.go sqlite forward.go

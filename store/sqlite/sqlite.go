@@ -35,30 +35,34 @@ type Config struct {
 	Now func() time.Time
 }
 
-// HostUsers adapts a host's existing users table. Each field is one SQL
-// statement written with named parameters (@name, passed as sql.Named); a
+// HostUsers adapts a host's existing users table: with Config.HostUsers
+// set, users are read and updated in it with these queries instead of in
+// otpreset_users. Each field is one SQL statement with named parameters
+// (@name, passed as sql.Named; SQLite also accepts :name and $name); a
 // query may leave out parameters it has no use for (a single-tenant host
 // ignores @tenant_id, a table without a profile column ignores @profile).
 // Inside Reset the statements run in the same transaction as the code's
 // consumption, so a failure anywhere rolls the whole reset back.
-type HostUsers struct {
-	// UserByPhone selects at most one row of three columns: the user's ID
-	// (text or integer), the password hash (text) and the profile (a JSON
-	// object as text; NULL reads as {}, so a table without a profile column
-	// selects NULL). Parameters: @tenant_id, @phone.
-	UserByPhone string
-	// UpdatePassword updates the user's password hash (and profile, if the
-	// table keeps one). It must affect exactly one row; none means
-	// store.ErrNotFound. Parameters: @tenant_id, @user_id (text: SQLite
-	// compares it with an INTEGER column by the column's affinity),
-	// @password_hash, @profile (JSON text), @changed_at (time.Time).
-	UpdatePassword string
-	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and so
-	// the conformance suite and otpresettest) uses it. Parameters: @tenant_id,
-	// @user_id, @phone, @password_hash, @profile (JSON text). A table whose
-	// ids the database generates (INTEGER PRIMARY KEY) leaves @user_id out.
-	AddUser string
-}
+//
+//   - UserByPhone, required: at most one row of three columns, the user's
+//     id (text or integer), password hash (text) and profile (a JSON object
+//     as text; NULL reads as {}, so a table without a profile column
+//     selects NULL). Parameters: @tenant_id, @phone.
+//   - UpdatePassword, required: changes exactly one row, the user's
+//     password hash (and profile, if the table keeps one). No row is
+//     store.ErrNotFound. Parameters: @tenant_id, @user_id (text: SQLite
+//     compares it with an INTEGER id column by the column's affinity),
+//     @password_hash, @profile (JSON text), @changed_at (time.Time).
+//   - AddUser, optional: inserts or replaces a user; only Store.AddUser (the
+//     conformance suite, otpresettest) uses it. Parameters: @tenant_id,
+//     @user_id, @phone, @password_hash, @profile. A table whose ids the
+//     database assigns (INTEGER PRIMARY KEY) leaves @user_id out.
+//
+// @phone is always E.164 ("+919999999999"): the table's phones must be
+// stored in that form (normalise them once with otpreset.NormalizePhone;
+// README.md beside this file has a migration sketch), or every phone is
+// unknown and no SMS is ever sent.
+type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over SQLite. It implements store.Store,
 // store.Resetter, store.Outbox, store.Guesses, store.UserCodeVerifier,

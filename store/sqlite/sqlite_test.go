@@ -28,11 +28,7 @@ var (
 
 // fromCore is the adapter's Config for the shared tests' one.
 func fromCore(c sqlcore.Config) Config {
-	cfg := Config{Logger: c.Logger, Now: c.Now}
-	if h := c.HostUsers; h != nil {
-		cfg.HostUsers = &HostUsers{UserByPhone: h.UserByPhone, UpdatePassword: h.UpdatePassword, AddUser: h.AddUser}
-	}
-	return cfg
+	return Config{HostUsers: c.HostUsers, Logger: c.Logger, Now: c.Now}
 }
 
 // handle opens path with Open, closed when the test ends.

@@ -29,12 +29,34 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// HostUsers holds the host's queries; see the adapters' HostUsers for the
-// contract of each.
+// HostUsers adapts a host's existing users table; the adapters name it
+// postgres.HostUsers and sqlite.HostUsers (type aliases), whose docs say how
+// each database passes the parameters and converts the id. Each field is one
+// SQL statement written with named parameters (@name); a query may leave out
+// parameters it has no use for (a single-tenant host ignores @tenant_id, a
+// table without a profile column ignores @profile). Inside Reset the
+// statements run in the same transaction as the code's consumption, so a
+// failure anywhere rolls the whole reset back.
+//
+// @phone is always E.164 ("+919999999999", as otpreset.NormalizePhone
+// returns it), so the phones of the host's table must be stored in that form
+// to be found: an unnormalised phone is an unknown phone, which gets the
+// same answer as any unknown phone and no SMS.
 type HostUsers struct {
-	UserByPhone    string
+	// UserByPhone, required, selects at most one row of three columns: the
+	// user's ID (text, integer or uuid), the password hash (text, a PHC
+	// string) and the profile (a JSON object; NULL reads as {}). Parameters: @tenant_id, @phone.
+	UserByPhone string
+	// UpdatePassword, required, updates the user's password hash (and
+	// profile, if the table keeps one). It must change exactly one row: none
+	// is store.ErrNotFound. Parameters: @tenant_id, @user_id (as text), @password_hash,
+	// @profile (JSON text), @changed_at.
 	UpdatePassword string
-	AddUser        string
+	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and
+	// so the conformance suite and otpresettest) uses it. Parameters:
+	// @tenant_id, @user_id, @phone, @password_hash, @profile (JSON text). A
+	// table whose ids the database generates leaves @user_id out.
+	AddUser string
 }
 
 // Dialect holds what differs between the databases.
