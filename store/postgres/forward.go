@@ -109,6 +109,18 @@ func (s *Store) ClearGuesses(ctx context.Context, k store.GuessKey) error {
 	return s.core.ClearGuesses(ctx, k)
 }
 
+// Check reports whether the store can serve, without changing anything:
+// the database is reachable, the schema is migrated up to what this code
+// needs (a missing migration is named), and with HostUsers every query is
+// set, prepares (the field at fault is named), uses the parameters it needs
+// and no other, and UserByPhone selects three columns where the database
+// can tell without running it. Each problem is an error wrapping
+// store.ErrNotReady, all of them joined (errors.Join). Call it at start,
+// after Migrate, and refuse to serve when it fails.
+func (s *Store) Check(ctx context.Context) error {
+	return s.core.Ready(ctx, s.describe, paramPrefixes)
+}
+
 // Migrate brings the schema up to date: it applies, in order and in one
 // transaction, the embedded migrations (migrations/NNNN_name.sql) not yet
 // recorded in otpreset_schema_migrations, and records them. With HostUsers

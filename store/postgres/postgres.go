@@ -80,8 +80,12 @@ var migrationFiles embed.FS
 // Open connects to PostgreSQL at url (a pgx connection string such as
 // postgres://user:pass@host:5432/db?sslmode=verify-full; pgxpool settings
 // like pool_max_conns go in it too) and returns a Store that owns the pool.
-// It does not change the schema: call Migrate.
+// It refuses a HostUsers without UserByPhone or UpdatePassword (the error
+// wraps store.ErrNotReady). It does not change the schema: call Migrate.
 func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	if err := sqlcore.CheckHost(cfg.HostUsers); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -94,7 +98,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 }
 
 // New returns a Store over the host's pool, which stays the host's to
-// close. It does not change the schema: call Migrate.
+// close. It does not change the schema: call Migrate. A HostUsers without
+// UserByPhone or UpdatePassword is refused by Migrate and Check, and every
+// user lookup fails, naming the missing field.
 func New(pool *pgxpool.Pool, cfg Config) *Store {
 	return newStore(pool, false, cfg)
 }
@@ -126,6 +132,29 @@ func (s *Store) Close() {
 	if s.db.owns {
 		s.db.pool.Close()
 	}
+}
+
+// paramPrefixes start a named parameter in pgx.NamedArgs.
+const paramPrefixes = "@"
+
+// describe prepares query (its @names rewritten to $n, as pgx.NamedArgs
+// does) as PostgreSQL's unnamed statement, which parses and plans it
+// without running it, and returns the number of columns it would return.
+func (s *Store) describe(ctx context.Context, query string) (int, error) {
+	sql, _, err := pgx.NamedArgs{}.RewriteQuery(ctx, nil, query, nil)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := s.db.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	sd, err := conn.Conn().PgConn().Prepare(ctx, "", sql, nil)
+	if err != nil {
+		return 0, err
+	}
+	return len(sd.Fields), nil
 }
 
 // --- pgx under the shared SQL ---

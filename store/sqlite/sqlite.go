@@ -70,6 +70,7 @@ type HostUsers = sqlcore.HostUsers
 // call Migrate once. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
+	db   *sql.DB
 }
 
 //go:embed migrations/*.sql
@@ -112,6 +113,8 @@ func Open(path string) (*sql.DB, error) {
 // New changes none of its settings and the Store never closes it. The
 // package documentation says what the database should be set to (a busy
 // timeout; WAL recommended). It does not change the schema: call Migrate.
+// A HostUsers without UserByPhone or UpdatePassword is refused by Migrate
+// and Check, and every user lookup fails, naming the missing field.
 func New(db *sql.DB, cfg Config) *Store {
 	migrations, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -131,7 +134,21 @@ func New(db *sql.DB, cfg Config) *Store {
 		Plus:       func(t, ns string) string { return "(" + t + " + " + ns + ")" },
 		Migrations: migrations, // the write lock of BEGIN IMMEDIATE serialises Migrate
 	}
-	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core())}
+	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core()), db: db}
+}
+
+// paramPrefixes start a named parameter in SQLite.
+const paramPrefixes = "@:$"
+
+// describe prepares query with sqlite3_prepare, which parses it and
+// resolves its tables and columns without running it. database/sql cannot
+// tell a prepared statement's columns: -1.
+func (s *Store) describe(ctx context.Context, query string) (int, error) {
+	stmt, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	return -1, stmt.Close()
 }
 
 // --- database/sql under the shared SQL ---

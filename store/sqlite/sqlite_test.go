@@ -150,3 +150,19 @@ func TestNewKeepsTheHostsSettings(t *testing.T) {
 	assert.Equal(t, "delete", mode, "the store must not switch the host's journal mode")
 	require.NoError(t, db.Ping(), "the store must not close the host's database")
 }
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	sqltest.Check(t, backend)
+}
+
+// TestCheckUnreachable: a closed database is not ready.
+func TestCheckUnreachable(t *testing.T) {
+	t.Parallel()
+	db, err := Open(filepath.Join(t.TempDir(), "closed.db"))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	err = New(db, Config{}).Check(sqltest.Ctx(t))
+	require.ErrorIs(t, err, store.ErrNotReady)
+	require.ErrorContains(t, err, "database unreachable")
+}

@@ -88,6 +88,7 @@ type Store struct {
 	DB      DB
 	Dialect Dialect
 	Host    *HostUsers
+	hostErr error // CheckHost(Host), found by New
 	Log     *slog.Logger
 	Now     func() time.Time
 
@@ -104,6 +105,7 @@ type Store struct {
 func New(db DB, d Dialect, cfg Config) *Store {
 	s := &Store{DB: db, Dialect: d, Host: cfg.HostUsers, Log: cfg.Logger, Now: cfg.Now,
 		takeGuess: takeGuessSQL(d.Plus)}
+	s.hostErr = CheckHost(cfg.HostUsers)
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
@@ -142,6 +144,9 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 		return err
 	}
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return s.errf("add user: %w", s.hostErr)
+		}
 		if s.Host.AddUser == "" {
 			return s.errf("HostUsers.AddUser is not set")
 		}
@@ -169,6 +174,9 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 func (s *Store) UserByPhone(ctx context.Context, tenantID, phone string) (store.User, error) {
 	var row Row
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return store.User{}, s.errf("user by phone: %w", s.hostErr)
+		}
 		row = s.DB.QueryRow(ctx, s.Host.UserByPhone, s.Dialect.Named(map[string]any{
 			"tenant_id": tenantID, "phone": phone,
 		})...)
@@ -209,6 +217,9 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 	var n int64
 	var err error
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return s.errf("update password: %w", s.hostErr)
+		}
 		if profile == nil {
 			return s.errf("HostUsers needs the whole profile in a password change")
 		}
