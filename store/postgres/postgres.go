@@ -50,7 +50,8 @@ type Config struct {
 //     profile column selects NULL). Parameters: @tenant_id, @phone.
 //   - UpdatePassword, required: changes exactly one row, the user's
 //     password hash (and profile, if the table keeps one). No row is
-//     store.ErrNotFound. Parameters: @tenant_id, @user_id (text: PostgreSQL
+//     store.ErrNotFound; more than one is an error, and the change (the
+//     whole reset) is rolled back. Parameters: @tenant_id, @user_id (text: PostgreSQL
 //     casts it to an integer or uuid id column), @password_hash, @profile
 //     (JSON text), @changed_at (timestamptz).
 //   - AddUser, optional: inserts or replaces a user; only Store.AddUser (the

@@ -45,12 +45,14 @@ type Config struct {
 type HostUsers struct {
 	// UserByPhone, required, selects at most one row of three columns: the
 	// user's ID (text, integer or uuid), the password hash (text, a PHC
-	// string) and the profile (a JSON object; NULL reads as {}). Parameters: @tenant_id, @phone.
+	// string) and the profile (a JSON object; NULL reads as {}).
+	// Parameters: @tenant_id, @phone.
 	UserByPhone string
 	// UpdatePassword, required, updates the user's password hash (and
 	// profile, if the table keeps one). It must change exactly one row: none
-	// is store.ErrNotFound. Parameters: @tenant_id, @user_id (as text), @password_hash,
-	// @profile (JSON text), @changed_at.
+	// is store.ErrNotFound, more than one TooManyRows (rolled back).
+	// Parameters: @tenant_id, @user_id (as text), @password_hash, @profile
+	// (JSON text), @changed_at.
 	UpdatePassword string
 	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and
 	// so the conformance suite and otpresettest) uses it. Parameters:
@@ -201,8 +203,22 @@ func (s *Store) UserByPhone(ctx context.Context, tenantID, phone string) (store.
 }
 
 // UpdatePassword implements store.Users. A nil Profile keeps the stored one.
+// With HostUsers the update runs in a transaction of its own, so that one
+// that changes more than one row is rolled back (see TooManyRows).
 func (s *Store) UpdatePassword(ctx context.Context, c store.PasswordChange) error {
-	return s.updatePassword(ctx, s.DB, c)
+	if s.Host == nil {
+		return s.updatePassword(ctx, s.DB, c) // (tenant_id, id) is the key: one row at most
+	}
+	return s.DB.InTx(ctx, func(q Querier) error { return s.updatePassword(ctx, q, c) })
+}
+
+// TooManyRows is the error of a host UpdatePassword that changed n rows, more
+// than the one it must: the transaction it ran in is rolled back, and the
+// reset fails as a fault of the store. A query keyed too loosely (WHERE id
+// <= @user_id, or by a prefix of the id) would otherwise have written one
+// user's new password into other users' rows.
+func TooManyRows(n int64) error {
+	return fmt.Errorf("HostUsers.UpdatePassword changed %d rows, not one: rolled back (is the user's row keyed by @user_id alone?)", n)
 }
 
 func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordChange) error {
@@ -238,6 +254,9 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 	}
 	if n == 0 {
 		return s.errf("user %w", store.ErrNotFound)
+	}
+	if n > 1 {
+		return s.errf("update password: %w", TooManyRows(n))
 	}
 	return nil
 }

@@ -435,6 +435,29 @@ func brokenAdapters() map[string]brokenAdapter {
 		"claims_a_profile": {storetest.Shape{SingleTenantUsers: true, StoreAssignsIDs: true}, Backend.UsersSetup,
 			users("", ""),
 			[]string{"Users/ProfileKeptWhole", "Resetter/Success"}},
+		// Keyed too loosely: every user up to this one gets the new hash
+		// (issue 22's host wrote this for a users table of its own).
+		"updates_ids_up_to_it": {UsersShape, Backend.UsersSetup,
+			users(`UPDATE users SET password_hash = @password_hash WHERE id <= @user_id`, ""),
+			[]string{"Users/OnlyTheUser", "Resetter/OnlyTheUser"}},
+		// Keyed by a prefix of the id: user 2 resets 20 and 21 too.
+		"updates_ids_that_start_like_it": {UsersShape, Backend.UsersSetup,
+			users(`UPDATE users SET password_hash = @password_hash WHERE CAST(id AS TEXT) LIKE CAST(@user_id AS TEXT) || '%'`, ""),
+			[]string{"Users/OnlyTheUser", "Resetter/OnlyTheUser"}},
+		// Finds a user by the last 4 digits of the phone.
+		"finds_by_last_4_digits": {UsersShape, Backend.UsersSetup,
+			users("", `SELECT id, password_hash, NULL FROM users
+				WHERE substr(phone, length(phone) - 3) = substr(CAST(@phone AS TEXT), length(CAST(@phone AS TEXT)) - 3)`),
+			[]string{"Users/OnlyTheUser", "Resetter/OnlyTheUser"}},
+		// Finds a user by the last 10 digits of the phone (a national number).
+		"finds_by_last_10_digits": {UsersShape, Backend.UsersSetup,
+			users("", `SELECT id, password_hash, NULL FROM users
+				WHERE substr(phone, length(phone) - 9) = substr(CAST(@phone AS TEXT), length(CAST(@phone AS TEXT)) - 9)`),
+			[]string{"Users/OnlyTheUser", "Resetter/OnlyTheUser"}},
+		// Finds a user whose phone begins with the one asked for.
+		"finds_by_prefix": {UsersShape, Backend.UsersSetup,
+			users("", `SELECT id, password_hash, NULL FROM users WHERE phone LIKE CAST(@phone AS TEXT) || '%'`),
+			[]string{"Users/OnlyTheUser", "Resetter/OnlyTheUser"}},
 		// Reads the hash from the wrong column.
 		"reads_the_wrong_column": {UsersShape, Backend.UsersSetup,
 			users("", `SELECT id, phone, NULL FROM users WHERE phone = @phone`),
