@@ -399,3 +399,8 @@ func poolOn(t *testing.T, setup string) *pgxpool.Pool {
 	}
 	return pool
 }
+
+func TestMoreThanOneRow(t *testing.T) {
+	t.Parallel()
+	sqltest.MoreThanOneRow(t, backend)
+}

@@ -166,3 +166,8 @@ func TestCheckUnreachable(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotReady)
 	require.ErrorContains(t, err, "database unreachable")
 }
+
+func TestMoreThanOneRow(t *testing.T) {
+	t.Parallel()
+	sqltest.MoreThanOneRow(t, backend)
+}
