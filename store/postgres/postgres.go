@@ -46,8 +46,10 @@ type Config struct {
 //
 //   - UserByPhone, required: at most one row of three columns, the user's
 //     id (text, integer or uuid), password hash (text) and profile (a JSON
-//     object as json, jsonb or text; NULL reads as {}, so a table without a
-//     profile column selects NULL). Parameters: @tenant_id, @phone.
+//     object as json, jsonb or text). A table without a profile column
+//     selects NULL: its users then read with a minimal profile, Uid and ID
+//     the id, PhoneId the phone, IsActive and PhoneIdVerified true,
+//     LoginLockedType "None". Parameters: @tenant_id, @phone.
 //   - UpdatePassword, required: changes exactly one row, the user's
 //     password hash (and profile, if the table keeps one). No row is
 //     store.ErrNotFound; more than one is an error, and the change (the

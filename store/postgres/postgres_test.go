@@ -404,3 +404,8 @@ func TestMoreThanOneRow(t *testing.T) {
 	t.Parallel()
 	sqltest.MoreThanOneRow(t, backend)
 }
+
+func TestProfileWithoutColumn(t *testing.T) {
+	t.Parallel()
+	sqltest.ProfileWithoutColumn(t, backend)
+}

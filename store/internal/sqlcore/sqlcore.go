@@ -45,8 +45,9 @@ type Config struct {
 type HostUsers struct {
 	// UserByPhone, required, selects at most one row of three columns: the
 	// user's ID (text, integer or uuid), the password hash (text, a PHC
-	// string) and the profile (a JSON object; NULL reads as {}).
-	// Parameters: @tenant_id, @phone.
+	// string) and the profile (a JSON object; NULL, from a table without a
+	// profile column, reads as MinimalProfile). Parameters: @tenant_id,
+	// @phone.
 	UserByPhone string
 	// UpdatePassword, required, updates the user's password hash (and
 	// profile, if the table keeps one). It must change exactly one row: none
@@ -195,11 +196,7 @@ func (s *Store) UserByPhone(ctx context.Context, tenantID, phone string) (store.
 	if err != nil {
 		return store.User{}, s.errf("user by phone: %w", err)
 	}
-	if profile == "" {
-		profile = "{}"
-	}
-	u.Profile = json.RawMessage(profile)
-	return u, nil
+	return ScanUser(tenantID, phone, u.ID, u.PasswordHash, profile), nil
 }
 
 // UpdatePassword implements store.Users. A nil Profile keeps the stored one.
@@ -639,13 +636,35 @@ func (s *Store) Verdict(err error) (verdict, fault error) {
 }
 
 // ScanUser builds the user of tenantID and phone from the three columns
-// every user query selects (id, hash, profile) scanned as text; an empty
-// profile reads as {}.
+// every user query selects (id, hash, profile) scanned as text. A NULL
+// profile (a host table without a profile column) reads as MinimalProfile.
 func ScanUser(tenantID, phone, id, hash, profile string) store.User {
+	p := json.RawMessage(profile)
 	if profile == "" {
-		profile = "{}"
+		p = MinimalProfile(id, phone)
 	}
-	return store.User{TenantID: tenantID, ID: id, Phone: phone, PasswordHash: hash, Profile: json.RawMessage(profile)}
+	return store.User{TenantID: tenantID, ID: id, Phone: phone, PasswordHash: hash, Profile: p}
+}
+
+// MinimalProfile is the profile of a user whose table keeps none: what the
+// store knows (the id and the phone) and what a LoginRadius client reads as
+// an ordinary account (active, the phone verified, which the reset's code
+// has just proved; not locked, "None", the value a reset's answer also
+// gives), rather than "ID":"" and "IsActive":false, which a client may take
+// for a deactivated account.
+func MinimalProfile(id, phone string) json.RawMessage {
+	b, err := json.Marshal(struct {
+		Uid             string `json:"Uid"`
+		ID              string `json:"ID"`
+		PhoneId         string `json:"PhoneId"`
+		PhoneIdVerified bool   `json:"PhoneIdVerified"`
+		IsActive        bool   `json:"IsActive"`
+		LoginLockedType string `json:"LoginLockedType"`
+	}{id, id, phone, true, true, "None"})
+	if err != nil {
+		panic(err) // strings and booleans always encode
+	}
+	return b
 }
 
 // Errf is the store's error constructor, for the adapters' own methods.
