@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
@@ -69,9 +71,10 @@ type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over PostgreSQL through pgx. It implements
 // store.Store, store.Resetter, store.Outbox, store.Guesses,
-// store.UserCodeVerifier, store.UserChallengeSaver and storetest.UserSeeder. Create
-// it with Open or New, call Migrate once, and Close it when done. It is safe
-// for concurrent use.
+// store.UserCodeVerifier, store.UserChallengeSaver and storetest.UserSeeder.
+// Create it with Open (a URL), New (the host's *pgxpool.Pool) or NewFromDB
+// (the host's *sql.DB on pgx's driver), call Migrate once and Check at
+// start, and Close it when done. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
 	db   *pgDB
@@ -108,6 +111,59 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 	return newStore(pool, false, cfg)
 }
 
+// NewFromDB returns a Store for a host that reaches PostgreSQL through
+// database/sql with pgx's driver: a db opened with sql.Open("pgx", url)
+// (import github.com/jackc/pgx/v5/stdlib), stdlib.OpenDB or
+// stdlib.OpenDBFromPool. It borrows one connection of db to read its
+// settings (address, credentials, TLS, runtime parameters such as
+// search_path) and opens a pgx pool of its own with them, because the
+// store's one-round-trip statements are pgx batches and pipelines that
+// database/sql cannot carry. That pool has pgxpool's default size (the
+// larger of 4 and the number of CPUs) and is the store's: Close closes it,
+// and db stays the host's. Settings that db's hooks (stdlib.OptionBeforeConnect,
+// OptionAfterConnect) apply are copied as they were for the borrowed
+// connection; hooks themselves are not run again. A db of another driver
+// (lib/pq, say) is refused: use Open with the same URL.
+//
+// Like Open, it refuses a HostUsers without UserByPhone or UpdatePassword,
+// and it does not change the schema: call Migrate.
+func NewFromDB(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
+	if err := sqlcore.CheckHost(cfg.HostUsers); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading db's connection settings: %w", err)
+	}
+	defer conn.Close()
+	var cc *pgx.ConnConfig
+	err = conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db's driver connection is a %T, not pgx's (*stdlib.Conn): open db with sql.Open(\"pgx\", url), or give the URL to postgres.Open", driverConn)
+		}
+		cc = c.Conn().Config()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pc, err := pgxpool.ParseConfig(cc.ConnString())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pc.ConnConfig = cc
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return newStore(pool, true, cfg), nil
+}
+
 func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	migrations, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -129,8 +185,8 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	return &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
 }
 
-// Close releases the pool Open created. A pool passed to New is left open
-// for its owner.
+// Close releases the pool Open or NewFromDB created. A pool passed to New,
+// and the db passed to NewFromDB, are left open for their owner.
 func (s *Store) Close() {
 	if s.db.owns {
 		s.db.pool.Close()
