@@ -27,7 +27,10 @@
 // implements store.Resetter (one transaction per reset), store.Outbox and
 // store.Guesses (the guessing budget, in otpreset_guesses).
 // The schema ships as numbered migrations embedded in the binary, applied
-// only by Migrate; README.md beside this file shows the tables.
+// only by Migrate; README.md beside this file shows the tables. Check,
+// called at start, reports a closed database, a schema that is not
+// migrated and host queries that do not prepare (errors wrapping
+// store.ErrNotReady).
 package sqlite
 
 //go:generate go run ../internal/forwardgen ../postgres/forward.go sqlite forward.go

@@ -65,6 +65,11 @@ type Config struct {
 // stored in that form (normalise them once with otpreset.NormalizePhone;
 // README.md beside this file has a migration sketch), or every phone is
 // unknown and no SMS is ever sent.
+//
+// Migrate and Check refuse a HostUsers without UserByPhone or
+// UpdatePassword, naming the missing field; Check also prepares every
+// query and names the one that does not prepare, uses a parameter otpreset
+// does not pass, or leaves out one it needs.
 type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over SQLite. It implements store.Store,
