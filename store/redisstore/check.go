@@ -17,8 +17,8 @@ const clusterSlots = 16384
 // Check reports whether Redis can serve, without writing anything: the
 // server answers PING and, on a Redis Cluster, every node known to the
 // client answers, the cluster reports cluster_state:ok, and its slot map
-// gives every one of the 16384 slots to a master (a slot without one would
-// fail the codes of every tenant hashed there). Errors wrap
+// gives every one of the 16384 slots to an online master (a slot without
+// one would fail the codes of every tenant hashed there). Errors wrap
 // store.ErrNotReady. Call it at start and refuse to serve when it fails.
 func (s *Store) Check(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
@@ -28,11 +28,11 @@ func (s *Store) Check(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	slots, err := cc.ClusterSlots(ctx).Result()
+	ranges, err := slotRanges(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("redisstore: %w: reading the cluster's slot map: %w", store.ErrNotReady, err)
 	}
-	if err := checkSlots(slots); err != nil {
+	if err := checkSlots(ranges); err != nil {
 		return fmt.Errorf("redisstore: %w: %w", store.ErrNotReady, err)
 	}
 	info, err := cc.ClusterInfo(ctx).Result()
@@ -53,15 +53,50 @@ func (s *Store) Check(ctx context.Context) error {
 	return nil
 }
 
-// checkSlots reports the slots that the slot map gives to no master, as
-// ranges.
-func checkSlots(slots []redis.ClusterSlot) error {
+// slotRange is a range of slots and whether an online master serves it.
+type slotRange struct {
+	start, end int
+	master     bool
+}
+
+// slotRanges reads the cluster's slot map: CLUSTER SHARDS (Redis 7), or
+// CLUSTER SLOTS where that is unknown (Redis 6; it lists masters only, so
+// every range it gives has one).
+func slotRanges(ctx context.Context, cc *redis.ClusterClient) ([]slotRange, error) {
+	shards, err := cc.ClusterShards(ctx).Result()
+	if err != nil && strings.Contains(strings.ToLower(err.Error()), "unknown subcommand") {
+		//lint:ignore SA1019 CLUSTER SHARDS is Redis 7's; Redis 6 has only CLUSTER SLOTS
+		slots, err := cc.ClusterSlots(ctx).Result()
+		if err != nil {
+			return nil, err
+		}
+		var out []slotRange
+		for _, r := range slots {
+			out = append(out, slotRange{r.Start, r.End, len(r.Nodes) > 0})
+		}
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []slotRange
+	for _, sh := range shards {
+		master := slices.ContainsFunc(sh.Nodes, func(n redis.Node) bool { return n.Role == "master" && n.Health == "online" })
+		for _, r := range sh.Slots {
+			out = append(out, slotRange{int(r.Start), int(r.End), master})
+		}
+	}
+	return out, nil
+}
+
+// checkSlots reports the slots that no online master serves, as ranges.
+func checkSlots(ranges []slotRange) error {
 	covered := make([]bool, clusterSlots)
-	for _, r := range slots {
-		if len(r.Nodes) == 0 {
+	for _, r := range ranges {
+		if !r.master {
 			continue
 		}
-		for i := max(r.Start, 0); i <= min(r.End, clusterSlots-1); i++ {
+		for i := max(r.start, 0); i <= min(r.end, clusterSlots-1); i++ {
 			covered[i] = true
 		}
 	}
@@ -88,5 +123,5 @@ func checkSlots(slots []redis.ClusterSlot) error {
 	if len(gaps) > 5 {
 		gaps = append(slices.Clip(gaps[:5]), fmt.Sprintf("and %d more ranges", len(gaps)-5))
 	}
-	return fmt.Errorf("the cluster's slot map gives no master to slots %s", strings.Join(gaps, ", "))
+	return fmt.Errorf("the cluster's slot map gives no online master to slots %s", strings.Join(gaps, ", "))
 }

@@ -15,17 +15,32 @@ import (
 )
 
 func TestCheckSlots(t *testing.T) {
-	node := []redis.ClusterNode{{Addr: "127.0.0.1:7000"}}
-	require.NoError(t, checkSlots([]redis.ClusterSlot{{Start: 0, End: 5460, Nodes: node}, {Start: 5461, End: 16383, Nodes: node}}))
-	err := checkSlots([]redis.ClusterSlot{{Start: 0, End: 99, Nodes: node}, {Start: 100, End: 100}, {Start: 101, End: 16382, Nodes: node}})
-	require.EqualError(t, err, "the cluster's slot map gives no master to slots 100, 16383")
+	require.NoError(t, checkSlots([]slotRange{{0, 5460, true}, {5461, 16383, true}}))
+	err := checkSlots([]slotRange{{0, 99, true}, {100, 100, false}, {101, 16382, true}})
+	require.EqualError(t, err, "the cluster's slot map gives no online master to slots 100, 16383")
 	err = checkSlots(nil)
-	require.EqualError(t, err, "the cluster's slot map gives no master to slots 0-16383")
-	var many []redis.ClusterSlot
+	require.EqualError(t, err, "the cluster's slot map gives no online master to slots 0-16383")
+	var many []slotRange
 	for i := 0; i < clusterSlots; i += 2 {
-		many = append(many, redis.ClusterSlot{Start: i, End: i, Nodes: node})
+		many = append(many, slotRange{i, i, true})
 	}
 	assert.ErrorContains(t, checkSlots(many), "slots 1, 3, 5, 7, 9, and 8187 more ranges")
+}
+
+// TestSlotRanges: the real cluster's map, read with CLUSTER SHARDS, gives
+// every slot to an online master.
+func TestSlotRanges(t *testing.T) {
+	t.Parallel()
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(servers.URL(t, servers.RedisClusterAddrsEnv), ",")})
+	t.Cleanup(func() { _ = cluster.Close() })
+	ranges, err := slotRanges(checkCtx(t), cluster)
+	require.NoError(t, err)
+	n := 0
+	for _, r := range ranges {
+		require.True(t, r.master, "slots %d-%d", r.start, r.end)
+		n += r.end - r.start + 1
+	}
+	assert.Equal(t, clusterSlots, n)
 }
 
 func checkCtx(t *testing.T) context.Context {
