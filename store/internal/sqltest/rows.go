@@ -3,20 +3,22 @@ package sqltest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
 )
 
 // MoreThanOneRow: a host UpdatePassword that changes several rows (WHERE id
 // <= @user_id) fails, as a fault rather than ErrNotFound, and leaves every
-// row as it was, called alone and as a Reset's step (whose code stays
-// usable).
+// row as it was, called alone, as a Reset's step (whose code stays usable),
+// and through otpreset's handler (a 950).
 func MoreThanOneRow(t *testing.T, b Backend) {
 	q := UsersQueries()
 	q.UpdatePassword = `UPDATE users SET password_hash = @password_hash WHERE id <= @user_id`
@@ -55,4 +57,18 @@ func MoreThanOneRow(t *testing.T, b Backend) {
 	require.ErrorContains(t, err, "HostUsers.UpdatePassword changed 3 rows, not one: rolled back")
 	unchanged(t)
 	require.NoError(t, s.VerifyChallenge(ctx, check), "the code stays usable")
+
+	// Through otpreset's handler: a 950, the old password still works, and
+	// the code still does.
+	env := otpresettest.New(t, otpresettest.WithStore(s))
+	env.AddUser("+919999999999", "old password 1")
+	require.Equal(t, http.StatusOK, env.Send("+919999999999").Code)
+	code := env.Code("+919999999999")
+	rec := env.Reset("+919999999999", code, "new password 1")
+	require.Equal(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"ErrorCode":950`)
+	assert.True(t, env.PasswordWorks("+919999999999", "old password 1"))
+	unchanged(t)
+	rec = env.Reset("+919999999999", code, "new password 1")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code, "the code is not spent (a spent one is a 401): %s", rec.Body.String())
 }
