@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"net/http"
 	"path/filepath"
 	"testing"
 
@@ -11,11 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // a database/sql driver that is not pgx's
 
+	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/pgtest"
 	"github.com/otpreset/go/store/internal/sqlcore"
 	"github.com/otpreset/go/store/internal/sqltest"
-	"github.com/otpreset/go/store/storetest"
 )
 
 // sqlDB opens url with database/sql and pgx's driver, as a host does.
@@ -27,22 +28,29 @@ func sqlDB(t *testing.T, url string) *sql.DB {
 	return db
 }
 
-// TestNewFromDB: a store made from a host's *sql.DB passes the conformance
-// suite, works in the database and schema db's connections use (here a
-// search_path in the URL), leaves db open when it closes, accepts a db made
-// from a pgx pool, and refuses a db of another driver.
+// TestNewFromDB: a store made from a host's *sql.DB serves a reset through
+// otpreset's handler, works in the database and schema db's connections use
+// (here a search_path in the URL), leaves db open when it closes, accepts a
+// db made from a pgx pool, and refuses a db of another driver. (It is the
+// Store of New over a pool of its own: the conformance suite runs on New.)
 func TestNewFromDB(t *testing.T) {
 	t.Parallel()
 	quiet := fromCore(sqltest.Quiet(sqlcore.Config{}))
-	t.Run("conformance", func(t *testing.T) {
+	t.Run("a reset through otpreset", func(t *testing.T) {
 		t.Parallel()
-		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := NewFromDB(sqltest.Ctx(t), sqlDB(t, pgtest.SchemaURL(t)), quiet)
-			require.NoError(t, err)
-			t.Cleanup(s.Close)
-			require.NoError(t, s.Migrate(sqltest.Ctx(t)))
-			return s
-		})
+		s, err := NewFromDB(sqltest.Ctx(t), sqlDB(t, pgtest.SchemaURL(t)), quiet)
+		require.NoError(t, err)
+		t.Cleanup(s.Close)
+		require.NoError(t, s.Migrate(sqltest.Ctx(t)))
+		require.NoError(t, s.Check(sqltest.Ctx(t)))
+		env := otpresettest.New(t, otpresettest.WithStore(s))
+		env.AddUser("+919999999999", "old password 1")
+		require.Equal(t, http.StatusOK, env.Send("+919999999999").Code)
+		rec := env.Reset("+919999999999", env.Code("+919999999999"), "new password 1")
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.True(t, env.PasswordWorks("+919999999999", "new password 1"))
+		rec = env.Reset("+919999999999", env.Code("+919999999999"), "new password 2")
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, "the code is spent")
 	})
 	t.Run("the host's database and schema", func(t *testing.T) {
 		t.Parallel()
