@@ -14,12 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/servertest"
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/postgres"
 	"github.com/otpreset/go/store/redisstore"
-	"github.com/otpreset/go/store/storetest"
 )
 
 func randomName(prefix string) string {
@@ -31,7 +31,7 @@ func randomName(prefix string) string {
 // pgSchema creates a schema of its own for the test and returns a URL whose
 // search_path is that schema.
 func pgSchema(t testing.TB) string {
-	base := storetest.ServerURL(t, storetest.PostgresURLEnv)
+	base := servertest.URL(t, servertest.PostgresURLEnv)
 	ctx := context.Background()
 	schema := randomName("otpreset_mi_")
 	conn, err := pgx.Connect(ctx, base)
@@ -114,10 +114,10 @@ func twoInstances(t *testing.T, codesOn string, limits otpreset.Limits) [2]insta
 // (fails under CI) without one.
 func redisClient(t *testing.T, codesOn string) func() redis.UniversalClient {
 	if codesOn == onRedisCluster {
-		addrs := strings.Split(storetest.ServerURL(t, storetest.RedisClusterAddrsEnv), ",")
+		addrs := strings.Split(servertest.URL(t, servertest.RedisClusterAddrsEnv), ",")
 		return func() redis.UniversalClient { return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}) }
 	}
-	opt, err := redis.ParseURL(storetest.ServerURL(t, storetest.RedisURLEnv))
+	opt, err := redis.ParseURL(servertest.URL(t, servertest.RedisURLEnv))
 	require.NoError(t, err)
 	return func() redis.UniversalClient { return redis.NewClient(opt) }
 }

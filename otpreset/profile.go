@@ -133,19 +133,34 @@ func (p *Profile) SetExtra(name string, raw json.RawMessage) {
 	p.rest[name] = raw
 }
 
-// updatedProfile is the user's profile after a reset.
+// updatedProfile is the user's profile after a reset. Uid, ID and PhoneId
+// left empty by the stored profile are the user's id and phone. A user
+// whose store keeps no profile at all (none, null or {}) is answered as an
+// ordinary account, active and with its phone verified (the reset's code
+// has just proved it), rather than with false, which a LoginRadius client
+// may take for a deactivated account; the SQL adapters give such users the
+// same values before a reset.
 func updatedProfile(u store.User, now time.Time) (Profile, error) {
 	var p Profile
+	empty := true
 	if len(u.Profile) > 0 && string(u.Profile) != "null" {
 		if err := json.Unmarshal(u.Profile, &p); err != nil {
 			return Profile{}, err
 		}
+		empty = isEmptyObject(u.Profile)
 	}
 	if p.Uid == "" {
 		p.Uid = u.ID
 	}
+	if p.ID == "" {
+		p.ID = u.ID
+	}
 	if p.PhoneId == "" {
 		p.PhoneId = u.Phone
+	}
+	if empty {
+		p.IsActive = true
+		p.PhoneIdVerified = true
 	}
 	now = now.UTC().Truncate(time.Second)
 	p.LastPasswordChangeDate = &now
@@ -155,4 +170,10 @@ func updatedProfile(u store.User, now time.Time) (Profile, error) {
 	p.LoginLockedType = "None"
 	p.IsPasswordBreached = false
 	return p, nil
+}
+
+// isEmptyObject reports whether raw, a JSON object, has no member.
+func isEmptyObject(raw json.RawMessage) bool {
+	var members map[string]json.RawMessage
+	return json.Unmarshal(raw, &members) == nil && len(members) == 0
 }

@@ -33,6 +33,13 @@ var (
 	// ErrTooManyAttempts: the code has had its maximum number of wrong tries
 	// and can no longer be used, even with the right value.
 	ErrTooManyAttempts = errors.New("store: too many wrong tries for this code")
+	// ErrNotReady: the store cannot serve at all: its server is unreachable,
+	// its schema is missing or older than the code needs, or its
+	// configuration is wrong (a host query that is missing or does not
+	// prepare). The adapters' Check methods, and their constructors and
+	// Migrate where they can tell, wrap it; a host checks at start and
+	// refuses to serve rather than answer every request with a 950.
+	ErrNotReady = errors.New("store: not ready")
 )
 
 // User is the part of a host's user that otpreset reads and writes.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/otpreset/go/internal/servertest"
 	"github.com/otpreset/go/store"
-	"github.com/otpreset/go/store/storetest"
 )
 
 // TestMain makes the test binary one of the harness's server processes
@@ -133,7 +132,7 @@ func TestFaults(t *testing.T) {
 // invariant: it is given a made-up record of requests over a real user
 // table.
 func TestCheckerCatches(t *testing.T) {
-	pg := storetest.ServerURL(t, storetest.PostgresURLEnv)
+	pg := servertest.URL(t, servertest.PostgresURLEnv)
 	ctx := context.Background()
 	r := &run{
 		cfg:    runConfig{Backend: "fake", Store: "redis://unused", Phones: 20},
@@ -204,8 +203,8 @@ func setPassword(t *testing.T, st *pgStore, tenant, uid, pw string) {
 // TestHarnessCommand runs the command as a user would, on the shared
 // servers, briefly, and checks what it refuses.
 func TestHarnessCommand(t *testing.T) {
-	pg := storetest.ServerURL(t, storetest.PostgresURLEnv)
-	rd := storetest.ServerURL(t, storetest.RedisURLEnv)
+	pg := servertest.URL(t, servertest.PostgresURLEnv)
+	rd := servertest.URL(t, servertest.RedisURLEnv)
 	ctx := context.Background()
 	base := []string{"-postgres", pg, "-redis", rd, "-redis-cluster", ""}
 

@@ -21,7 +21,11 @@
 // The schema ships as numbered migrations embedded in the binary and is
 // changed only when the host calls Migrate; README.md beside this file shows
 // the tables. Open connects by URL and owns its pool; New takes the host's
-// *pgxpool.Pool. Several servers can share one database: a code is consumed
+// *pgxpool.Pool; NewFromDB takes a host's *sql.DB opened with pgx's
+// database/sql driver and opens a pool with its settings. Check, called at
+// start, reports an unreachable database, a schema that is not migrated and
+// host queries that do not prepare (errors wrapping store.ErrNotReady).
+// Several servers can share one database: a code is consumed
 // by a conditional UPDATE that row-locks it, so of any number of concurrent
 // consumers exactly one succeeds, on any server.
 package postgres

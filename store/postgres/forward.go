@@ -1,5 +1,6 @@
 // Code in this file forwards to the SQL shared with the other SQL adapter
-// (store/internal/sqlcore); it is the same in store/postgres and store/sqlite.
+// (store/internal/sqlcore). It is written once, in store/postgres/forward.go;
+// store/sqlite/forward.go is generated from it (go generate ./store/sqlite).
 
 package postgres
 
@@ -79,6 +80,18 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	return s.core.DeleteExpired(ctx, now)
 }
 
+// Check reports whether the store can serve, without changing anything:
+// the database is reachable, the schema is migrated up to what this code
+// needs (a missing migration is named), and with HostUsers every query is
+// set, prepares (the field at fault is named), uses the parameters it needs
+// and no other, and UserByPhone selects three columns where the database
+// can tell without running it. Each problem is an error wrapping
+// store.ErrNotReady, all of them joined (errors.Join). Call it at start,
+// after Migrate, and refuse to serve when it fails.
+func (s *Store) Check(ctx context.Context) error {
+	return s.core.Ready(ctx, s.describe, paramPrefixes)
+}
+
 // Migrate brings the schema up to date: it applies, in order and in one
 // transaction, the embedded migrations (migrations/NNNN_name.sql) not yet
 // recorded in otpreset_schema_migrations, and records them. With HostUsers
@@ -98,7 +111,8 @@ func (s *Store) LatestSchemaVersion() int { return s.core.LatestSchemaVersion() 
 func (cfg Config) core() sqlcore.Config {
 	c := sqlcore.Config{Logger: cfg.Logger, Now: cfg.Now}
 	if h := cfg.HostUsers; h != nil {
-		c.HostUsers = &sqlcore.HostUsers{UserByPhone: h.UserByPhone, UpdatePassword: h.UpdatePassword, AddUser: h.AddUser}
+		copied := *h // the queries as they were at New
+		c.HostUsers = &copied
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
@@ -35,35 +37,49 @@ type Config struct {
 	Now func() time.Time
 }
 
-// HostUsers adapts a host's existing users table. Each field is one SQL
-// statement written with named parameters (@name, pgx.NamedArgs); a query
-// may leave out parameters it has no use for (a single-tenant host ignores
-// @tenant_id, a table without a profile column ignores @profile). Inside
-// Reset the statements run in the same transaction as the code's
-// consumption, so a failure anywhere rolls the whole reset back.
-type HostUsers struct {
-	// UserByPhone selects at most one row of three columns: the user's ID
-	// (text, integer or uuid), the password hash (text) and the profile (JSON
-	// object as json, jsonb or text; NULL reads as {}, so a table without a
-	// profile column selects NULL). Parameters: @tenant_id, @phone.
-	UserByPhone string
-	// UpdatePassword updates the user's password hash (and profile, if the
-	// table keeps one). It must affect exactly one row; none means
-	// store.ErrNotFound. Parameters: @tenant_id, @user_id (text: PostgreSQL
-	// casts it to an integer or uuid column), @password_hash, @profile (JSON
-	// text), @changed_at (timestamptz).
-	UpdatePassword string
-	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and so
-	// the conformance suite and otpresettest) uses it. Parameters: @tenant_id,
-	// @user_id, @phone, @password_hash, @profile (JSON text). A table whose
-	// ids the database generates leaves @user_id out.
-	AddUser string
-}
+// HostUsers adapts a host's existing users table: with Config.HostUsers
+// set, users are read and updated in it with these queries instead of in
+// otpreset_users. Each field is one SQL statement with named parameters
+// (@name, passed as pgx.NamedArgs); a query may leave out parameters it has
+// no use for (a single-tenant host ignores @tenant_id, a table without a
+// profile column ignores @profile). Inside Reset the statements run in the
+// same transaction as the code's consumption, so a failure anywhere rolls
+// the whole reset back.
+//
+//   - UserByPhone, required: at most one row of three columns, the user's
+//     id (text, integer or uuid), password hash (text) and profile (a JSON
+//     object as json, jsonb or text). A table without a profile column
+//     selects NULL: its users then read with a minimal profile, Uid and ID
+//     the id, PhoneId the phone, IsActive and PhoneIdVerified true,
+//     LoginLockedType "None". Parameters: @tenant_id, @phone.
+//   - UpdatePassword, required: changes exactly one row, the user's
+//     password hash (and profile, if the table keeps one). No row is
+//     store.ErrNotFound; more than one is an error, and the change (the
+//     whole reset) is rolled back. Parameters: @tenant_id, @user_id (text: PostgreSQL
+//     casts it to an integer or uuid id column), @password_hash, @profile
+//     (JSON text), @changed_at (timestamptz).
+//   - AddUser, optional: inserts or replaces a user; only Store.AddUser (the
+//     conformance suite, otpresettest) uses it. Parameters: @tenant_id,
+//     @user_id, @phone, @password_hash, @profile. A table whose ids the
+//     database assigns (an identity column) leaves @user_id out.
+//
+// @phone is always E.164 ("+919999999999"): the table's phones must be
+// stored in that form (normalise them once with otpreset.NormalizePhone;
+// README.md beside this file has a migration sketch), or every phone is
+// unknown and no SMS is ever sent.
+//
+// Migrate and Check refuse a HostUsers without UserByPhone or
+// UpdatePassword, naming the missing field; Check also prepares every
+// query and names the one that does not prepare, uses a parameter otpreset
+// does not pass, or leaves out one it needs.
+type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over PostgreSQL through pgx. It implements
 // store.Store, store.CodeIssuer, store.Resetter, store.Outbox and
-// storetest.UserSeeder. Create it with Open or New, call Migrate once, and
-// Close it when done. It is safe for concurrent use.
+// storetest.UserSeeder. Create it with Open (a URL), New (the host's
+// *pgxpool.Pool) or NewFromDB (the host's *sql.DB on pgx's driver), call
+// Migrate once and Check at start, and Close it when done. It is safe for
+// concurrent use.
 type Store struct {
 	core *sqlcore.Store
 	db   *pgDB
@@ -75,8 +91,12 @@ var migrationFiles embed.FS
 // Open connects to PostgreSQL at url (a pgx connection string such as
 // postgres://user:pass@host:5432/db?sslmode=verify-full; pgxpool settings
 // like pool_max_conns go in it too) and returns a Store that owns the pool.
-// It does not change the schema: call Migrate.
+// It refuses a HostUsers without UserByPhone or UpdatePassword (the error
+// wraps store.ErrNotReady). It does not change the schema: call Migrate.
 func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	if err := sqlcore.CheckHost(cfg.HostUsers); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -89,9 +109,64 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 }
 
 // New returns a Store over the host's pool, which stays the host's to
-// close. It does not change the schema: call Migrate.
+// close. It does not change the schema: call Migrate. A HostUsers without
+// UserByPhone or UpdatePassword is refused by Migrate and Check, and every
+// user lookup fails, naming the missing field.
 func New(pool *pgxpool.Pool, cfg Config) *Store {
 	return newStore(pool, false, cfg)
+}
+
+// NewFromDB returns a Store for a host that reaches PostgreSQL through
+// database/sql with pgx's driver: a db opened with sql.Open("pgx", url)
+// (import github.com/jackc/pgx/v5/stdlib), stdlib.OpenDB or
+// stdlib.OpenDBFromPool. It borrows one connection of db to read its
+// settings (address, credentials, TLS, runtime parameters such as
+// search_path) and opens a pgx pool of its own with them, because the
+// store's one-round-trip statements are pgx batches and pipelines that
+// database/sql cannot carry. That pool has pgxpool's default size (the
+// larger of 4 and the number of CPUs) and is the store's: Close closes it,
+// and db stays the host's. Settings that db's hooks (stdlib.OptionBeforeConnect,
+// OptionAfterConnect) apply are copied as they were for the borrowed
+// connection; hooks themselves are not run again. A db of another driver
+// (lib/pq, say) is refused: use Open with the same URL.
+//
+// Like Open, it refuses a HostUsers without UserByPhone or UpdatePassword,
+// and it does not change the schema: call Migrate.
+func NewFromDB(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
+	if err := sqlcore.CheckHost(cfg.HostUsers); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: reading db's connection settings: %w", err)
+	}
+	defer conn.Close()
+	var cc *pgx.ConnConfig
+	err = conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db's driver connection is a %T, not pgx's (*stdlib.Conn): open db with sql.Open(\"pgx\", url), or give the URL to postgres.Open", driverConn)
+		}
+		cc = c.Conn().Config()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pc, err := pgxpool.ParseConfig(cc.ConnString())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pc.ConnConfig = cc
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return newStore(pool, true, cfg), nil
 }
 
 func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
@@ -113,12 +188,35 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	return &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
 }
 
-// Close releases the pool Open created. A pool passed to New is left open
-// for its owner.
+// Close releases the pool Open or NewFromDB created. A pool passed to New,
+// and the db passed to NewFromDB, are left open for their owner.
 func (s *Store) Close() {
 	if s.db.owns {
 		s.db.pool.Close()
 	}
+}
+
+// paramPrefixes start a named parameter in pgx.NamedArgs.
+const paramPrefixes = "@"
+
+// describe prepares query (its @names rewritten to $n, as pgx.NamedArgs
+// does) as PostgreSQL's unnamed statement, which parses and plans it
+// without running it, and returns the number of columns it would return.
+func (s *Store) describe(ctx context.Context, query string) (int, error) {
+	sql, _, err := pgx.NamedArgs{}.RewriteQuery(ctx, nil, query, nil)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := s.db.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	sd, err := conn.Conn().PgConn().Prepare(ctx, "", sql, nil)
+	if err != nil {
+		return 0, err
+	}
+	return len(sd.Fields), nil
 }
 
 // --- pgx under the shared SQL ---

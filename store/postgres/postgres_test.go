@@ -30,11 +30,7 @@ var (
 
 // fromCore is the adapter's Config for the shared tests' one.
 func fromCore(c sqlcore.Config) Config {
-	cfg := Config{Logger: c.Logger, Now: c.Now}
-	if h := c.HostUsers; h != nil {
-		cfg.HostUsers = &HostUsers{UserByPhone: h.UserByPhone, UpdatePassword: h.UpdatePassword, AddUser: h.AddUser}
-	}
-	return cfg
+	return Config{HostUsers: c.HostUsers, Logger: c.Logger, Now: c.Now}
 }
 
 var backend = sqltest.Backend{
@@ -42,9 +38,10 @@ var backend = sqltest.Backend{
 	Handles: func(t testing.TB) func(cfg sqlcore.Config) (store.Store, *sqlcore.Store) {
 		url := pgtest.SchemaURL(t)
 		return func(cfg sqlcore.Config) (store.Store, *sqlcore.Store) {
-			s, err := Open(sqltest.Ctx(t), url, fromCore(cfg))
+			pool, err := pgxpool.New(sqltest.Ctx(t), url)
 			require.NoError(t, err)
-			t.Cleanup(s.Close)
+			t.Cleanup(pool.Close)
+			s := New(pool, fromCore(cfg))
 			return s, s.core
 		}
 	},
@@ -458,4 +455,71 @@ func TestStepsSerialisePerPhone(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, store.NotRefused, v.Refused, "the reset cleared the lockout committed while it waited")
 	})
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	sqltest.Check(t, backend)
+}
+
+// TestOpenRefusesIncompleteHostUsers: Open names the missing query before
+// it connects; a complete HostUsers opens.
+func TestOpenRefusesIncompleteHostUsers(t *testing.T) {
+	t.Parallel()
+	url := pgtest.SchemaURL(t)
+	_, err := Open(sqltest.Ctx(t), url, Config{HostUsers: &HostUsers{UserByPhone: "SELECT 1"}})
+	require.ErrorIs(t, err, store.ErrNotReady)
+	require.ErrorContains(t, err, "HostUsers.UpdatePassword is empty")
+	_, err = Open(sqltest.Ctx(t), "postgres://nobody@127.0.0.1:1/none", Config{HostUsers: &HostUsers{}})
+	require.ErrorContains(t, err, "HostUsers.UserByPhone and HostUsers.UpdatePassword are empty", "refused before connecting")
+	s, err := Open(sqltest.Ctx(t), url, Config{HostUsers: sqltest.UsersQueries()})
+	require.NoError(t, err)
+	s.Close()
+}
+
+// TestCheckUnreachable: a pool whose server does not answer is not ready.
+func TestCheckUnreachable(t *testing.T) {
+	t.Parallel()
+	pool, err := pgxpool.New(sqltest.Ctx(t), "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+	require.NoError(t, err) // pgxpool connects lazily
+	t.Cleanup(pool.Close)
+	err = New(pool, Config{}).Check(sqltest.Ctx(t))
+	require.ErrorIs(t, err, store.ErrNotReady)
+	require.ErrorContains(t, err, "database unreachable")
+}
+
+// TestCheckColumns: PostgreSQL tells a prepared query's columns, so a
+// UserByPhone that selects two is caught without running it.
+func TestCheckColumns(t *testing.T) {
+	t.Parallel()
+	q := sqltest.UsersQueries()
+	q.UserByPhone = `SELECT id, password_hash FROM users WHERE phone = @phone`
+	s := New(poolOn(t, backend.UsersSetup()), fromCore(sqltest.Quiet(sqlcore.Config{HostUsers: q})))
+	require.NoError(t, s.Migrate(sqltest.Ctx(t)))
+	err := s.Check(sqltest.Ctx(t))
+	require.ErrorIs(t, err, store.ErrNotReady)
+	require.ErrorContains(t, err, "HostUsers.UserByPhone selects 2 columns, want 3")
+}
+
+// poolOn is a pool on a fresh schema where setup has run.
+func poolOn(t *testing.T, setup string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(sqltest.Ctx(t), pgtest.SchemaURL(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	if setup != "" {
+		_, err = pool.Exec(sqltest.Ctx(t), setup)
+		require.NoError(t, err)
+	}
+	return pool
+}
+
+func TestMoreThanOneRow(t *testing.T) {
+	t.Parallel()
+	sqltest.MoreThanOneRow(t, backend)
+}
+
+func TestProfileWithoutColumn(t *testing.T) {
+	t.Parallel()
+	sqltest.ProfileWithoutColumn(t, backend)
 }

@@ -91,6 +91,8 @@ func hostResetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok boo
 		err = errNotConsumed
 	case changed == 0:
 		err = fmt.Errorf("user %w", store.ErrNotFound)
+	case changed > 1:
+		err = sqlcore.TooManyRows(changed) // rolled back below
 	case s.AfterConsume != nil:
 		err = s.AfterConsume(ctx, pgQ{conn})
 	}

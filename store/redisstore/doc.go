@@ -35,6 +35,10 @@
 // session is revoked, but the code is spent (the user asks for a new one), as
 // docs/contract.md allows.
 //
+// Check, called at start, pings the server (on a Redis Cluster every node,
+// and checks the cluster's state and that every slot has a master); its
+// errors wrap store.ErrNotReady.
+//
 // NewLimiterStore returns a github.com/ulule/limiter/v3 store on the same
 // Redis, so the other rate limits are shared across instances too.
 //

@@ -17,13 +17,12 @@ import (
 
 	"github.com/otpreset/go/internal/servertest"
 	"github.com/otpreset/go/store/redisstore"
-	"github.com/otpreset/go/store/storetest"
 )
 
 // The tests need a Redis server named by OTPRESET_REDIS_URL
 // (redis://127.0.0.1:6379/0). Without it they skip, unless CI is set, in
 // which case they fail: CI must never go green by skipping the Redis tests.
-const redisURLEnv = storetest.RedisURLEnv
+const redisURLEnv = servertest.RedisURLEnv
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -46,7 +45,7 @@ func TestMain(m *testing.M) {
 // newClient connects to the test Redis, or skips (fails under CI).
 func newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	url := storetest.ServerURL(t, redisURLEnv)
+	url := servertest.URL(t, redisURLEnv)
 	opt, err := redis.ParseURL(url)
 	require.NoError(t, err, "parse %s", redisURLEnv)
 	opt.PoolSize = 64
@@ -116,14 +115,14 @@ func keysMatching(ctx context.Context, client redis.UniversalClient, pattern str
 // OTPRESET_REDIS_CLUSTER_ADDRS, or skips (fails under CI).
 func newClusterClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
-	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
+	addrs := servertest.URL(t, servertest.RedisClusterAddrsEnv)
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), PoolSize: 64})
 	t.Cleanup(func() { _ = client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, client.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
 		return c.Ping(ctx).Err()
-	}), "ping every node of the cluster at %s", storetest.RedisClusterAddrsEnv)
+	}), "ping every node of the cluster at %s", servertest.RedisClusterAddrsEnv)
 	return client
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/go/store/storetest"
+	"github.com/otpreset/go/internal/servertest"
 )
 
 // TestScriptsUseOneSlot proves on a real Redis Cluster that every key a
@@ -25,7 +25,7 @@ import (
 // test fails if a key ever loses its tag.
 func TestScriptsUseOneSlot(t *testing.T) {
 	t.Parallel()
-	addrs := storetest.ServerURL(t, storetest.RedisClusterAddrsEnv)
+	addrs := servertest.URL(t, servertest.RedisClusterAddrsEnv)
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { _ = client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -32,5 +32,10 @@
 // transaction per reset, which also clears the phone's counters) and
 // store.Outbox.
 // The schema ships as numbered migrations embedded in the binary, applied
-// only by Migrate; README.md beside this file shows the tables.
+// only by Migrate; README.md beside this file shows the tables. Check,
+// called at start, reports a closed database, a schema that is not
+// migrated and host queries that do not prepare (errors wrapping
+// store.ErrNotReady).
 package sqlite
+
+//go:generate go run ../internal/forwardgen ../postgres/forward.go sqlite forward.go

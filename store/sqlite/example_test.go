@@ -71,7 +71,8 @@ func Example() {
 // A host that already has a users table and a *sql.DB keeps both: the
 // store takes the host's database as it is, and reads and updates the
 // host's table with the host's queries, inside the reset's transaction.
-// This table has integer ids, no tenant and no profile column.
+// This table has integer ids, no tenant and no profile column: its users
+// read with a minimal profile built from the id and the phone.
 func ExampleHostUsers() {
 	dir, err := os.MkdirTemp("", "sqlite-example")
 	if err != nil {
@@ -111,7 +112,7 @@ func ExampleHostUsers() {
 	u, _ = s.UserByPhone(ctx, "default", "+14155550123")
 	fmt.Println(u.ID, u.PasswordHash)
 	// Output:
-	// 42 $argon2id$old {} <nil>
+	// 42 $argon2id$old {"Uid":"42","ID":"42","PhoneId":"+14155550123","PhoneIdVerified":true,"IsActive":true,"LoginLockedType":"None"} <nil>
 	// <nil>
 	// 42 $argon2id$new
 }

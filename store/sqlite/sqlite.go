@@ -34,36 +34,49 @@ type Config struct {
 	Now func() time.Time
 }
 
-// HostUsers adapts a host's existing users table. Each field is one SQL
-// statement written with named parameters (@name, passed as sql.Named); a
+// HostUsers adapts a host's existing users table: with Config.HostUsers
+// set, users are read and updated in it with these queries instead of in
+// otpreset_users. Each field is one SQL statement with named parameters
+// (@name, passed as sql.Named; SQLite also accepts :name and $name); a
 // query may leave out parameters it has no use for (a single-tenant host
 // ignores @tenant_id, a table without a profile column ignores @profile).
 // Inside Reset the statements run in the same transaction as the code's
 // consumption, so a failure anywhere rolls the whole reset back.
-type HostUsers struct {
-	// UserByPhone selects at most one row of three columns: the user's ID
-	// (text or integer), the password hash (text) and the profile (a JSON
-	// object as text; NULL reads as {}, so a table without a profile column
-	// selects NULL). Parameters: @tenant_id, @phone.
-	UserByPhone string
-	// UpdatePassword updates the user's password hash (and profile, if the
-	// table keeps one). It must affect exactly one row; none means
-	// store.ErrNotFound. Parameters: @tenant_id, @user_id (text: SQLite
-	// compares it with an INTEGER column by the column's affinity),
-	// @password_hash, @profile (JSON text), @changed_at (time.Time).
-	UpdatePassword string
-	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and so
-	// the conformance suite and otpresettest) uses it. Parameters: @tenant_id,
-	// @user_id, @phone, @password_hash, @profile (JSON text). A table whose
-	// ids the database generates (INTEGER PRIMARY KEY) leaves @user_id out.
-	AddUser string
-}
+//
+//   - UserByPhone, required: at most one row of three columns, the user's
+//     id (text or integer), password hash (text) and profile (a JSON object
+//     as text). A table without a profile column selects NULL: its users
+//     then read with a minimal profile, Uid and ID the id, PhoneId the
+//     phone, IsActive and PhoneIdVerified true, LoginLockedType "None".
+//     Parameters: @tenant_id, @phone.
+//   - UpdatePassword, required: changes exactly one row, the user's
+//     password hash (and profile, if the table keeps one). No row is
+//     store.ErrNotFound; more than one is an error, and the change (the
+//     whole reset) is rolled back. Parameters: @tenant_id, @user_id (text: SQLite
+//     compares it with an INTEGER id column by the column's affinity),
+//     @password_hash, @profile (JSON text), @changed_at (time.Time).
+//   - AddUser, optional: inserts or replaces a user; only Store.AddUser (the
+//     conformance suite, otpresettest) uses it. Parameters: @tenant_id,
+//     @user_id, @phone, @password_hash, @profile. A table whose ids the
+//     database assigns (INTEGER PRIMARY KEY) leaves @user_id out.
+//
+// @phone is always E.164 ("+919999999999"): the table's phones must be
+// stored in that form (normalise them once with otpreset.NormalizePhone;
+// README.md beside this file has a migration sketch), or every phone is
+// unknown and no SMS is ever sent.
+//
+// Migrate and Check refuse a HostUsers without UserByPhone or
+// UpdatePassword, naming the missing field; Check also prepares every
+// query and names the one that does not prepare, uses a parameter otpreset
+// does not pass, or leaves out one it needs.
+type HostUsers = sqlcore.HostUsers
 
 // Store is a store.Store over SQLite. It implements store.Store,
 // store.CodeIssuer, store.Resetter, store.Outbox and storetest.UserSeeder.
 // Create it with New, call Migrate once. It is safe for concurrent use.
 type Store struct {
 	core *sqlcore.Store
+	db   *sql.DB
 }
 
 //go:embed migrations/*.sql
@@ -106,6 +119,8 @@ func Open(path string) (*sql.DB, error) {
 // New changes none of its settings and the Store never closes it. The
 // package documentation says what the database should be set to (a busy
 // timeout; WAL recommended). It does not change the schema: call Migrate.
+// A HostUsers without UserByPhone or UpdatePassword is refused by Migrate
+// and Check, and every user lookup fails, naming the missing field.
 func New(db *sql.DB, cfg Config) *Store {
 	migrations, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -131,7 +146,21 @@ func New(db *sql.DB, cfg Config) *Store {
 		},
 		Migrations: migrations, // the write lock of BEGIN IMMEDIATE serialises Migrate
 	}
-	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core())}
+	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core()), db: db}
+}
+
+// paramPrefixes start a named parameter in SQLite.
+const paramPrefixes = "@:$"
+
+// describe prepares query with sqlite3_prepare, which parses it and
+// resolves its tables and columns without running it. database/sql cannot
+// tell a prepared statement's columns: -1.
+func (s *Store) describe(ctx context.Context, query string) (int, error) {
+	stmt, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	return -1, stmt.Close()
 }
 
 // --- database/sql under the shared SQL ---

@@ -28,11 +28,7 @@ var (
 
 // fromCore is the adapter's Config for the shared tests' one.
 func fromCore(c sqlcore.Config) Config {
-	cfg := Config{Logger: c.Logger, Now: c.Now}
-	if h := c.HostUsers; h != nil {
-		cfg.HostUsers = &HostUsers{UserByPhone: h.UserByPhone, UpdatePassword: h.UpdatePassword, AddUser: h.AddUser}
-	}
-	return cfg
+	return Config{HostUsers: c.HostUsers, Logger: c.Logger, Now: c.Now}
 }
 
 // handle opens path with Open, closed when the test ends.
@@ -174,4 +170,30 @@ func TestNewKeepsTheHostsSettings(t *testing.T) {
 	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "delete", mode, "the store must not switch the host's journal mode")
 	require.NoError(t, db.Ping(), "the store must not close the host's database")
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	sqltest.Check(t, backend)
+}
+
+// TestCheckUnreachable: a closed database is not ready.
+func TestCheckUnreachable(t *testing.T) {
+	t.Parallel()
+	db, err := Open(filepath.Join(t.TempDir(), "closed.db"))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	err = New(db, Config{}).Check(sqltest.Ctx(t))
+	require.ErrorIs(t, err, store.ErrNotReady)
+	require.ErrorContains(t, err, "database unreachable")
+}
+
+func TestMoreThanOneRow(t *testing.T) {
+	t.Parallel()
+	sqltest.MoreThanOneRow(t, backend)
+}
+
+func TestProfileWithoutColumn(t *testing.T) {
+	t.Parallel()
+	sqltest.ProfileWithoutColumn(t, backend)
 }

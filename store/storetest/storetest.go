@@ -17,8 +17,12 @@
 // of a full store: its table may have no tenant column, no profile column, or
 // ids the database generates. The host declares that with a Shape, and
 // Shape.Run tests exactly what that shape can give, and still fails on every
-// real defect (an update of the wrong row, a lost hash, a tenant ignored by a
-// store that claims tenants, a code used twice):
+// real defect (an update of the wrong row, or of more rows than one, a lookup
+// that takes a look-alike phone for the one asked, a lost hash, a tenant
+// ignored by a store that claims tenants, a code used twice). The users it
+// changes sit among users added before and after them (ids below and above,
+// ids that begin with theirs) and users whose phones share the last 4 or 10
+// digits or a prefix with theirs, and it checks that only they change:
 //
 //	storetest.Shape{SingleTenantUsers: true, NoProfile: true, StoreAssignsIDs: true}.Run(t, newStore)
 //
@@ -30,6 +34,9 @@
 // keep second precision or rely on real-time TTLs (Redis) pass; expiry is
 // always decided by the time passed in (CodeCheck.Now, the now of
 // LookupSession), never by the adapter's own clock.
+//
+// For an adapter over PostgreSQL, PostgresSchema gives each store a fresh
+// schema on one database, so newStore is a few lines (see its example).
 //
 // Session lookup (store.SessionLookup) is optional: the suite looks sessions
 // up when the store implements it, and otherwise checks revocation through
@@ -126,6 +133,7 @@ func (sh Shape) Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run("UserByPhoneNotFound", h.testUserByPhoneNotFound)
 		t.Run("ProfileKeptWhole", h.testProfileKeptWhole)
 		t.Run("UpdatePasswordNotFound", h.testUpdatePasswordNotFound)
+		t.Run("OnlyTheUser", h.testOnlyTheUser)
 	})
 	t.Run("Challenges", func(t *testing.T) {
 		t.Run("NoChallenge", h.testNoChallenge)
@@ -154,6 +162,7 @@ func (sh Shape) Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run("UnknownUser", h.testResetUnknownUser)
 		t.Run("UnusableCode", h.testResetUnusableCode)
 		t.Run("ConcurrentSingleUse", h.testResetConcurrent)
+		t.Run("OnlyTheUser", h.testResetOnlyTheUser)
 	})
 	t.Run("IssueCode", func(t *testing.T) {
 		t.Run("FindsTheUser", h.testIssueCodeFindsTheUser)

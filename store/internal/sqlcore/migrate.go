@@ -60,8 +60,12 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 // otpreset_schema_migrations, and records them. Calling it again does
 // nothing; concurrent calls from several processes are serialised (an
 // advisory lock on PostgreSQL, the write lock on SQLite). The store never
-// changes the schema unless Migrate is called.
+// changes the schema unless Migrate is called. A HostUsers without a
+// required query is refused before anything is changed.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.hostErr != nil {
+		return s.errf("migrate: %w", s.hostErr) // before any change to the schema
+	}
 	ms, err := Migrations(s.Dialect.Migrations)
 	if err != nil {
 		return s.errf("%w", err)

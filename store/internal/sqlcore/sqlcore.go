@@ -30,12 +30,37 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// HostUsers holds the host's queries; see the adapters' HostUsers for the
-// contract of each.
+// HostUsers adapts a host's existing users table; the adapters name it
+// postgres.HostUsers and sqlite.HostUsers (type aliases), whose docs say how
+// each database passes the parameters and converts the id. Each field is one
+// SQL statement written with named parameters (@name); a query may leave out
+// parameters it has no use for (a single-tenant host ignores @tenant_id, a
+// table without a profile column ignores @profile). Inside Reset the
+// statements run in the same transaction as the code's consumption, so a
+// failure anywhere rolls the whole reset back.
+//
+// @phone is always E.164 ("+919999999999", as otpreset.NormalizePhone
+// returns it), so the phones of the host's table must be stored in that form
+// to be found: an unnormalised phone is an unknown phone, which gets the
+// same answer as any unknown phone and no SMS.
 type HostUsers struct {
-	UserByPhone    string
+	// UserByPhone, required, selects at most one row of three columns: the
+	// user's ID (text, integer or uuid), the password hash (text, a PHC
+	// string) and the profile (a JSON object; NULL, from a table without a
+	// profile column, reads as MinimalProfile). Parameters: @tenant_id,
+	// @phone.
+	UserByPhone string
+	// UpdatePassword, required, updates the user's password hash (and
+	// profile, if the table keeps one). It must change exactly one row: none
+	// is store.ErrNotFound, more than one TooManyRows (rolled back).
+	// Parameters: @tenant_id, @user_id (as text), @password_hash, @profile
+	// (JSON text), @changed_at.
 	UpdatePassword string
-	AddUser        string
+	// AddUser, optional, inserts or replaces a user; only Store.AddUser (and
+	// so the conformance suite and otpresettest) uses it. Parameters:
+	// @tenant_id, @user_id, @phone, @password_hash, @profile (JSON text). A
+	// table whose ids the database generates leaves @user_id out.
+	AddUser string
 }
 
 // Dialect holds what differs between the databases.
@@ -74,6 +99,7 @@ type Store struct {
 	DB      DB
 	Dialect Dialect
 	Host    *HostUsers
+	hostErr error // CheckHost(Host), found by New
 	Log     *slog.Logger
 	Now     func() time.Time
 
@@ -96,6 +122,7 @@ type Store struct {
 func New(db DB, d Dialect, cfg Config) *Store {
 	s := &Store{DB: db, Dialect: d, Host: cfg.HostUsers, Log: cfg.Logger, Now: cfg.Now,
 		PurgeEvery: DefaultPurgeEvery}
+	s.hostErr = CheckHost(cfg.HostUsers)
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
@@ -134,6 +161,9 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 		return err
 	}
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return s.errf("add user: %w", s.hostErr)
+		}
 		if s.Host.AddUser == "" {
 			return s.errf("HostUsers.AddUser is not set")
 		}
@@ -165,6 +195,9 @@ func (s *Store) UserByPhone(ctx context.Context, tenantID, phone string) (store.
 func (s *Store) userByPhone(ctx context.Context, q Querier, tenantID, phone string) (store.User, error) {
 	var row Row
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return store.User{}, s.errf("user by phone: %w", s.hostErr)
+		}
 		row = q.QueryRow(ctx, s.Host.UserByPhone, s.Dialect.Named(map[string]any{
 			"tenant_id": tenantID, "phone": phone,
 		})...)
@@ -181,16 +214,26 @@ func (s *Store) userByPhone(ctx context.Context, q Querier, tenantID, phone stri
 	if err != nil {
 		return store.User{}, s.errf("user by phone: %w", err)
 	}
-	if profile == "" {
-		profile = "{}"
-	}
-	u.Profile = json.RawMessage(profile)
-	return u, nil
+	return ScanUser(tenantID, phone, u.ID, u.PasswordHash, profile), nil
 }
 
 // UpdatePassword implements store.Users. A nil Profile keeps the stored one.
+// With HostUsers the update runs in a transaction of its own, so that one
+// that changes more than one row is rolled back (see TooManyRows).
 func (s *Store) UpdatePassword(ctx context.Context, c store.PasswordChange) error {
-	return s.updatePassword(ctx, s.DB, c)
+	if s.Host == nil {
+		return s.updatePassword(ctx, s.DB, c) // (tenant_id, id) is the key: one row at most
+	}
+	return s.DB.InTx(ctx, func(q Querier) error { return s.updatePassword(ctx, q, c) })
+}
+
+// TooManyRows is the error of a host UpdatePassword that changed n rows, more
+// than the one it must: the transaction it ran in is rolled back, and the
+// reset fails as a fault of the store. A query keyed too loosely (WHERE id
+// <= @user_id, or by a prefix of the id) would otherwise have written one
+// user's new password into other users' rows.
+func TooManyRows(n int64) error {
+	return fmt.Errorf("HostUsers.UpdatePassword changed %d rows, not one: rolled back (is the user's row keyed by @user_id alone?)", n)
 }
 
 func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordChange) error {
@@ -205,6 +248,9 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 	var n int64
 	var err error
 	if s.Host != nil {
+		if s.hostErr != nil {
+			return s.errf("update password: %w", s.hostErr)
+		}
 		if profile == nil {
 			return s.errf("HostUsers needs the whole profile in a password change")
 		}
@@ -223,6 +269,9 @@ func (s *Store) updatePassword(ctx context.Context, q Querier, c store.PasswordC
 	}
 	if n == 0 {
 		return s.errf("user %w", store.ErrNotFound)
+	}
+	if n > 1 {
+		return s.errf("update password: %w", TooManyRows(n))
 	}
 	return nil
 }
@@ -544,13 +593,35 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }
 
 // ScanUser builds the user of tenantID and phone from the three columns
-// every user query selects (id, hash, profile) scanned as text; an empty
-// profile reads as {}.
+// every user query selects (id, hash, profile) scanned as text. A NULL
+// profile (a host table without a profile column) reads as MinimalProfile.
 func ScanUser(tenantID, phone, id, hash, profile string) store.User {
+	p := json.RawMessage(profile)
 	if profile == "" {
-		profile = "{}"
+		p = MinimalProfile(id, phone)
 	}
-	return store.User{TenantID: tenantID, ID: id, Phone: phone, PasswordHash: hash, Profile: json.RawMessage(profile)}
+	return store.User{TenantID: tenantID, ID: id, Phone: phone, PasswordHash: hash, Profile: p}
+}
+
+// MinimalProfile is the profile of a user whose table keeps none: what the
+// store knows (the id and the phone) and what a LoginRadius client reads as
+// an ordinary account (active, the phone verified, which the reset's code
+// has just proved; not locked, "None", the value a reset's answer also
+// gives), rather than "ID":"" and "IsActive":false, which a client may take
+// for a deactivated account.
+func MinimalProfile(id, phone string) json.RawMessage {
+	b, err := json.Marshal(struct {
+		Uid             string `json:"Uid"`
+		ID              string `json:"ID"`
+		PhoneId         string `json:"PhoneId"`
+		PhoneIdVerified bool   `json:"PhoneIdVerified"`
+		IsActive        bool   `json:"IsActive"`
+		LoginLockedType string `json:"LoginLockedType"`
+	}{id, id, phone, true, true, "None"})
+	if err != nil {
+		panic(err) // strings and booleans always encode
+	}
+	return b
 }
 
 // Errf is the store's error constructor, for the adapters' own methods.
