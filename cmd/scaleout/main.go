@@ -19,8 +19,8 @@
 // It prints the figures and violations of each run and exits 1 on any
 // violation.
 //
-//	go run ./examples/scaleout -start-servers                      # own PostgreSQL, Redis and cluster, every fault
-//	go run ./examples/scaleout -postgres URL -redis URL -faults kill # servers you run; restarts need -start-servers
+//	go run ./cmd/scaleout -start-servers                      # own PostgreSQL, Redis and cluster, every fault
+//	go run ./cmd/scaleout -postgres URL -redis URL -faults kill # servers you run; restarts need -start-servers
 //
 // The server processes are this binary ("scaleout serve ..."): otpreset as
 // the quickstart mounts it, with users in PostgreSQL for every backend (the
