@@ -20,8 +20,8 @@ func TestRightmostReadsABoundedSuffix(t *testing.T) {
 		"trusted":      {fill("127.0.0.1,")},
 		"one entry":    {fill("1")},
 		"params":       {"for=127.0.0.1" + fill(";a=b")},
-		"many lines":   slices.Repeat([]string{"1"}, mb/2),
-		"long lines":   slices.Repeat([]string{fill("127.0.0.1,")[:1000]}, 1000),
+		"many lines":   slices.Repeat([]string{"1"}, 1<<16),
+		"long lines":   slices.Repeat([]string{fill("127.0.0.1,")[:1000]}, 100),
 		"mixed":        {fill("a"), fill("10.0.0.1,")},
 		"short header": {"203.0.113.7, 10.0.0.1"},
 	}

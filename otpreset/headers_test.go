@@ -36,12 +36,11 @@ type hostileHeader struct {
 	status           int
 }
 
-// hostileHeaders are 1 MB headers: first a junk header the handler never
-// reads, then shapes of each header it parses, several of which once cost
-// work per entry without bound.
-func hostileHeaders() []hostileHeader {
-	const mb = 1 << 20
-	fill := func(s string) string { return strings.Repeat(s, mb/len(s)) }
+// hostileHeaders are headers of size bytes: first a junk header the
+// handler never reads, then shapes of each header it parses, several of
+// which once cost work per entry without bound.
+func hostileHeaders(size int) []hostileHeader {
+	fill := func(s string) string { return strings.Repeat(s, size/len(s)) }
 	return []hostileHeader{
 		{"junk", "X-Junk", fill("a"), http.StatusOK},
 		{"accept-language/comma-one", "Accept-Language", fill(",1"), http.StatusOK},
@@ -117,7 +116,7 @@ func sendWith(tb testing.TB, c hostileHeader) func() {
 }
 
 func BenchmarkSendHeader(b *testing.B) {
-	for _, c := range hostileHeaders() {
+	for _, c := range hostileHeaders(1 << 20) {
 		b.Run(c.name, func(b *testing.B) {
 			send := sendWith(b, c)
 			b.ReportAllocs()
@@ -141,15 +140,17 @@ func allocatedBytes(runs int, f func()) uint64 {
 }
 
 // TestSendHeaderWorkBounded counts work instead of timing it: reading and
-// serving a send with any hostile 1 MB header allocates at most twice the
-// bytes of one with a 1 MB header nobody reads (the unbounded
-// Accept-Language parse allocated for each of the half million entries of
-// ",1" repeated, and X-Forwarded-For was split whole).
+// serving a send with any hostile header allocates at most twice the bytes
+// of one with a header of the same size nobody reads (the unbounded
+// Accept-Language parse allocated for each entry of ",1" repeated, 13 times
+// the junk header's bytes, and X-Forwarded-For was split whole). 256 KiB
+// is far past every bound and keeps the test quick under -race; the
+// benchmark uses 1 MiB.
 func TestSendHeaderWorkBounded(t *testing.T) {
-	cases := hostileHeaders()
-	junk := allocatedBytes(5, sendWith(t, cases[0]))
+	cases := hostileHeaders(256 << 10)
+	junk := allocatedBytes(2, sendWith(t, cases[0]))
 	for _, c := range cases[1:] {
-		got := allocatedBytes(3, sendWith(t, c))
+		got := allocatedBytes(1, sendWith(t, c))
 		assert.LessOrEqual(t, got, 2*junk, "%s: %d bytes allocated per send, %d with a junk header", c.name, got, junk)
 	}
 }
