@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/testsize"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
 	"github.com/otpreset/go/store/redisstore"
@@ -194,7 +195,7 @@ func TestGuessesMatchMemstore(t *testing.T) {
 		k := store.GuessKey{TenantID: tenantA, Phone: phone + string(rune('0'+pi))}
 		now := base.Add(time.Duration(rng.Int64N(int64(time.Second))))
 		var allowed []store.Guess // takes not yet returned
-		for i := range 400 {
+		for i := range testsize.Pick(100, 400) {
 			switch r := rng.IntN(100); {
 			case r < 45:
 			case r < 70:

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otpreset/go/internal/testsize"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
 	"github.com/otpreset/go/store/memstore"
@@ -544,10 +545,11 @@ func BenchReset(b *testing.B, be Backend) {
 // GuessesMatchReference drives the adapter's store.Guesses and the memory
 // one (store.NextGuess and store.ReturnedGuess, with memstore's retention)
 // through the same seeded random sequence of takes, returns, peeks, clears
-// and clock moves, on policies at the edges of the ladder (a lockout per
-// guess, a lockout longer than the maximum, a ladder deep enough to cap the
-// doubling, no lockout at all, nothing forgotten), and requires the same
-// answer every time.
+// and clock moves (100 steps per policy; 400 with OTPRESET_LONG=1), on
+// policies at the edges of the ladder (a lockout per guess, a lockout
+// longer than the maximum, a ladder deep enough to cap the doubling, no
+// lockout at all, nothing forgotten), and requires the same answer every
+// time.
 func GuessesMatchReference(t *testing.T, b Backend) {
 	policies := []store.GuessPolicy{
 		{Attempts: 3, Lockout: 15 * time.Minute, MaxLockout: time.Hour, Retain: 30 * 24 * time.Hour},
@@ -559,6 +561,7 @@ func GuessesMatchReference(t *testing.T, b Backend) {
 	}
 	_, s := b.Open(t, sqlcore.Config{}, "")
 	ctx := Ctx(t)
+	steps := testsize.Pick(100, 400) // per policy; OTPRESET_LONG=1 for the long run
 	// A captcha-passed ladder 80 lockouts deep: past the doubling's cap at
 	// MaxLockout, and past 64 (where a shift by n-1 would wrap).
 	t.Run("deep ladder", func(t *testing.T) {
@@ -592,7 +595,7 @@ func GuessesMatchReference(t *testing.T, b Backend) {
 				}
 				require.Equalf(t, norm(want), norm(got), "step %d: %s", step, what)
 			}
-			for step := range 400 {
+			for step := range steps {
 				k := keys[rng.IntN(len(keys))]
 				switch op := rng.IntN(20); {
 				case op < 11: // the common case: a take, past the lock now and then
