@@ -76,7 +76,7 @@ func harness(ctx context.Context, args []string, out io.Writer) error {
 		inst     = fs.Int("instances", 3, "server processes (at least 3)")
 		clients  = fs.Int("clients", 32, "concurrent clients")
 		phones   = fs.Int("phones", 1000, "users (a tenth of them attacked: only sends and wrong codes)")
-		duration = fs.Duration("duration", 10*time.Second, "length of each run")
+		duration = fs.Duration("duration", 10*time.Second, "length of each run; after a fault it runs on for a third of this and until a reset succeeds, at most 30 s")
 		verbose  = fs.Bool("v", false, "print progress and the instances' logs")
 	)
 	if err := fs.Parse(args); err != nil {
