@@ -144,3 +144,11 @@ func perRequest(d time.Duration, n int64) time.Duration {
 	}
 	return d / time.Duration(n)
 }
+
+// busyCPUs is busy time spread over elapsed: how many CPUs were busy.
+func busyCPUs(busy, elapsed time.Duration) float64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	return busy.Seconds() / elapsed.Seconds()
+}

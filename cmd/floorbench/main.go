@@ -181,11 +181,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer floor.stop()
 
+	// What the machine does without our load: the CPU per request below
+	// holds it too, so a busy machine shows here first.
+	background, err := idleBusy(ctx, otp.pid, time.Second)
+	if err != nil {
+		return err
+	}
 	rep := report{Settings: settings{
 		Users: o.users, Networks: o.networks, Clients: o.clients, Rounds: o.rounds,
 		PerPhase: o.perPhase, MaxPhase: o.maxPhase, Limits: o.limits,
 		Postgres: fmt.Sprintf("%s, fsync=%s, synchronous_commit=%s", firstWords(version, 2), fsync, syncCommit),
-		CPUs:     runtime.NumCPU(), Go: runtime.Version(), StartedAt: time.Now().UTC(),
+		CPUs:     runtime.NumCPU(), Go: runtime.Version(), StartedAt: time.Now().UTC(), Background: background,
 	}}
 	servers := map[string]*child{serveOtpreset: otp, serveFloor: floor}
 	ok := map[string]map[int]bool{
@@ -233,6 +239,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// idleBusy is how many CPUs the machine kept busy over d while the run sent
+// nothing.
+func idleBusy(ctx context.Context, pid int, d time.Duration) (float64, error) {
+	a, err := sampleCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	b, err := sampleCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	return busyCPUs(cpuBetween(a, b).Server, time.Since(t0)), nil
 }
 
 // summarize fills the totals and the ratios from the phases.

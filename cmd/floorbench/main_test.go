@@ -64,6 +64,8 @@ func TestCPUBetween(t *testing.T) {
 	assert.Equal(t, 1200*time.Millisecond, u.ServerProcess)
 	assert.Equal(t, 350*time.Microsecond, perRequest(u.Server, 10000))
 	assert.Zero(t, perRequest(u.Server, 0))
+	assert.InDelta(t, 1.75, busyCPUs(u.Server, 2*time.Second), 1e-9, "3.5 s of CPU over 2 s")
+	assert.Zero(t, busyCPUs(u.Server, 0))
 
 	// The generator read a tick after the machine: never a negative server.
 	c := b

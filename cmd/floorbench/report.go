@@ -133,17 +133,20 @@ type report struct {
 
 // settings describe the run.
 type settings struct {
-	Users     int           `json:"users"`
-	Networks  int           `json:"networks"`
-	Clients   int           `json:"clients"`
-	Rounds    int           `json:"rounds"`
-	PerPhase  time.Duration `json:"per_phase_ns"`
-	MaxPhase  int64         `json:"max_requests_per_phase"`
-	Limits    string        `json:"limits"`
-	Postgres  string        `json:"postgres"`
-	CPUs      int           `json:"cpus"`
-	Go        string        `json:"go"`
-	StartedAt time.Time     `json:"started_at"`
+	Users    int           `json:"users"`
+	Networks int           `json:"networks"`
+	Clients  int           `json:"clients"`
+	Rounds   int           `json:"rounds"`
+	PerPhase time.Duration `json:"per_phase_ns"`
+	MaxPhase int64         `json:"max_requests_per_phase"`
+	Limits   string        `json:"limits"`
+	Postgres string        `json:"postgres"`
+	// Background is how many CPUs were busy before the run, without its
+	// load: other work on the machine, which CPU per request also holds.
+	Background float64   `json:"background_busy_cpus"`
+	CPUs       int       `json:"cpus"`
+	Go         string    `json:"go"`
+	StartedAt  time.Time `json:"started_at"`
 }
 
 func msOf(d time.Duration) string { return fmt.Sprintf("%.3f", ms(d)) }
@@ -169,7 +172,8 @@ func (rep report) print(w io.Writer) {
 	s := rep.Settings
 	fmt.Fprintf(w, "floorbench: %d users, %d client networks, %d clients, %d rounds of at most %v or %d requests per phase, limits %s\n",
 		s.Users, s.Networks, s.Clients, s.Rounds, s.PerPhase, s.MaxPhase, s.Limits)
-	fmt.Fprintf(w, "%s; %d CPUs; %s\n\n", s.Postgres, s.CPUs, s.Go)
+	fmt.Fprintf(w, "%s; %d CPUs; %s\n", s.Postgres, s.CPUs, s.Go)
+	fmt.Fprintf(w, "before the run, without its load, %.2f of %d CPUs were busy (other work: CPU per request holds it too; read it on an idle machine)\n\n", s.Background, s.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\tscenario\tserver\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmachine CPU s\tgenerator CPU s\tserver CPU ms/req\tserver process ms/req\tstatuses\t")
 	for _, p := range rep.Phases {
