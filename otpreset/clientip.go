@@ -2,6 +2,7 @@ package otpreset
 
 import (
 	"fmt"
+	"iter"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,9 +14,11 @@ import (
 // "X-Forwarded-For", "X-Real-IP" or "Forwarded"), and only when the
 // connection comes from one of the given networks (CIDRs or addresses). It
 // then takes the right-most address in the header that is not itself a
-// trusted proxy. No other header is ever read, not even as a fallback: a
-// client's own X-Forwarded-For cannot choose its address behind a proxy that
-// sets X-Real-IP. Any other request's client is its connection's address.
+// trusted proxy, among the header's 16 right-most entries in its last 4 KB
+// (none there: the connection's address, as for a header that holds none).
+// No other header is ever read, not even as a fallback: a client's own
+// X-Forwarded-For cannot choose its address behind a proxy that sets
+// X-Real-IP. Any other request's client is its connection's address.
 func TrustedProxies(header string, proxies ...string) (func(*http.Request) string, error) {
 	header = http.CanonicalHeaderKey(strings.TrimSpace(header))
 	if header == "" {
@@ -49,9 +52,11 @@ func TrustedProxies(header string, proxies ...string) (func(*http.Request) strin
 		if a, err := netip.ParseAddr(peer); err != nil || !trusted(a) {
 			return peer
 		}
-		parts := strings.Split(strings.Join(r.Header.Values(header), ","), ",")
-		for i := len(parts) - 1; i >= 0; i-- {
-			s := strings.TrimSpace(parts[i])
+		for s := range rightmost(r.Header.Values(header)) {
+			if len(s) > maxForwardedEntryBytes {
+				continue
+			}
+			s = strings.TrimSpace(s)
 			if forwarded {
 				s = forwardedFor(s)
 			}
@@ -61,6 +66,57 @@ func TrustedProxies(header string, proxies ...string) (func(*http.Request) strin
 		}
 		return peer
 	}, nil
+}
+
+// The bounds of a forwarding header (it may hold what the client sent):
+// only its last maxForwardedBytes bytes are read, and of them only the
+// maxForwardedEntries right-most comma-separated entries, whatever they
+// hold; an entry longer than maxForwardedEntryBytes is passed over
+// unparsed, and one the byte bound cuts is dropped. Each proxy appends one
+// entry, and an address takes at most 45 bytes, so a real chain never
+// comes near.
+const (
+	maxForwardedBytes      = 4096
+	maxForwardedEntries    = 16
+	maxForwardedEntryBytes = 256
+)
+
+// rightmost yields the comma-separated entries of a header's values (the
+// lines in order, as strings.Join(values, ",") would hold them), right-most
+// first, to the bounds above; it never looks at the rest.
+func rightmost(values []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		entries, budget := 0, maxForwardedBytes
+		for i := len(values) - 1; i >= 0 && budget > 0; i-- {
+			v := values[i]
+			if len(v) > budget {
+				// The bound falls inside this line: keep the entries it
+				// leaves whole, and read nothing left of them.
+				v = v[len(v)-budget-1:]
+				j := strings.IndexByte(v, ',')
+				if j < 0 {
+					return
+				}
+				v, budget = v[j+1:], 0
+			} else {
+				budget -= len(v) + 1
+			}
+			for {
+				if entries == maxForwardedEntries {
+					return
+				}
+				entries++
+				j := strings.LastIndexByte(v, ',')
+				if !yield(v[j+1:]) {
+					return
+				}
+				if j < 0 {
+					break
+				}
+				v = v[:j]
+			}
+		}
+	}
 }
 
 // parseNetwork reads a CIDR or a single address as a network.

@@ -77,6 +77,23 @@ func TestRenderCodeReadsFewAcceptEntries(t *testing.T) {
 	r, err = ts.RenderCode("otp", strings.Repeat("fr;q=0.9,", 15)+"hi", data)
 	require.NoError(t, err)
 	assert.Equal(t, "hi", r.Language)
+
+	// Entries count whatever they hold: empty, unparsable or q=0.
+	for _, filler := range []string{",", "!!!,", "1,", "de;q=0,"} {
+		r, err = ts.RenderCode("otp", strings.Repeat(filler, 16)+"hi", data)
+		require.NoError(t, err)
+		assert.Equal(t, "en", r.Language, "%q: the 17th entry is not read", filler)
+		r, err = ts.RenderCode("otp", strings.Repeat(filler, 15)+"hi", data)
+		require.NoError(t, err)
+		assert.Equal(t, "hi", r.Language, "%q: the 16th entry is read", filler)
+	}
+	// Only the first 256 bytes are read, and an entry they cut is dropped.
+	r, err = ts.RenderCode("otp", strings.Repeat(" ", 251)+"fr,hi", data)
+	require.NoError(t, err)
+	assert.Equal(t, "hi", r.Language)
+	r, err = ts.RenderCode("otp", strings.Repeat(" ", 252)+"fr,hi", data)
+	require.NoError(t, err)
+	assert.Equal(t, "en", r.Language)
 }
 
 func TestBuiltinTemplateIsEnglishWhateverTheTenantLanguage(t *testing.T) {

@@ -91,8 +91,9 @@ type TemplateConfig struct {
 // Templates is a tenant's set of SMS templates (Go text/template), by name
 // and language: the code templates selected by the smstemplate parameter and
 // the reset notices selected by resetpasswordsmstemplate. The language is
-// the best match for the request's Accept-Language, then the tenant's
-// default language, then a language-neutral text; failing those the
+// the best match for the request's Accept-Language (of which only the
+// first 256 bytes, and of them the first 16 entries, are read), then the
+// tenant's default language, then a language-neutral text; failing those the
 // tenant's default template is used the same way, and last the built-in
 // English one. A nil *Templates renders DefaultTemplate and
 // DefaultNoticeTemplate for every name. It is safe for concurrent use.
@@ -330,12 +331,43 @@ func checkNotice(name, lang string, p *template.Template) error {
 	return nil
 }
 
-// accept is the languages of an Accept-Language value, best first. At most
-// maxAccept entries are read (the header comes from the client); entries
-// that do not parse are skipped rather than spoiling the rest, and q=0
-// entries are dropped.
+// The bounds of a client's Accept-Language header: only its first
+// maxAcceptBytes bytes are read, and of them only the first maxAcceptEntries
+// comma-separated entries, whatever they hold (an empty entry, one that does
+// not parse and one with q=0 count like any other). Parsing a header then
+// costs the same whatever its length or shape.
+const (
+	maxAcceptBytes   = 256
+	maxAcceptEntries = 16
+)
+
+// acceptEntries is the part of an Accept-Language value that accept reads:
+// at most maxAcceptEntries entries from its first maxAcceptBytes bytes. An
+// entry cut by the byte bound is dropped, not read in part ("de-CH" cut to
+// "de", or "q=0.25" to "q=0.2", would be another entry).
+func acceptEntries(header string) []string {
+	if len(header) > maxAcceptBytes {
+		cut := strings.LastIndexByte(header[:maxAcceptBytes+1], ',')
+		if cut < 0 {
+			return nil
+		}
+		header = header[:cut]
+	}
+	entries := make([]string, 0, maxAcceptEntries)
+	for entry := range strings.SplitSeq(header, ",") {
+		if len(entries) == maxAcceptEntries {
+			break
+		}
+		entries = append(entries, entry)
+	}
+	return entries
+}
+
+// accept is the languages of an Accept-Language value, best first, read to
+// the bounds above (the header comes from the client); entries that do not
+// parse are skipped rather than spoiling the rest, and q=0 entries are
+// dropped.
 func accept(header string) []language.Tag {
-	const maxAccept = 16
 	if header == "" {
 		return nil
 	}
@@ -344,10 +376,7 @@ func accept(header string) []language.Tag {
 		q   float32
 	}
 	var ws []weighted
-	for entry := range strings.SplitSeq(header, ",") {
-		if len(ws) == maxAccept {
-			break
-		}
+	for _, entry := range acceptEntries(header) {
 		if strings.TrimSpace(entry) == "" {
 			continue
 		}

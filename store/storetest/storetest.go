@@ -196,12 +196,9 @@ func (h harness) fresh(t *testing.T) (store.Store, time.Time) {
 
 func base() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
-func ctxOf(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxOf is the test's context, without a deadline of its own (see
+// sqltest.Ctx): go test's -timeout bounds a test that hangs.
+func ctxOf(t *testing.T) context.Context { return t.Context() }
 
 // addUser seeds u and returns it as the store now holds it: with the id the
 // store chose (StoreAssignsIDs) and the profile it keeps (NoProfile). It

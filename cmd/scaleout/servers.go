@@ -137,23 +137,36 @@ type redisServer struct {
 	done chan struct{}
 }
 
+// errPortTaken is a server that could not listen on the port it was
+// given: freePort's port was taken by another process in the meantime.
+var errPortTaken = errors.New("port taken")
+
+// portAttempts is how many fresh ports a server is tried on.
+const portAttempts = 3
+
 // startRedis starts redis-server on a free port with its data in dir. Its
 // AOF is written every second (appendfsync everysec), and a restart is a
-// SHUTDOWN, which syncs the AOF, so codes and limit counters survive it.
+// SHUTDOWN, which syncs the AOF, so codes and limit counters survive it. A
+// port taken before the server bound it is tried again on another.
 func startRedis(ctx context.Context, dir string, extra ...string) (*redisServer, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	r := &redisServer{dir: dir, port: port, args: append([]string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-		"--logfile", filepath.Join(dir, "redis.log"),
-	}, extra...)}
-	return r, r.start(ctx)
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		r := &redisServer{dir: dir, port: port, args: append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+			"--logfile", filepath.Join(dir, "redis.log"),
+		}, extra...)}
+		err = r.start(ctx)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == portAttempts {
+			return r, err
+		}
+	}
 }
 
 func (r *redisServer) start(ctx context.Context) error {
@@ -172,7 +185,12 @@ func (r *redisServer) start(ctx context.Context) error {
 		select {
 		case <-r.done:
 			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			return fmt.Errorf("redis-server on %d exited: %s", r.port, lastLines(string(log), 5))
+			last := lastLines(string(log), 5)
+			_ = os.Remove(filepath.Join(r.dir, "redis.log")) // a retry's log starts afresh
+			if strings.Contains(last, "Address already in use") {
+				return fmt.Errorf("redis-server on %d: %w: %s", r.port, errPortTaken, last)
+			}
+			return fmt.Errorf("redis-server on %d exited: %s", r.port, last)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -214,20 +232,28 @@ func startCluster(ctx context.Context, dir string) (*redisCluster, error) {
 	c := &redisCluster{}
 	var addrs []string
 	for i := range 6 {
-		bus, err := freePort()
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		n, err := startRedis(ctx, filepath.Join(dir, fmt.Sprintf("node-%d", i)),
-			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
-			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("node-%d", i), "nodes.conf"),
-			"--cluster-node-timeout", "2000",
-			// Replicas sync at once (the default waits 5 s for more of them).
-			"--repl-diskless-sync-delay", "0")
-		if err != nil {
-			c.Close()
-			return nil, err
+		var n *redisServer
+		for attempt := 1; ; attempt++ { // the bus port can be taken too
+			bus, err := freePort()
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			nodeDir := filepath.Join(dir, fmt.Sprintf("node-%d", i))
+			_ = os.Remove(filepath.Join(nodeDir, "nodes.conf")) // a failed attempt's
+			n, err = startRedis(ctx, nodeDir,
+				"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
+				"--cluster-config-file", filepath.Join(nodeDir, "nodes.conf"),
+				"--cluster-node-timeout", "2000",
+				// Replicas sync at once (the default waits 5 s for more of them).
+				"--repl-diskless-sync-delay", "0")
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, errPortTaken) || attempt == portAttempts {
+				c.Close()
+				return nil, err
+			}
 		}
 		c.nodes = append(c.nodes, n)
 		addrs = append(addrs, n.Addr())

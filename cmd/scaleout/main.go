@@ -19,8 +19,8 @@
 // It prints the figures and violations of each run and exits 1 on any
 // violation.
 //
-//	go run ./examples/scaleout -start-servers                      # own PostgreSQL, Redis and cluster, every fault
-//	go run ./examples/scaleout -postgres URL -redis URL -faults kill # servers you run; restarts need -start-servers
+//	go run ./cmd/scaleout -start-servers                      # own PostgreSQL, Redis and cluster, every fault
+//	go run ./cmd/scaleout -postgres URL -redis URL -faults kill # servers you run; restarts need -start-servers
 //
 // The server processes are this binary ("scaleout serve ..."): otpreset as
 // the quickstart mounts it, with users in PostgreSQL for every backend (the
@@ -76,7 +76,7 @@ func harness(ctx context.Context, args []string, out io.Writer) error {
 		inst     = fs.Int("instances", 3, "server processes (at least 3)")
 		clients  = fs.Int("clients", 32, "concurrent clients")
 		phones   = fs.Int("phones", 1000, "users (a tenth of them attacked: only sends and wrong codes)")
-		duration = fs.Duration("duration", 10*time.Second, "length of each run")
+		duration = fs.Duration("duration", 10*time.Second, "length of each run; after a fault it runs on for a third of this and until a reset succeeds, at most 30 s")
 		verbose  = fs.Bool("v", false, "print progress and the instances' logs")
 	)
 	if err := fs.Parse(args); err != nil {

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	servertest.Main(m, "examples/scaleout")
+	servertest.Main(m, "cmd/scaleout")
 }
 
 // ownServersForTest starts a PostgreSQL, a Redis and a Redis Cluster of the

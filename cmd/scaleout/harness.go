@@ -40,7 +40,7 @@ type runConfig struct {
 	Instances int           // server processes, at least 3
 	Clients   int           // concurrent clients
 	Phones    int           // users seeded, a tenth of them only ever get wrong codes
-	Duration  time.Duration // how long the clients run
+	Duration  time.Duration // how long the clients run; see resumeWait for a fault that ends late
 	Fault     *fault        // nil: none
 	Exe       string        // binary run as "Exe serve ..." (with SCALEOUT_CHILD=serve)
 	Log       io.Writer     // progress and the instances' stderr; nil: discarded
@@ -58,6 +58,13 @@ type fault struct {
 // clients' timeouts (serve.go) plus go-redis's retries, with room to spare on
 // a loaded machine. README documents it.
 const answerBound = 5 * time.Second
+
+// After a fault the clients run on for at least a third of the run's
+// Duration, and until a reset has succeeded, for at most resumeWait: on a
+// loaded machine a restart can outlast the run, or the little time left
+// after it hold no reset, and the run would then report that the service
+// never resumed. Past resumeWait, it did not.
+const resumeWait = 30 * time.Second
 
 // recoveryBound is how soon after the failed server is back (or its replica
 // promoted) the service must answer without 950 again, by itself.
@@ -109,6 +116,10 @@ type run struct {
 	killed   int // index of the killed instance, -1 if none
 
 	faultStart, faultEnd time.Time
+	// resumed is closed at the first successful reset that started after
+	// the fault ended.
+	resumed     chan struct{}
+	resumedSeen bool
 }
 
 // smsLine is a line of sms.LogSender: phone and code.
@@ -134,6 +145,7 @@ func execute(ctx context.Context, cfg runConfig) (*report, error) {
 		eventUID: map[string]string{},
 		uidPhone: map[string]string{},
 		killed:   -1,
+		resumed:  make(chan struct{}),
 		client: &http.Client{Timeout: 2 * answerBound, Transport: &http.Transport{
 			MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients,
 		}},
@@ -159,8 +171,43 @@ func execute(ctx context.Context, cfg runConfig) (*report, error) {
 	fmt.Fprintf(cfg.Log, "%s: %d instances up, %d clients for %s\n", cfg.Backend, cfg.Instances, cfg.Clients, cfg.Duration)
 
 	began := time.Now()
-	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
+	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	faultDone := make(chan struct{})
+	if cfg.Fault == nil {
+		close(faultDone)
+	}
+	// The clients stop after Duration, or after the fault as resumeWait
+	// says.
+	go func() {
+		defer stop()
+		select {
+		case <-time.After(cfg.Duration):
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-faultDone:
+		case <-ctx.Done():
+			return
+		}
+		r.mu.Lock()
+		end := r.faultEnd
+		r.mu.Unlock()
+		if end.IsZero() {
+			return
+		}
+		select {
+		case <-time.After(time.Until(end.Add(cfg.Duration / 3))):
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-r.resumed:
+		case <-time.After(time.Until(end.Add(resumeWait))):
+		case <-ctx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := range cfg.Clients {
 		wg.Add(1)
@@ -171,6 +218,7 @@ func execute(ctx context.Context, cfg runConfig) (*report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(faultDone)
 			select {
 			case <-runCtx.Done():
 				faultErr = errors.New("the run ended before the fault")
@@ -393,6 +441,10 @@ func (r *run) client1(ctx context.Context, w int) {
 		r.do(ctx, &o)
 		r.mu.Lock()
 		r.ops = append(r.ops, o)
+		if o.kind == 'r' && o.status == 200 && !r.faultEnd.IsZero() && o.start.After(r.faultEnd) && !r.resumedSeen {
+			r.resumedSeen = true
+			close(r.resumed)
+		}
 		r.mu.Unlock()
 	}
 }

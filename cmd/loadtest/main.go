@@ -6,10 +6,10 @@
 // parameters. Ratios between the two are what to read: absolute numbers
 // depend on the machine and on whatever else it is doing.
 //
-//	go run ./examples/loadtest                        # every scenario, as a table
-//	go run ./examples/loadtest -json -d 2s            # as JSON, 2 s per measurement
-//	go run ./examples/loadtest -scenario reject -c 128 -n 200000
-//	go run ./examples/loadtest -d 5s -rounds 5 -json-file report.json  # table, and JSON to a file
+//	go run ./cmd/loadtest                        # every scenario, as a table
+//	go run ./cmd/loadtest -json -d 2s            # as JSON, 2 s per measurement
+//	go run ./cmd/loadtest -scenario reject -c 128 -n 200000
+//	go run ./cmd/loadtest -d 5s -rounds 5 -json-file report.json  # table, and JSON to a file
 //
 // Scenarios (-scenario, comma separated; default all):
 //
