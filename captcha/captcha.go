@@ -11,18 +11,12 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 )
 
 // ErrInvalidConfig is wrapped by every error a provider's New returns for a
 // configuration it cannot use (a missing secret, a threshold out of range,
 // an endpoint that is not an http(s) URL), in every provider package.
 var ErrInvalidConfig = errors.New("captcha: invalid configuration")
-
-// Clock tells the time; providers read it to judge a token's age (MaxAge) or
-// to stamp a signed request. Inject a fixed one in tests
-// (otpresettest.Clock fits).
-type Clock interface{ Now() time.Time }
 
 // Sentinel errors; provider errors wrap one of them.
 var (
@@ -34,6 +28,11 @@ var (
 	// ErrUnavailable: the provider could not be asked or gave no usable
 	// answer; treated as a rejection (fail closed).
 	ErrUnavailable = errors.New("captcha: provider unavailable")
+	// ErrMisconfigured is wrapped, together with ErrUnavailable, when the
+	// provider says the request itself is wrong: an invalid secret, a site
+	// key that does not belong to the secret, bad API credentials. The token
+	// may be fine; the host's configuration is not.
+	ErrMisconfigured = errors.New("captcha: provider misconfigured")
 )
 
 // Token is what a client sent to prove it passed a captcha.

@@ -111,7 +111,7 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 	if err != nil {
 		return transport.Misconfigured(Provider, "bad-endpoint")
 	}
-	now := v.cfg.Clock.Now()
+	now := v.now()
 	req.Header.Set("Content-Type", cloudContentType)
 	req.Header.Set("X-TC-Action", cloudAction)
 	req.Header.Set("X-TC-Version", cloudVersion)
