@@ -62,11 +62,12 @@ type Config struct {
 	Header http.Header
 	// HTTPClient sends the requests; a client with no redirects when nil.
 	HTTPClient *http.Client
-	// Timeout bounds each Send; default sms.DefaultTimeout.
+	// Timeout bounds each Send; default 10 s.
 	Timeout time.Duration
-	// Clock tells the time for webhook-timestamp and Retry-After dates.
-	// Nil means sms.SystemClock.
-	Clock sms.Clock
+	// Clock tells the time for webhook-timestamp and Retry-After dates: any
+	// value with a Now method, such as an otpreset.Clock. Nil means the
+	// system clock.
+	Clock interface{ Now() time.Time }
 	// NewID makes each request's webhook-id; default a random UUID.
 	NewID func() string
 	// Imitate makes a receipt shaped like this provider's, for answers to
@@ -101,10 +102,7 @@ func New(cfg Config) (*Sender, error) {
 		}
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = sms.DefaultTimeout
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = sms.SystemClock
+		cfg.Timeout = httpx.DefaultTimeout
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = uuid.NewString
@@ -116,7 +114,7 @@ func New(cfg Config) (*Sender, error) {
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	return &Sender{cfg: cfg, client: client, account: sms.NewSid(sms.SidPrefixAccount, nil)}, nil
+	return &Sender{cfg: cfg, client: client, account: sms.NewSid("AC", nil)}, nil
 }
 
 // request is the JSON body posted.
@@ -164,7 +162,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), s.cfg.Clock.Now(), body); err != nil {
+	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), httpx.Now(s.cfg.Clock), body); err != nil {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: sign: %w", sms.ErrSendFailed, err)
 	}
 	res, err := s.client.Do(req)
@@ -177,7 +175,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: read answer: %w", sms.ErrSendFailed, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), s.cfg.Clock.Now())}
+		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), httpx.Now(s.cfg.Clock))}
 	}
 	var a answer
 	if err := json.Unmarshal(raw, &a); err != nil {

@@ -188,7 +188,7 @@ func TestSendErrors(t *testing.T) {
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, tt.status, he.Status)
 			assert.Equal(t, tt.retryable, sms.IsRetryable(err))
-			wait, _ := sms.RetryAfter(err)
+			wait := he.RetryAfter()
 			assert.Equal(t, tt.wait, wait)
 			assert.NotContains(t, err.Error(), code)
 			assert.NotContains(t, err.Error(), phone)
@@ -304,7 +304,7 @@ func TestSendNamesTheChannel(t *testing.T) {
 	}
 }
 
-// fixedClock is an sms.Clock stopped at one instant.
+// fixedClock is a clock stopped at one instant.
 type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }

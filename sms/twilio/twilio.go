@@ -34,6 +34,7 @@ import (
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/internal/httpx"
 )
 
 // DefaultBaseURL is Twilio's REST API.
@@ -114,7 +115,7 @@ type Config struct {
 	// HTTPClient's Transport carries the requests; http.DefaultTransport
 	// when nil. Its Timeout is ignored: see Timeout.
 	HTTPClient *http.Client
-	// Timeout bounds each Send; default sms.DefaultTimeout. It includes
+	// Timeout bounds each Send; default 10 s. It includes
 	// ConfirmWhatsApp.
 	Timeout time.Duration
 	// ConfirmWhatsApp, when positive, makes Send watch a WhatsApp message
@@ -130,9 +131,9 @@ type Config struct {
 	// ConfirmInterval is the pause between two fetches of a watched
 	// message; default 500ms.
 	ConfirmInterval time.Duration
-	// Clock tells the time for Retry-After dates. Nil means
-	// sms.SystemClock.
-	Clock sms.Clock
+	// Clock tells the time for Retry-After dates: any value with a Now
+	// method, such as an otpreset.Clock. Nil means the system clock.
+	Clock interface{ Now() time.Time }
 	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
 	// safe for concurrent use.
 	Rand io.Reader
@@ -167,7 +168,6 @@ type Sender struct {
 	base       *url.URL // nil: Twilio itself
 	roundTrip  http.RoundTripper
 	timeout    time.Duration
-	clock      sms.Clock
 	log        *slog.Logger
 	voiceIntro string
 
@@ -233,11 +233,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s.timeout = cfg.Timeout
 	if s.timeout <= 0 {
-		s.timeout = sms.DefaultTimeout
-	}
-	s.clock = cfg.Clock
-	if s.clock == nil {
-		s.clock = sms.SystemClock
+		s.timeout = httpx.DefaultTimeout
 	}
 	s.log = cfg.Logger
 	if s.log == nil {
@@ -445,14 +441,14 @@ func (s *Sender) mapError(what string, err error, tr *transport) error {
 			e.Status = tr.status
 		}
 		if tr.status != 0 {
-			e.Wait = tr.retryAfter(s.clock.Now())
+			e.Wait = tr.retryAfter(httpx.Now(s.cfg.Clock))
 		}
 		return e
 	}
 	if tr.status != 0 && (tr.status < 200 || tr.status > 299) {
 		// An error answer whose body is not Twilio's JSON (a proxy's 502
 		// page, an empty 429).
-		return &Error{Status: tr.status, Wait: tr.retryAfter(s.clock.Now())}
+		return &Error{Status: tr.status, Wait: tr.retryAfter(httpx.Now(s.cfg.Clock))}
 	}
 	if tr.status != 0 {
 		// Twilio accepted the request but its answer does not decode: the
