@@ -16,11 +16,11 @@ import (
 // has no endpoint: nothing can deliver it.
 var ErrNoEndpoints = errors.New("webhook: tenant has no endpoint")
 
-// Defaults of DispatcherConfig.
+// Defaults of DispatcherConfig, each documented on its field.
 const (
-	DefaultPollInterval = time.Second
-	DefaultBatchSize    = 100
-	DefaultParkFor      = time.Hour
+	defaultPollInterval = time.Second
+	defaultBatchSize    = 100
+	defaultParkFor      = time.Hour
 	markTimeout         = 10 * time.Second
 )
 
@@ -43,8 +43,11 @@ type DispatcherConfig struct {
 	// It stays pending in the outbox meanwhile, so a restarted process tries
 	// it at once. Default 1 h.
 	ParkFor time.Duration
-	// Clock times the polls and parking. Default SystemClock.
-	Clock Clock
+	// Clock times the parking: any value with a Now method. Nil means the
+	// system clock. When it also has a method
+	// After(d time.Duration) <-chan time.Time, the waits between polls use
+	// it.
+	Clock interface{ Now() time.Time }
 	// Logger as in HTTPSinkConfig. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -78,7 +81,7 @@ type Dispatcher struct {
 	interval time.Duration
 	batch    int
 	parkFor  time.Duration
-	clock    Clock
+	clock    clock
 	log      *slog.Logger
 
 	pollMu   sync.Mutex // one Poll at a time
@@ -108,17 +111,14 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	d := &Dispatcher{
 		outbox:   cfg.Outbox,
 		sink:     cfg.Sink,
-		interval: orDefault(cfg.PollInterval, DefaultPollInterval),
-		batch:    orDefault(cfg.BatchSize, DefaultBatchSize),
-		parkFor:  orDefault(cfg.ParkFor, DefaultParkFor),
-		clock:    cfg.Clock,
+		interval: orDefault(cfg.PollInterval, defaultPollInterval),
+		batch:    orDefault(cfg.BatchSize, defaultBatchSize),
+		parkFor:  orDefault(cfg.ParkFor, defaultParkFor),
+		clock:    clockOf(cfg.Clock),
 		log:      cfg.Logger,
 		inflight: map[string]*outboxDelivery{},
 		parked:   map[string]time.Time{},
 		recent:   map[string]struct{}{},
-	}
-	if d.clock == nil {
-		d.clock = SystemClock
 	}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -145,7 +145,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-d.clock.After(d.interval):
+		case <-d.clock.after(d.interval):
 		}
 	}
 }
@@ -156,7 +156,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Poll(ctx context.Context) (int, error) {
 	d.pollMu.Lock()
 	defer d.pollMu.Unlock()
-	now := d.clock.Now()
+	now := d.clock.now()
 	d.mu.Lock()
 	// A message marked before this poll reads the outbox is no longer
 	// pending in what it reads; only marks during this poll need skipping.
@@ -222,7 +222,7 @@ func (d *Dispatcher) Poll(ctx context.Context) (int, error) {
 func (d *Dispatcher) park(id string) {
 	d.parkedN.Add(1)
 	d.mu.Lock()
-	d.parked[id] = d.clock.Now().Add(d.parkFor)
+	d.parked[id] = d.clock.now().Add(d.parkFor)
 	d.mu.Unlock()
 }
 

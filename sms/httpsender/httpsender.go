@@ -18,8 +18,9 @@
 // The expected answer is a 2xx with {"sid":"...","account_sid":"..."}
 // (account_sid optional). 429 and 5xx answers are retryable (see
 // sms.Retry), with Retry-After honoured; other answers are permanent
-// failures. A receiver checks the signature with webhook.Verify, as for
-// otpreset's webhooks.
+// failures. A receiver checks the signatures with signature.Verify
+// (package github.com/otpreset/go/webhook/signature), as for otpreset's
+// webhooks.
 package httpsender
 
 import (
@@ -38,7 +39,7 @@ import (
 
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/sms/internal/httpx"
-	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
 // ErrInvalidConfig is wrapped by New's errors.
@@ -53,7 +54,7 @@ type Config struct {
 	URL string
 	// Secrets sign each request as otpreset signs its webhooks; at least
 	// one must be set.
-	Secrets webhook.Secrets
+	Secrets signature.Secrets
 	// OmitCode leaves "code" out of the request; the code is still in
 	// "body". Set it when the provider only relays texts.
 	OmitCode bool
@@ -93,13 +94,11 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: URL must be an absolute http(s) URL", ErrInvalidConfig)
 	}
-	if cfg.Secrets.LoginRadius == "" && cfg.Secrets.Standard == "" {
+	switch err := cfg.Secrets.Validate(); {
+	case errors.Is(err, signature.ErrNoSecret):
 		return nil, fmt.Errorf("%w: set Secrets.LoginRadius or Secrets.Standard", ErrInvalidConfig)
-	}
-	if cfg.Secrets.Standard != "" {
-		if _, err := webhook.StandardSignature(cfg.Secrets.Standard, "check", time.Unix(0, 0), nil); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = httpx.DefaultTimeout
@@ -162,7 +161,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), httpx.Now(s.cfg.Clock), body); err != nil {
+	if err := signature.Sign(req.Header, s.cfg.Secrets, s.cfg.NewID(), httpx.Now(s.cfg.Clock), body); err != nil {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: sign: %w", sms.ErrSendFailed, err)
 	}
 	res, err := s.client.Do(req)
