@@ -326,10 +326,9 @@ func fuzzCase(key string, mask uint16) string {
 }
 
 // fuzzBodyModel is what a reset body means, worked out independently of the
-// handler: the fields by name, a key matching a name without regard to case
-// (strings.EqualFold), with the JSON decoder the contract names. ok is false
-// when the body is not one JSON object; ambiguous when one field comes under
-// several casings with different values.
+// handler: the fields by lower-cased key, with the JSON decoder the contract
+// names. ok is false when the body is not one JSON object; ambiguous when
+// one field comes under several casings with different values.
 func fuzzBodyModel(body []byte) (fields map[string]string, ok, ambiguous bool) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
@@ -338,12 +337,7 @@ func fuzzBodyModel(body []byte) (fields map[string]string, ok, ambiguous bool) {
 	fields = map[string]string{}
 	seen := map[string]string{}
 	for k, v := range raw {
-		lk := k
-		for _, name := range []string{"password", "otp", "phone"} {
-			if strings.EqualFold(k, name) {
-				lk = name
-			}
-		}
+		lk := strings.ToLower(k)
 		var val string
 		var s string
 		switch {
