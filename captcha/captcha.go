@@ -1,7 +1,10 @@
 // Package captcha defines the Verifier that otpreset calls when a tenant's Bot
 // Protection asks for a captcha, and the request-side names of the tokens.
 // Providers live in sub-packages: recaptcha (Google reCAPTCHA v2/v3), hcaptcha,
-// qq (Tencent captcha) and turnstile (Cloudflare).
+// qq (Tencent captcha) and turnstile (Cloudflare). The three that speak the
+// "siteverify" protocol (recaptcha, hcaptcha, turnstile) take their common
+// settings (secret, endpoint, HTTP client, timeout, logger, clock) in a
+// Siteverify embedded in their Config.
 //
 // Every verifier fails closed: a timeout, a 5xx or an unreadable answer from
 // the provider is a rejection (ErrUnavailable), never a success.
