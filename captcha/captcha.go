@@ -1,7 +1,10 @@
 // Package captcha defines the Verifier that otpreset calls when a tenant's Bot
 // Protection asks for a captcha, and the request-side names of the tokens.
 // Providers live in sub-packages: recaptcha (Google reCAPTCHA v2/v3), hcaptcha,
-// qq (Tencent captcha) and turnstile (Cloudflare).
+// qq (Tencent captcha) and turnstile (Cloudflare). The three that speak the
+// "siteverify" protocol (recaptcha, hcaptcha, turnstile) take their common
+// settings (secret, endpoint, HTTP client, timeout, logger, clock) in a
+// Siteverify embedded in their Config.
 //
 // Every verifier fails closed: a timeout, a 5xx or an unreadable answer from
 // the provider is a rejection (ErrUnavailable), never a success.
@@ -11,18 +14,12 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 )
 
 // ErrInvalidConfig is wrapped by every error a provider's New returns for a
 // configuration it cannot use (a missing secret, a threshold out of range,
 // an endpoint that is not an http(s) URL), in every provider package.
 var ErrInvalidConfig = errors.New("captcha: invalid configuration")
-
-// Clock tells the time; providers read it to judge a token's age (MaxAge) or
-// to stamp a signed request. Inject a fixed one in tests
-// (otpresettest.Clock fits).
-type Clock interface{ Now() time.Time }
 
 // Sentinel errors; provider errors wrap one of them.
 var (
@@ -34,6 +31,11 @@ var (
 	// ErrUnavailable: the provider could not be asked or gave no usable
 	// answer; treated as a rejection (fail closed).
 	ErrUnavailable = errors.New("captcha: provider unavailable")
+	// ErrMisconfigured is wrapped, together with ErrUnavailable, when the
+	// provider says the request itself is wrong: an invalid secret, a site
+	// key that does not belong to the secret, bad API credentials. The token
+	// may be fine; the host's configuration is not.
+	ErrMisconfigured = errors.New("captcha: provider misconfigured")
 )
 
 // Token is what a client sent to prove it passed a captcha.

@@ -62,17 +62,17 @@ type provider struct {
 func providers() []provider {
 	return []provider{
 		{"recaptcha", "g-recaptcha-response=good", func(t *testing.T) captcha.Verifier {
-			v, err := recaptcha.New(recaptcha.Config{Secret: "s3cret", MinScore: 0.5, Action: "reset_password", Endpoint: siteverifyServer(t).URL})
+			v, err := recaptcha.New(recaptcha.Config{Siteverify: captcha.Siteverify{Secret: "s3cret", Endpoint: siteverifyServer(t).URL}, MinScore: 0.5, Action: "reset_password"})
 			require.NoError(t, err)
 			return v
 		}},
 		{"hcaptcha", "h-captcha-response=good", func(t *testing.T) captcha.Verifier {
-			v, err := hcaptcha.New(hcaptcha.Config{Secret: "s3cret", Endpoint: siteverifyServer(t).URL})
+			v, err := hcaptcha.New(hcaptcha.Config{Siteverify: captcha.Siteverify{Secret: "s3cret", Endpoint: siteverifyServer(t).URL}})
 			require.NoError(t, err)
 			return v
 		}},
 		{"turnstile", "cf-turnstile-response=good", func(t *testing.T) captcha.Verifier {
-			v, err := turnstile.New(turnstile.Config{Secret: "s3cret", Endpoint: siteverifyServer(t).URL})
+			v, err := turnstile.New(turnstile.Config{Siteverify: captcha.Siteverify{Secret: "s3cret", Endpoint: siteverifyServer(t).URL}})
 			require.NoError(t, err)
 			return v
 		}},

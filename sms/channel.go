@@ -33,7 +33,7 @@ type ChannelFallback struct {
 	// Tenants are preferred channels by tenant id.
 	Tenants map[string]Channel
 	// Timeout bounds the preferred channel's turn, so that the SMS still
-	// fits in the caller's deadline; default DefaultTimeout. Give it room
+	// fits in the caller's deadline; default 10 s. Give it room
 	// for the sender's own delivery check (twilio.Config.ConfirmWhatsApp).
 	Timeout time.Duration
 	// Logger receives a warning per fallback (phone masked, no code). Nil
@@ -41,9 +41,9 @@ type ChannelFallback struct {
 	Logger *slog.Logger
 }
 
-// Preferred returns the channel a text of tenant is tried on first when the
+// preferred returns the channel a text of tenant is tried on first when the
 // message names none.
-func (f *ChannelFallback) Preferred(tenant string) Channel {
+func (f *ChannelFallback) preferred(tenant string) Channel {
 	if c, ok := f.Tenants[tenant]; ok && c != "" {
 		return c
 	}
@@ -61,7 +61,7 @@ func (f *ChannelFallback) Send(ctx context.Context, m Message) (Receipt, error) 
 	}
 	first := m.Channel
 	if first == "" {
-		first = f.Preferred(m.TenantID)
+		first = f.preferred(m.TenantID)
 	}
 	if first.IsSMS() {
 		m.Channel = ChannelSMS
@@ -69,7 +69,7 @@ func (f *ChannelFallback) Send(ctx context.Context, m Message) (Receipt, error) 
 	}
 	timeout := f.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = defaultTimeout
 	}
 	m.Channel = first
 	fctx, cancel := context.WithTimeout(ctx, timeout)

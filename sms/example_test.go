@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/otpreset/go/sms"
@@ -30,16 +29,18 @@ func ExampleLogSender() {
 	// ACa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 SMa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 <nil>
 }
 
-func ExampleTemplates_RenderInfo() {
-	ts, err := sms.NewTemplates("", map[string]string{
-		"short": "{{.Code}} is your {{.AppName}} code\n\n@{{.Domain}} #{{.Code}}",
+func ExampleTemplates_RenderCode() {
+	ts, err := sms.NewLocalizedTemplates(sms.TemplateConfig{
+		Code: map[string]map[string]string{
+			"short": {"": "{{.Code}} is your {{.AppName}} code\n\n@{{.Domain}} #{{.Code}}"},
+		},
 	})
 	if err != nil {
 		panic(err)
 	}
 	d := sms.TemplateData{Code: "123456", Minutes: 5, AppName: "Acme", Domain: "example.com"}
 	for _, name := range []string{"", "short", "nope"} {
-		r, err := ts.RenderInfo(name, d)
+		r, err := ts.RenderCode(name, "", d)
 		if err != nil {
 			panic(err)
 		}
@@ -58,25 +59,6 @@ func ExampleTemplates_RenderInfo() {
 	// Acme: 123456 is your password reset code. It expires in 5 minutes. Do not share it.
 	//
 	// @example.com #123456
-}
-
-func ExampleSegments() {
-	for _, body := range []string{
-		"123456 is your code",
-		strings.Repeat("x", 161),
-		"Price: 5€ [incl. VAT]",
-		"Ваш код 123456",
-		strings.Repeat("ж", 71),
-	} {
-		n, enc := sms.Segments(body)
-		fmt.Println(n, enc)
-	}
-	// Output:
-	// 1 GSM-7
-	// 2 GSM-7
-	// 1 GSM-7
-	// 1 UCS-2
-	// 2 UCS-2
 }
 
 func ExampleFailover() {
@@ -104,7 +86,7 @@ func ExampleMaskPhone() {
 }
 
 func ExampleNewSid() {
-	fmt.Println(sms.NewSid(sms.SidPrefixMessage, bytes.NewReader(bytes.Repeat([]byte{0x0f}, 16))))
+	fmt.Println(sms.NewSid(sms.SidPrefix(false), bytes.NewReader(bytes.Repeat([]byte{0x0f}, 16))))
 	// Output: SM0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f
 }
 

@@ -22,7 +22,7 @@ import (
 type Failover struct {
 	// Senders are tried in order.
 	Senders []Sender
-	// Timeout bounds each sender's turn; default DefaultTimeout.
+	// Timeout bounds each sender's turn; default 10 s.
 	Timeout time.Duration
 	// Logger receives a warning per failed sender (phone masked, no
 	// code). Nil means slog.Default().
@@ -33,7 +33,7 @@ type Failover struct {
 func (f *Failover) Send(ctx context.Context, m Message) (Receipt, error) {
 	timeout := f.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = defaultTimeout
 	}
 	fe := &FailoverError{}
 	for i, s := range f.Senders {

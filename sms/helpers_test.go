@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/otpreset/go/sms"
 )
 
-// fixedClock is an sms.Clock stopped at one instant.
+// fixedClock is a clock stopped at one instant.
 type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }
@@ -36,3 +38,14 @@ func newLogger() (*slog.Logger, *logBuffer) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// codeTemplates are code templates that serve every language, by name;
+// defaultName (one of them, or empty for sms.DefaultTemplate) serves a
+// request that names none or an unknown one.
+func codeTemplates(defaultName string, named map[string]string) (*sms.Templates, error) {
+	code := make(map[string]map[string]string, len(named))
+	for name, text := range named {
+		code[name] = map[string]string{"": text}
+	}
+	return sms.NewLocalizedTemplates(sms.TemplateConfig{Code: code, DefaultCode: defaultName})
+}

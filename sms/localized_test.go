@@ -140,9 +140,9 @@ func TestPluralAndNumber(t *testing.T) {
 	// The built-in text says "1 minute", not "1 minutes".
 	d := data
 	d.Minutes, d.Domain = 1, ""
-	body, _, err := (*sms.Templates)(nil).Render("", d)
+	one, err := (*sms.Templates)(nil).RenderCode("", "", d)
 	require.NoError(t, err)
-	assert.Equal(t, "Acme: 123456 is your password reset code. It expires in 1 minute. Do not share it.", body)
+	assert.Equal(t, "Acme: 123456 is your password reset code. It expires in 1 minute. Do not share it.", one.Body)
 }
 
 func TestNewLocalizedTemplatesRejects(t *testing.T) {
@@ -218,8 +218,8 @@ func TestRenderNotice(t *testing.T) {
 		})
 	}
 
-	// Templates from NewTemplates (codes only) notify with the built-in text.
-	codes, err := sms.NewTemplates("", map[string]string{"short": "{{.Code}}"})
+	// Templates with code texts only notify with the built-in text.
+	codes, err := codeTemplates("", map[string]string{"short": "{{.Code}}"})
 	require.NoError(t, err)
 	r, err := codes.RenderNotice("whatever", "", sms.NoticeData{Time: resetAt})
 	require.NoError(t, err)

@@ -68,7 +68,7 @@ func (s *LogSender) Imitate(m Message) Receipt {
 
 func (s *LogSender) imitateLocked(m Message) Receipt {
 	if s.AccountSid == "" {
-		s.AccountSid = NewSid(SidPrefixAccount, s.Rand)
+		s.AccountSid = NewSid(sidPrefixAccount, s.Rand)
 	}
 	return Receipt{AccountSid: s.AccountSid, Sid: NewSid(SidPrefix(m.Voice), s.Rand)}
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/otpreset/go/internal/scrub"
 )
 
-// DefaultTimeout bounds one attempt of a network sender (Twilio, HTTP) and
-// one sender's turn in a Failover when none is configured.
-const DefaultTimeout = 10 * time.Second
+// defaultTimeout bounds one sender's turn in a Failover or ChannelFallback
+// when none is configured.
+const defaultTimeout = 10 * time.Second
 
 // IsRetryable reports whether a send that failed with err may succeed if
 // tried again: an error that says so itself (a method Retryable() bool, as
@@ -41,9 +41,9 @@ func IsRetryable(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// RetryAfter returns the wait a provider asked for before the next try (its
+// retryAfter returns the wait a provider asked for before the next try (its
 // Retry-After header), found on err by a method RetryAfter() time.Duration.
-func RetryAfter(err error) (time.Duration, bool) {
+func retryAfter(err error) (time.Duration, bool) {
 	var r interface{ RetryAfter() time.Duration }
 	if errors.As(err, &r) {
 		if d := r.RetryAfter(); d > 0 {
@@ -56,7 +56,8 @@ func RetryAfter(err error) (time.Duration, bool) {
 // Retry is a Sender that tries Sender again when it fails with a retryable
 // error (see IsRetryable): HTTP 429 and 5xx answers, timeouts, refused
 // connections. Waits grow exponentially from BaseDelay, at most MaxDelay, and
-// are never shorter than the provider's Retry-After. It gives up at once
+// are never shorter than the provider's Retry-After (an error with a method
+// RetryAfter() time.Duration, as *twilio.Error and *httpsender.Error have). It gives up at once
 // when the provider asks for a wait longer than MaxDelay, when the context's
 // deadline would pass during the wait, or when ctx is done.
 //
@@ -84,9 +85,9 @@ type Retry struct {
 	// Jitter spreads a wait d; default: uniformly in [d/2, d]. Tests set
 	// it to the identity.
 	Jitter func(d time.Duration) time.Duration
-	// Clock tells the time, compared with ctx's deadline. Nil means
-	// SystemClock.
-	Clock Clock
+	// Clock tells the time, compared with ctx's deadline: any value with a
+	// Now method, such as an otpreset.Clock. Nil means the system clock.
+	Clock interface{ Now() time.Time }
 	// Logger receives a warning per retry (phone masked, no code). Nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -155,18 +156,18 @@ func (r *Retry) wait(ctx context.Context, attempt int, err error) (time.Duration
 	} else {
 		d = d/2 + rand.N(d/2+1)
 	}
-	if ra, ok := RetryAfter(err); ok {
+	if ra, ok := retryAfter(err); ok {
 		if ra > maxDelay {
 			return 0, false
 		}
 		d = max(d, ra)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		clock := r.Clock
-		if clock == nil {
-			clock = SystemClock
+		now := time.Now()
+		if r.Clock != nil {
+			now = r.Clock.Now()
 		}
-		if dl.Sub(clock.Now()) <= d {
+		if dl.Sub(now) <= d {
 			return 0, false
 		}
 	}

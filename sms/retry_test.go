@@ -213,9 +213,4 @@ func TestIsRetryable(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, sms.IsRetryable(tt.err), tt.name)
 	}
-	d, ok := sms.RetryAfter(fmt.Errorf("x: %w", &statusErr{status: 429, wait: 3 * time.Second}))
-	assert.True(t, ok)
-	assert.Equal(t, 3*time.Second, d)
-	_, ok = sms.RetryAfter(&statusErr{status: 429})
-	assert.False(t, ok)
 }

@@ -2,10 +2,10 @@ package sms
 
 import "strings"
 
-// Encodings Segments reports.
+// The encodings of Rendered.Encoding.
 const (
-	EncodingGSM7 = "GSM-7" // the GSM 03.38 default alphabet, 7 bits a character
-	EncodingUCS2 = "UCS-2" // 16 bits a character (UTF-16 on the wire)
+	encodingGSM7 = "GSM-7" // the GSM 03.38 default alphabet, 7 bits a character
+	encodingUCS2 = "UCS-2" // 16 bits a character (UTF-16 on the wire)
 )
 
 // gsm7Basic is the GSM 03.38 default alphabet (the escape 0x1B excluded);
@@ -24,22 +24,22 @@ const (
 	ucs2Single, ucs2Part = 70, 67
 )
 
-// Segments reports how many SMS segments body takes and in which encoding:
+// segments reports how many SMS segments body takes and in which encoding:
 // GSM-7 when every character is in the GSM 03.38 alphabet (extension
 // characters such as € [ ] { } count twice), 160 characters alone or 153 per
 // part; UCS-2 otherwise, 70 alone or 67 per part (a character outside the
 // Basic Multilingual Plane, such as an emoji, counts twice). A character is
 // never split between parts. An empty body takes 0 segments.
-func Segments(body string) (n int, encoding string) {
-	encoding = EncodingGSM7
+func segments(body string) (n int, encoding string) {
+	encoding = encodingGSM7
 	for _, r := range body {
 		if !strings.ContainsRune(gsm7Basic, r) && !strings.ContainsRune(gsm7Extension, r) {
-			encoding = EncodingUCS2
+			encoding = encodingUCS2
 			break
 		}
 	}
 	single, part := gsm7Single, gsm7Part
-	if encoding == EncodingUCS2 {
+	if encoding == encodingUCS2 {
 		single, part = ucs2Single, ucs2Part
 	}
 	total := 0
@@ -65,7 +65,7 @@ func Segments(body string) (n int, encoding string) {
 
 // units is what r costs: septets in GSM-7, UTF-16 code units in UCS-2.
 func units(r rune, encoding string) int {
-	if encoding == EncodingGSM7 {
+	if encoding == encodingGSM7 {
 		if strings.ContainsRune(gsm7Extension, r) {
 			return 2
 		}

@@ -8,9 +8,9 @@ import (
 
 // Twilio's SID prefixes for the resources a Receipt names.
 const (
-	SidPrefixAccount = "AC" // account
-	SidPrefixMessage = "SM" // SMS message
-	SidPrefixCall    = "CA" // voice call
+	sidPrefixAccount = "AC" // account
+	sidPrefixMessage = "SM" // SMS message
+	sidPrefixCall    = "CA" // voice call
 )
 
 // NewSid returns a Twilio-shaped id: prefix followed by 32 lower-case hex
@@ -29,12 +29,12 @@ func NewSid(prefix string, r io.Reader) string {
 }
 
 // SidPrefix returns the prefix of the Sid a Twilio-shaped sender returns for
-// a message: SidPrefixCall for a voice call, SidPrefixMessage for a text.
+// a message: "CA" (a call) for a voice code, "SM" (a message) for a text.
 func SidPrefix(voice bool) string {
 	if voice {
-		return SidPrefixCall
+		return sidPrefixCall
 	}
-	return SidPrefixMessage
+	return sidPrefixMessage
 }
 
 // Imitator is implemented by senders that can make a receipt shaped like the
@@ -54,5 +54,5 @@ func imitate(s Sender, m Message) Receipt {
 	if im, ok := s.(Imitator); ok {
 		return im.Imitate(m)
 	}
-	return Receipt{AccountSid: NewSid(SidPrefixAccount, nil), Sid: NewSid(SidPrefix(m.Voice), nil)}
+	return Receipt{AccountSid: NewSid(sidPrefixAccount, nil), Sid: NewSid(SidPrefix(m.Voice), nil)}
 }

@@ -9,20 +9,7 @@ package sms
 import (
 	"context"
 	"errors"
-	"time"
 )
-
-// Clock tells the time. Senders read it against a deadline, for Retry-After
-// dates and to stamp signed requests; inject a fixed one in tests
-// (otpresettest.Clock fits).
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-// SystemClock is the Clock of the machine, used where a Clock is nil.
-var SystemClock Clock = systemClock{}
 
 // Message is one code to deliver.
 type Message struct {

@@ -44,12 +44,11 @@ const DefaultTemplate = `{{if .AppName}}{{.AppName}}: {{end}}{{.Code}} is your p
 
 @{{.Domain}} #{{.Code}}{{end}}`
 
-// DefaultNoticeTemplate is the reset notification used when a tenant sets
+// defaultNoticeTemplate is the reset notification used when a tenant sets
 // none: when the password changed and what to do if it was not the owner.
-const DefaultNoticeTemplate = `{{if .AppName}}{{.AppName}}: {{end}}Your password was changed on {{.Time.Format "2 Jan 2006 at 15:04 MST"}}. If this was not you, contact {{if .Support}}{{.Support}}{{else}}support{{end}} at once.`
+const defaultNoticeTemplate = `{{if .AppName}}{{.AppName}}: {{end}}Your password was changed on {{.Time.Format "2 Jan 2006 at 15:04 MST"}}. If this was not you, contact {{if .Support}}{{.Support}}{{else}}support{{end}} at once.`
 
-// ErrBadTemplate is wrapped by NewTemplates' and NewLocalizedTemplates'
-// errors: a template that does not parse, uses a field its data lacks, a
+// ErrBadTemplate is wrapped by NewLocalizedTemplates' errors: a template that does not parse, uses a field its data lacks, a
 // code template that leaves out {{.Code}}, a notice that names it (also
 // ErrNoticeCode), a language tag that is not BCP 47, or a default name that
 // is not among the templates.
@@ -63,7 +62,7 @@ var ErrNoticeCode = errors.New("sms: a reset notification must not contain the c
 // TemplateConfig is a tenant's templates by name and language, for
 // NewLocalizedTemplates. Each text is a Go text/template; a language key is
 // a BCP 47 tag ("en", "hi", "pt-BR"), or "" for a text that serves any
-// language (what NewTemplates makes).
+// language.
 type TemplateConfig struct {
 	// Language is the tenant's default language (BCP 47), used when the
 	// request's Accept-Language matches none of a template's languages.
@@ -81,7 +80,8 @@ type TemplateConfig struct {
 	// None may use {{.Code}}.
 	Notice map[string]map[string]string
 	// DefaultNotice names the notice used as DefaultCode is for codes.
-	// Empty: DefaultNoticeTemplate.
+	// Empty: the built-in English notice, which tells when the password
+	// was changed and to contact Support at once if it was not the owner.
 	DefaultNotice string
 	// Location is the time zone notices show NoticeData.Time in; UTC when
 	// nil.
@@ -95,8 +95,9 @@ type TemplateConfig struct {
 // first 256 bytes, and of them the first 16 entries, are read), then the
 // tenant's default language, then a language-neutral text; failing those the
 // tenant's default template is used the same way, and last the built-in
-// English one. A nil *Templates renders DefaultTemplate and
-// DefaultNoticeTemplate for every name. It is safe for concurrent use.
+// English one. A nil *Templates renders the built-in texts (DefaultTemplate
+// and the notice of TemplateConfig.DefaultNotice) for every name. It is safe
+// for concurrent use.
 type Templates struct {
 	code, notice set
 	lang         language.Tag
@@ -157,20 +158,6 @@ var builtin = func() *Templates {
 	return t
 }()
 
-// NewTemplates parses named templates that serve every language; defaultName
-// (which must be one of them, or empty for DefaultTemplate) is used when a
-// request names none or names one that does not exist. Each template is
-// tried with sample data, so a misspelt field or a template without the code
-// fails here, with ErrBadTemplate, and not when a user asks for a code. It is
-// NewLocalizedTemplates with each text under the language "".
-func NewTemplates(defaultName string, named map[string]string) (*Templates, error) {
-	code := make(map[string]map[string]string, len(named))
-	for name, text := range named {
-		code[name] = map[string]string{"": text}
-	}
-	return NewLocalizedTemplates(TemplateConfig{Code: code, DefaultCode: defaultName})
-}
-
 // NewLocalizedTemplates checks and parses a tenant's templates. Every text
 // is parsed with missingkey=error and rendered with sample data; code
 // templates must include {{.Code}} and notices must not use it. Errors wrap
@@ -205,7 +192,7 @@ func NewLocalizedTemplates(cfg TemplateConfig) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.notice.builtin, err = parseLocalized("default notice", map[string]string{"": DefaultNoticeTemplate}, language.English, checkNotice)
+	t.notice.builtin, err = parseLocalized("default notice", map[string]string{"": defaultNoticeTemplate}, language.English, checkNotice)
 	if err != nil {
 		return nil, err
 	}
@@ -421,39 +408,30 @@ func (s *set) pick(name string, langs []language.Tag) (tmpl *template.Template, 
 	return p, tag, found
 }
 
-// Render renders the code template called name (the tenant default when name
-// is empty or unknown) in the tenant's default language. found reports
-// whether name was known, so the caller can log a request for a template
-// that does not exist. RenderCode also takes the request's languages.
-func (t *Templates) Render(name string, d TemplateData) (body string, found bool, err error) {
-	r, err := t.RenderCode(name, "", d)
-	return r.Body, r.Found, err
-}
-
 // Rendered is a rendered message and what a caller may want to log about it.
 type Rendered struct {
 	// Body is the message text.
 	Body string
-	// Found reports whether the requested template name was known (Render's
-	// found).
+	// Found reports whether the requested template name was known (empty
+	// counts as known), so that the caller can log a request for a template
+	// that does not exist.
 	Found bool
 	// Language is the BCP 47 tag of the text used (for a language-neutral
 	// text, the tenant's default language).
 	Language string
-	// Segments is how many SMS segments Body takes, in Encoding (see
-	// Segments). More than one costs more and may arrive out of order:
-	// worth a warning in the logs.
+	// Segments is how many SMS segments Body takes, in Encoding: "GSM-7"
+	// when every character is in the GSM 03.38 alphabet (160 characters
+	// alone, 153 a part; the extension characters such as € [ ] { } count
+	// twice), else "UCS-2" (70 alone, 67 a part; a character outside the
+	// Basic Multilingual Plane, such as an emoji, counts twice). More than
+	// one segment costs more and may arrive out of order: worth a warning in
+	// the logs.
 	Segments int
 	Encoding string
 }
 
 // MultiSegment reports whether the message needs more than one SMS segment.
 func (r Rendered) MultiSegment() bool { return r.Segments > 1 }
-
-// RenderInfo renders like Render and also counts the message's segments.
-func (t *Templates) RenderInfo(name string, d TemplateData) (Rendered, error) {
-	return t.RenderCode(name, "", d)
-}
 
 // RenderCode renders the code template called name (the smstemplate
 // parameter; empty or unknown: the tenant default) in the language that
@@ -489,6 +467,6 @@ func render(p *template.Template, tag language.Tag, found bool, d any) (Rendered
 		return Rendered{Found: found}, fmt.Errorf("sms: render template: %w", err)
 	}
 	body := b.String()
-	n, enc := Segments(body)
+	n, enc := segments(body)
 	return Rendered{Body: body, Found: found, Language: tag.String(), Segments: n, Encoding: enc}, nil
 }

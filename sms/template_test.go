@@ -18,9 +18,9 @@ func TestTemplatesSelection(t *testing.T) {
 		"short": "{{.Code}} is your {{.AppName}} code",
 		"hi":    "आपका कोड {{.Code}} है",
 	}
-	withDefault, err := sms.NewTemplates("short", named)
+	withDefault, err := codeTemplates("short", named)
 	require.NoError(t, err)
-	builtin, err := sms.NewTemplates("", named)
+	builtin, err := codeTemplates("", named)
 	require.NoError(t, err)
 	var zero *sms.Templates
 
@@ -42,15 +42,15 @@ func TestTemplatesSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body, found, err := tt.templates.Render(tt.request, data)
+			r, err := tt.templates.RenderCode(tt.request, "", data)
 			require.NoError(t, err)
-			assert.Equal(t, tt.body, body)
-			assert.Equal(t, tt.found, found)
+			assert.Equal(t, tt.body, r.Body)
+			assert.Equal(t, tt.found, r.Found)
 		})
 	}
 }
 
-func TestNewTemplatesRejects(t *testing.T) {
+func TestCodeTemplatesRejects(t *testing.T) {
 	tests := []struct {
 		name        string
 		defaultName string
@@ -65,7 +65,7 @@ func TestNewTemplatesRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := sms.NewTemplates(tt.defaultName, tt.named)
+			_, err := codeTemplates(tt.defaultName, tt.named)
 			require.ErrorIs(t, err, sms.ErrBadTemplate)
 			assert.Contains(t, err.Error(), tt.want)
 		})
@@ -78,7 +78,8 @@ func TestNewTemplatesRejects(t *testing.T) {
 var autofillLine = regexp.MustCompile(`^@([^\s@#/:]+) #(\S+)$`)
 
 func TestDefaultTemplateAutofillLine(t *testing.T) {
-	body, _, err := (*sms.Templates)(nil).Render("", data)
+	r, err := (*sms.Templates)(nil).RenderCode("", "", data)
+	body := r.Body
 	require.NoError(t, err)
 	lines := strings.Split(body, "\n")
 	m := autofillLine.FindStringSubmatch(lines[len(lines)-1])
@@ -89,7 +90,8 @@ func TestDefaultTemplateAutofillLine(t *testing.T) {
 
 	noDomain := data
 	noDomain.Domain = ""
-	body, _, err = (*sms.Templates)(nil).Render("", noDomain)
+	r, err = (*sms.Templates)(nil).RenderCode("", "", noDomain)
+	body = r.Body
 	require.NoError(t, err)
 	assert.NotContains(t, body, "@")
 	assert.NotContains(t, body, "\n")
@@ -97,13 +99,14 @@ func TestDefaultTemplateAutofillLine(t *testing.T) {
 
 	noApp := data
 	noApp.AppName = ""
-	body, _, err = (*sms.Templates)(nil).Render("", noApp)
+	r, err = (*sms.Templates)(nil).RenderCode("", "", noApp)
+	body = r.Body
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(body, "123456 is your"), body)
 }
 
-func TestRenderInfo(t *testing.T) {
-	ts, err := sms.NewTemplates("", map[string]string{
+func TestRenderCodeCountsSegments(t *testing.T) {
+	ts, err := codeTemplates("", map[string]string{
 		"long": strings.Repeat("Please read carefully. ", 8) + "{{.Code}}",
 		"ru":   "Код {{.Code}}",
 	})
@@ -114,18 +117,14 @@ func TestRenderInfo(t *testing.T) {
 		encoding string
 		found    bool
 	}{
-		{"", 1, sms.EncodingGSM7, true},
-		{"long", 2, sms.EncodingGSM7, true},
-		{"ru", 1, sms.EncodingUCS2, true},
-		{"missing", 1, sms.EncodingGSM7, false},
+		{"", 1, "GSM-7", true},
+		{"long", 2, "GSM-7", true},
+		{"ru", 1, "UCS-2", true},
+		{"missing", 1, "GSM-7", false},
 	}
 	for _, tt := range tests {
-		r, err := ts.RenderInfo(tt.name, data)
+		r, err := ts.RenderCode(tt.name, "", data)
 		require.NoError(t, err)
-		body, found, err := ts.Render(tt.name, data)
-		require.NoError(t, err)
-		assert.Equal(t, body, r.Body, tt.name)
-		assert.Equal(t, found, r.Found, tt.name)
 		assert.Equal(t, tt.found, r.Found, tt.name)
 		assert.Equal(t, tt.segments, r.Segments, tt.name)
 		assert.Equal(t, tt.encoding, r.Encoding, tt.name)

@@ -72,15 +72,3 @@ func BenchmarkEmit(b *testing.B) {
 	cancel()
 	_ = s.Close(ctx)
 }
-
-func BenchmarkVerify(b *testing.B) {
-	body := []byte(`{"HookName":"resetpassword","Time":"2026-05-01T12:00:00Z","HookId":"evt-1","Data":{"Uid":"u-1"}}`)
-	h := specHeaders(b, testSecrets, "evt-1", epoch, body)
-	v := Verifier{Secrets: testSecrets, Clock: fixedClock(epoch)}
-	b.ResetTimer()
-	for range b.N {
-		if err := v.Verify(h, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

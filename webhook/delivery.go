@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otpreset/go/webhook/signature"
 )
 
 // maxDrain is how much of an answer's body is read (and discarded) so that
@@ -40,7 +42,7 @@ func (s *HTTPSink) attempt(j *job) outcome {
 	// Standard Webhooks: the timestamp is the attempt's, so a retry an hour
 	// later is not refused by the receiver's tolerance; the id stays the
 	// event's.
-	if err := SignHeaders(req.Header, j.ep.Secrets, j.eventID, s.clock.Now(), j.body); err != nil {
+	if err := signature.Sign(req.Header, j.ep.Secrets, j.eventID, s.clock.now(), j.body); err != nil {
 		return outcome{err: err}
 	}
 	resp, err := s.client.Do(req)
@@ -64,7 +66,7 @@ func (s *HTTPSink) attempt(j *job) outcome {
 	o.err = &StatusError{StatusCode: resp.StatusCode}
 	o.retryable = retryableStatus(resp.StatusCode)
 	if o.retryable {
-		o.retryAfter, o.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.clock.Now())
+		o.retryAfter, o.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.clock.now())
 	}
 	return o
 }

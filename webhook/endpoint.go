@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+
+	"github.com/otpreset/go/webhook/signature"
 )
 
 // ErrInvalidEndpoint is wrapped by Endpoint.Validate's errors.
@@ -21,7 +23,7 @@ type Endpoint struct {
 
 // Validate reports whether e can be delivered to: an absolute http(s) URL
 // and at least one well-formed secret. Errors wrap ErrInvalidEndpoint (and
-// ErrBadSecret for a malformed Standard Webhooks secret).
+// signature.ErrBadSecret for a malformed Standard Webhooks secret).
 func (e Endpoint) Validate() error {
 	u, err := url.Parse(e.URL)
 	if err != nil {
@@ -33,13 +35,11 @@ func (e Endpoint) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("%w: URL has no host", ErrInvalidEndpoint)
 	}
-	if e.Secrets.LoginRadius == "" && e.Secrets.Standard == "" {
+	switch err := e.Secrets.Validate(); {
+	case errors.Is(err, signature.ErrNoSecret):
 		return fmt.Errorf("%w: no secret: deliveries would be unsigned", ErrInvalidEndpoint)
-	}
-	if e.Secrets.Standard != "" {
-		if _, err := decodeStandardSecret(e.Secrets.Standard); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidEndpoint, err)
-		}
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrInvalidEndpoint, err)
 	}
 	return nil
 }

@@ -101,15 +101,15 @@ type Stats struct {
 	Rejected uint64
 }
 
-// Defaults of HTTPSinkConfig.
+// Defaults of HTTPSinkConfig, each documented on its field.
 const (
-	DefaultWorkers        = 4
-	DefaultQueueSize      = 1024
-	DefaultAttemptTimeout = 15 * time.Second
-	DefaultMaxAttempts    = 10
-	DefaultBaseBackoff    = 5 * time.Second
-	DefaultMaxBackoff     = 10 * time.Minute
-	DefaultUserAgent      = "otpreset-webhook/1.0"
+	defaultWorkers        = 4
+	defaultQueueSize      = 1024
+	defaultAttemptTimeout = 15 * time.Second
+	defaultMaxAttempts    = 10
+	defaultBaseBackoff    = 5 * time.Second
+	defaultMaxBackoff     = 10 * time.Minute
+	defaultUserAgent      = "otpreset-webhook/1.0"
 )
 
 // HTTPSinkConfig configures an HTTPSink. Only Endpoints is required; every
@@ -141,7 +141,7 @@ type HTTPSinkConfig struct {
 	// egress proxy that refuses internal addresses, or a dialer with
 	// CheckDestination as its Control).
 	AllowPrivateDestinations bool
-	// UserAgent is the User-Agent header. Default DefaultUserAgent.
+	// UserAgent is the User-Agent header. Default "otpreset-webhook/1.0".
 	UserAgent string
 	// Workers is how many deliveries run at once. Default 4.
 	Workers int
@@ -164,8 +164,12 @@ type HTTPSinkConfig struct {
 	// span about a quarter of an hour on average.
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
-	// Clock stamps attempts and times the waits. Default SystemClock.
-	Clock Clock
+	// Clock stamps attempts (webhook-timestamp) and reads Retry-After
+	// dates: any value with a Now method, such as an otpreset.Clock. Nil
+	// means the system clock. When it also has a method
+	// After(d time.Duration) <-chan time.Time, the waits between retries
+	// use it, so that a test's fake clock can fire them at once.
+	Clock interface{ Now() time.Time }
 	// Random is the jitter's source. Default: math/rand/v2's global source.
 	Random rand.Source
 	// OnDeadLetter receives every delivery that will not be tried again,
@@ -180,7 +184,7 @@ type HTTPSinkConfig struct {
 }
 
 // HTTPSink is a Sink that POSTs each event as JSON to its tenant's
-// endpoints, signed with SignHeaders, from a pool of workers. Emit only
+// endpoints, signed with signature.Sign, from a pool of workers. Emit only
 // queues; Close drains. Create it with NewHTTPSink.
 type HTTPSink struct {
 	endpoints      EndpointSource
@@ -193,7 +197,7 @@ type HTTPSink struct {
 	maxAttempts    int
 	baseBackoff    time.Duration
 	maxBackoff     time.Duration
-	clock          Clock
+	clock          clock
 	onDeadLetter   func(DeadLetter)
 	log            *slog.Logger
 
@@ -254,14 +258,14 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 	}
 	s := &HTTPSink{
 		endpoints:      cfg.Endpoints,
-		userAgent:      orDefault(cfg.UserAgent, DefaultUserAgent),
-		queueSize:      orDefault(cfg.QueueSize, DefaultQueueSize),
+		userAgent:      orDefault(cfg.UserAgent, defaultUserAgent),
+		queueSize:      orDefault(cfg.QueueSize, defaultQueueSize),
 		policy:         cfg.QueueFull,
-		attemptTimeout: orDefault(cfg.AttemptTimeout, DefaultAttemptTimeout),
-		maxAttempts:    orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
-		baseBackoff:    orDefault(cfg.BaseBackoff, DefaultBaseBackoff),
-		maxBackoff:     orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
-		clock:          cfg.Clock,
+		attemptTimeout: orDefault(cfg.AttemptTimeout, defaultAttemptTimeout),
+		maxAttempts:    orDefault(cfg.MaxAttempts, defaultMaxAttempts),
+		baseBackoff:    orDefault(cfg.BaseBackoff, defaultBaseBackoff),
+		maxBackoff:     orDefault(cfg.MaxBackoff, defaultMaxBackoff),
+		clock:          clockOf(cfg.Clock),
 		onDeadLetter:   cfg.OnDeadLetter,
 		log:            cfg.Logger,
 		abortCh:        make(chan struct{}),
@@ -276,9 +280,6 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 		return nil, err
 	}
 	s.client, s.transport = client, transport
-	if s.clock == nil {
-		s.clock = SystemClock
-	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -287,7 +288,7 @@ func NewHTTPSink(cfg HTTPSinkConfig) (*HTTPSink, error) {
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
-	workers := orDefault(cfg.Workers, DefaultWorkers)
+	workers := orDefault(cfg.Workers, defaultWorkers)
 	s.wg.Add(workers)
 	for range workers {
 		go s.work()
@@ -487,7 +488,7 @@ func (s *HTTPSink) isAborted() bool {
 func (s *HTTPSink) wait(j *job, d time.Duration) {
 	defer s.wg.Done()
 	select {
-	case <-s.clock.After(d):
+	case <-s.clock.after(d):
 	case <-j.stop:
 		return
 	case <-s.abortCh:

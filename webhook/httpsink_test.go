@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otpreset/go/webhook/signature"
 )
 
 // newTestSink returns a sink delivering tenant-1's events to urls, with a
@@ -91,7 +93,7 @@ func TestHTTPSinkDeliversSignedJSON(t *testing.T) {
 	assert.JSONEq(t, string(want), string(r.Body))
 	assert.Equal(t, want, r.Body, "the body is exactly Payload(), byte for byte")
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
-	assert.Equal(t, DefaultUserAgent, r.Header.Get("User-Agent"))
+	assert.Equal(t, defaultUserAgent, r.Header.Get("User-Agent"))
 	assert.Equal(t, specLoginRadius(testLRSecret, r.Body), r.Header.Get("signature"))
 	assert.Equal(t, e.ID, r.Header.Get("webhook-id"))
 	assert.Equal(t, strconv.FormatInt(epoch.Unix(), 10), r.Header.Get("webhook-timestamp"))
@@ -575,7 +577,7 @@ func TestNewHTTPSinkValidatesConfig(t *testing.T) {
 		{"relative URL", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {{URL: "/in", Secrets: testSecrets}}}}, ErrInvalidEndpoint},
 		{"ftp URL", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {{URL: "ftp://h/in", Secrets: testSecrets}}}}, ErrInvalidEndpoint},
 		{"no secret", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {{URL: good.URL}}}}, ErrInvalidEndpoint},
-		{"bad Standard secret", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {{URL: good.URL, Secrets: Secrets{Standard: "whsec_***"}}}}}, ErrBadSecret},
+		{"bad Standard secret", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {{URL: good.URL, Secrets: Secrets{Standard: "whsec_***"}}}}}, signature.ErrBadSecret},
 		{"valid", HTTPSinkConfig{Endpoints: StaticEndpoints{"t": {good}}}, nil},
 	}
 	for _, tt := range tests {
@@ -643,7 +645,7 @@ func TestBackoffCeiling(t *testing.T) {
 		{7, 320 * time.Second}, {8, 10 * time.Minute}, {60, 10 * time.Minute}, {1000, 10 * time.Minute},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, backoffCeiling(tt.attempt, DefaultBaseBackoff, DefaultMaxBackoff), "attempt %d", tt.attempt)
+		assert.Equal(t, tt.want, backoffCeiling(tt.attempt, defaultBaseBackoff, defaultMaxBackoff), "attempt %d", tt.attempt)
 	}
 }
 

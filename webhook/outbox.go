@@ -16,11 +16,11 @@ import (
 // has no endpoint: nothing can deliver it.
 var ErrNoEndpoints = errors.New("webhook: tenant has no endpoint")
 
-// Defaults of DispatcherConfig.
+// Defaults of DispatcherConfig, each documented on its field.
 const (
-	DefaultPollInterval = time.Second
-	DefaultBatchSize    = 100
-	DefaultParkFor      = time.Hour
+	defaultPollInterval = time.Second
+	defaultBatchSize    = 100
+	defaultParkFor      = time.Hour
 	markTimeout         = 10 * time.Second
 )
 
@@ -43,8 +43,11 @@ type DispatcherConfig struct {
 	// It stays pending in the outbox meanwhile, so a restarted process tries
 	// it at once. Default 1 h.
 	ParkFor time.Duration
-	// Clock times the polls and parking. Default SystemClock.
-	Clock Clock
+	// Clock times the parking: any value with a Now method. Nil means the
+	// system clock. When it also has a method
+	// After(d time.Duration) <-chan time.Time, the waits between polls use
+	// it.
+	Clock interface{ Now() time.Time }
 	// Logger as in HTTPSinkConfig. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -78,7 +81,7 @@ type Dispatcher struct {
 	interval time.Duration
 	batch    int
 	parkFor  time.Duration
-	clock    Clock
+	clock    clock
 	log      *slog.Logger
 
 	pollMu   sync.Mutex // one Poll at a time
@@ -108,17 +111,14 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	d := &Dispatcher{
 		outbox:   cfg.Outbox,
 		sink:     cfg.Sink,
-		interval: orDefault(cfg.PollInterval, DefaultPollInterval),
-		batch:    orDefault(cfg.BatchSize, DefaultBatchSize),
-		parkFor:  orDefault(cfg.ParkFor, DefaultParkFor),
-		clock:    cfg.Clock,
+		interval: orDefault(cfg.PollInterval, defaultPollInterval),
+		batch:    orDefault(cfg.BatchSize, defaultBatchSize),
+		parkFor:  orDefault(cfg.ParkFor, defaultParkFor),
+		clock:    clockOf(cfg.Clock),
 		log:      cfg.Logger,
 		inflight: map[string]*outboxDelivery{},
 		parked:   map[string]time.Time{},
 		recent:   map[string]struct{}{},
-	}
-	if d.clock == nil {
-		d.clock = SystemClock
 	}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -145,7 +145,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-d.clock.After(d.interval):
+		case <-d.clock.after(d.interval):
 		}
 	}
 }
@@ -156,8 +156,36 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) Poll(ctx context.Context) (int, error) {
 	d.pollMu.Lock()
 	defer d.pollMu.Unlock()
-	now := d.clock.Now()
+	msgs, err := d.outbox.PendingOutbox(ctx, d.startPoll())
+	if err != nil {
+		return 0, fmt.Errorf("webhook: reading the outbox: %w", err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if n >= d.batch {
+			break
+		}
+		queued, err := d.queue(ctx, m)
+		if errors.Is(err, ErrQueueFull) {
+			d.log.Debug("webhook: sink queue full; outbox messages wait for the next poll", "queued", n)
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if queued {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// startPoll forgets what the last poll needed to skip and returns how many
+// pending messages to read.
+func (d *Dispatcher) startPoll() int {
+	now := d.clock.now()
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	// A message marked before this poll reads the outbox is no longer
 	// pending in what it reads; only marks during this poll need skipping.
 	clear(d.recent)
@@ -167,62 +195,52 @@ func (d *Dispatcher) Poll(ctx context.Context) (int, error) {
 		}
 	}
 	// Ask for enough to see BatchSize messages beyond those skipped.
-	limit := d.batch + len(d.inflight) + len(d.parked)
+	return d.batch + len(d.inflight) + len(d.parked)
+}
+
+// queue hands m to the sink for each endpoint of its tenant, unless it is
+// being delivered, parked or was just marked. queued reports whether it was
+// handed over; an error means the sink refused it (ErrQueueFull included).
+func (d *Dispatcher) queue(ctx context.Context, m store.OutboxMessage) (queued bool, err error) {
+	if m.ID == "" {
+		d.log.Error("webhook: outbox message without ID skipped", "tenant", m.TenantID)
+		return false, nil
+	}
+	d.mu.Lock()
+	_, busy := d.inflight[m.ID]
+	_, parked := d.parked[m.ID]
+	_, done := d.recent[m.ID]
 	d.mu.Unlock()
-	msgs, err := d.outbox.PendingOutbox(ctx, limit)
+	if busy || parked || done {
+		return false, nil
+	}
+	eps, err := d.sink.endpoints.Endpoints(ctx, m.TenantID)
 	if err != nil {
-		return 0, fmt.Errorf("webhook: reading the outbox: %w", err)
+		d.log.Error("webhook: endpoints of an outbox message's tenant", "event_id", m.ID, "tenant", m.TenantID, "error", err)
+		return false, nil
 	}
-	n := 0
-	for _, m := range msgs {
-		if n >= d.batch {
-			break
-		}
-		if m.ID == "" {
-			d.log.Error("webhook: outbox message without ID skipped", "tenant", m.TenantID)
-			continue
-		}
-		d.mu.Lock()
-		_, busy := d.inflight[m.ID]
-		_, parked := d.parked[m.ID]
-		_, done := d.recent[m.ID]
-		d.mu.Unlock()
-		if busy || parked || done {
-			continue
-		}
-		eps, err := d.sink.endpoints.Endpoints(ctx, m.TenantID)
-		if err != nil {
-			d.log.Error("webhook: endpoints of an outbox message's tenant", "event_id", m.ID, "tenant", m.TenantID, "error", err)
-			continue
-		}
-		if len(eps) == 0 {
-			d.sink.deadLetter(&job{eventID: m.ID, tenantID: m.TenantID, body: m.Payload}, ErrNoEndpoints)
-			d.park(m.ID)
-			continue
-		}
-		od := &outboxDelivery{d: d, msg: m, ctx: context.WithoutCancel(ctx), left: len(eps)}
-		d.mu.Lock()
-		d.inflight[m.ID] = od
-		d.mu.Unlock()
-		if err := d.sink.enqueue(d.sink.newJobs(m.ID, m.TenantID, m.Payload, eps, od.done), QueueFullReject); err != nil {
-			d.mu.Lock()
-			delete(d.inflight, m.ID)
-			d.mu.Unlock()
-			if errors.Is(err, ErrQueueFull) {
-				d.log.Debug("webhook: sink queue full; outbox messages wait for the next poll", "queued", n)
-				return n, nil
-			}
-			return n, err
-		}
-		n++
+	if len(eps) == 0 {
+		d.sink.deadLetter(&job{eventID: m.ID, tenantID: m.TenantID, body: m.Payload}, ErrNoEndpoints)
+		d.park(m.ID)
+		return false, nil
 	}
-	return n, nil
+	od := &outboxDelivery{d: d, msg: m, ctx: context.WithoutCancel(ctx), left: len(eps)}
+	d.mu.Lock()
+	d.inflight[m.ID] = od
+	d.mu.Unlock()
+	if err := d.sink.enqueue(d.sink.newJobs(m.ID, m.TenantID, m.Payload, eps, od.done), QueueFullReject); err != nil {
+		d.mu.Lock()
+		delete(d.inflight, m.ID)
+		d.mu.Unlock()
+		return false, err
+	}
+	return true, nil
 }
 
 func (d *Dispatcher) park(id string) {
 	d.parkedN.Add(1)
 	d.mu.Lock()
-	d.parked[id] = d.clock.Now().Add(d.parkFor)
+	d.parked[id] = d.clock.now().Add(d.parkFor)
 	d.mu.Unlock()
 }
 

@@ -411,7 +411,7 @@ func TestDispatcherRunStops(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- d2.Run(ctx) }()
 	clock.awaitRegistered(t)
-	clock.Advance(DefaultPollInterval)
+	clock.Advance(defaultPollInterval)
 	clock.awaitRegistered(t)
 	cancel()
 	assert.ErrorIs(t, <-ran, context.Canceled)

@@ -1,7 +1,7 @@
 // Package webhook defines the events otpreset emits and the Sink that
 // receives them. HTTPSink delivers them to a host's endpoints, signed with
-// LoginRadius's "signature" header and the Standard Webhooks headers; Verify
-// checks those signatures in a receiver.
+// LoginRadius's "signature" header and the Standard Webhooks headers
+// (package signature); Verify checks those signatures in a receiver.
 //
 // # Delivery
 //
@@ -28,15 +28,33 @@
 //
 // # Receiving
 //
-// A receiver reads the raw body and calls Verify (or a Verifier, to set the
-// tolerance and clock) before decoding it; see examples/webhookreceiver.
+// A receiver reads the raw body and calls Verify (or a signature.Verifier,
+// to set the tolerance and clock) before decoding it; see
+// examples/webhookreceiver.
 package webhook
 
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"time"
+
+	"github.com/otpreset/go/webhook/signature"
 )
+
+// Secrets are the keys an endpoint's deliveries are signed with (see
+// package signature).
+type Secrets = signature.Secrets
+
+// Verify checks the signatures of a delivery in a receiver: h are its
+// headers and body its raw body, exactly as received (before any JSON
+// decoding), s the endpoint's secrets. Every scheme whose secret is set must
+// verify, and a Standard Webhooks timestamp must be within 5 minutes of now.
+// It is signature.Verify; errors wrap signature's ErrNoSecret,
+// ErrMissingHeaders, ErrInvalid, ErrTimestampOutOfTolerance or ErrBadSecret.
+func Verify(h http.Header, body []byte, s Secrets) error {
+	return signature.Verify(h, body, s)
+}
 
 // HookResetPassword is LoginRadius's HookName for a password reset.
 const HookResetPassword = "resetpassword"

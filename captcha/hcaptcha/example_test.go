@@ -22,15 +22,17 @@ func Example() {
 	defer hc.Close()
 
 	v, err := hcaptcha.New(hcaptcha.Config{
-		Secret:   "0x0000000000000000000000000000000000000000",
-		SiteKey:  "10000000-ffff-ffff-ffff-000000000001",
-		Endpoint: hc.URL, // omit in production
+		Siteverify: captcha.Siteverify{
+			Secret:   "0x0000000000000000000000000000000000000000",
+			Endpoint: hc.URL, // omit in production
+		},
+		SiteKey: "10000000-ffff-ffff-ffff-000000000001",
 	})
 	if err != nil {
 		panic(err)
 	}
 	err = v.Verify(context.Background(), captcha.Token{Response: "P1_eyJ0eXAi...", RemoteIP: "203.0.113.7"})
-	fmt.Println(errors.Is(err, captcha.ErrUnavailable), errors.Is(err, hcaptcha.ErrMisconfigured))
+	fmt.Println(errors.Is(err, captcha.ErrUnavailable), errors.Is(err, captcha.ErrMisconfigured))
 	fmt.Println(err)
 	// Output:
 	// true true

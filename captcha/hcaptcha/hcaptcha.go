@@ -10,20 +10,16 @@
 // Failures to get a verdict wrap captcha.ErrUnavailable (fail closed);
 // refusals wrap captcha.ErrRejected with hCaptcha's error codes; codes that
 // mean the host's keys are wrong (invalid-input-secret,
-// sitekey-secret-mismatch, ...) also wrap ErrMisconfigured.
+// sitekey-secret-mismatch, ...) also wrap captcha.ErrMisconfigured.
 package hcaptcha
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/captcha/internal/siteverify"
-	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Provider is the name used in errors and logs.
@@ -35,10 +31,6 @@ const DefaultEndpoint = "https://api.hcaptcha.com/siteverify"
 // MaxTokenLen is the longest token sent to hCaptcha; longer ones are
 // refused without a call.
 const MaxTokenLen = 16 << 10
-
-// ErrMisconfigured is wrapped when hCaptcha says the host's keys or request
-// are wrong. It is the same value in every provider package.
-var ErrMisconfigured = transport.ErrMisconfigured
 
 // hCaptcha's documented siteverify error codes.
 const (
@@ -73,10 +65,10 @@ var classes = map[string]siteverify.Class{
 	CodeInvalidOrAlreadySeenResponse: siteverify.Token,
 }
 
-// Config configures a Verifier. Only Secret is required.
+// Config configures a Verifier. Only Secret (the account's or site's
+// secret key) is required.
 type Config struct {
-	// Secret is the account (or site) secret key.
-	Secret string
+	captcha.Siteverify
 	// SiteKey, when set, is sent as "sitekey": hCaptcha then refuses tokens
 	// solved for any other site key. Recommended.
 	SiteKey string
@@ -84,23 +76,6 @@ type Config struct {
 	// between 0 and 1; higher scores are more likely bots. Zero means no
 	// score check. When set, an answer without a score is refused.
 	MaxScore float64
-	// Hostnames, when not empty, lists the hostnames a token may have been
-	// solved on.
-	Hostnames []string
-	// MaxAge, when positive, refuses tokens whose challenge_ts is older.
-	MaxAge time.Duration
-	// Endpoint overrides DefaultEndpoint (tests, a proxy).
-	Endpoint string
-	// HTTPClient sends the requests; nil means a client that does not
-	// follow redirects.
-	HTTPClient *http.Client
-	// Timeout bounds one Verify; zero means 5 s.
-	Timeout time.Duration
-	// Logger gets one line per refusal or failure, never the secret or the
-	// token. Nil means slog.Default().
-	Logger *slog.Logger
-	// Clock tells the time for MaxAge. Nil means the system clock.
-	Clock captcha.Clock
 }
 
 // Verifier verifies hCaptcha tokens; it implements captcha.Verifier and is
@@ -116,30 +91,20 @@ var _ captcha.Verifier = (*Verifier)(nil)
 // New checks cfg and returns a Verifier, or an error wrapping
 // captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
-	if cfg.Secret == "" {
-		return nil, fmt.Errorf("%w: hcaptcha: Secret is required", captcha.ErrInvalidConfig)
+	sv, err := siteverify.New(Provider, cfg.Siteverify, DefaultEndpoint)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.MaxScore < 0 || cfg.MaxScore > 1 {
 		return nil, fmt.Errorf("%w: hcaptcha: MaxScore must be between 0 and 1", captcha.ErrInvalidConfig)
 	}
-	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
-	if err != nil {
-		return nil, err
+	sv.Classes, sv.MaxTokenLen = classes, MaxTokenLen
+	if maxScore := cfg.MaxScore; maxScore > 0 {
+		sv.ScoreOK = func(s *float64) bool { return s != nil && *s <= maxScore }
 	}
-	v := &Verifier{secret: cfg.Secret, sv: siteverify.Verifier{
-		Caller:      transport.Caller{Provider: Provider, HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Logger: cfg.Logger},
-		Endpoint:    endpoint,
-		Classes:     classes,
-		MaxTokenLen: MaxTokenLen,
-		Hostnames:   cfg.Hostnames,
-		MaxAge:      cfg.MaxAge,
-		Clock:       cfg.Clock,
-	}}
+	v := &Verifier{secret: cfg.Secret, sv: sv}
 	if cfg.SiteKey != "" {
 		v.extra = url.Values{"sitekey": {cfg.SiteKey}}
-	}
-	if maxScore := cfg.MaxScore; maxScore > 0 {
-		v.sv.ScoreOK = func(s *float64) bool { return s != nil && *s <= maxScore }
 	}
 	return v, nil
 }

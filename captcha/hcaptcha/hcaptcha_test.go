@@ -98,7 +98,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := pt.NewServer(t, pt.JSON(tt.status, tt.body))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, SiteKey: siteKey, Endpoint: srv.URL + "/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
+			cfg := Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL + "/siteverify", Logger: logger, Clock: pt.FixedClock(now)}, SiteKey: siteKey}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -125,13 +125,13 @@ func TestVerifySendsDocumentedRequest(t *testing.T) {
 	}{
 		{
 			name: "site key and remote ip",
-			cfg:  Config{Secret: secret, SiteKey: siteKey},
+			cfg:  Config{Siteverify: captcha.Siteverify{Secret: secret}, SiteKey: siteKey},
 			tok:  captcha.Token{Response: token, RemoteIP: ip},
 			want: map[string][]string{"secret": {secret}, "response": {token}, "remoteip": {ip}, "sitekey": {siteKey}},
 		},
 		{
 			name: "secret and token only",
-			cfg:  Config{Secret: secret},
+			cfg:  Config{Siteverify: captcha.Siteverify{Secret: secret}},
 			tok:  captcha.Token{Response: token},
 			want: map[string][]string{"secret": {secret}, "response": {token}},
 		},
@@ -159,7 +159,7 @@ func TestVerifyTimeoutFailsClosed(t *testing.T) {
 	srv := pt.NewServer(t, pt.Hang(release))
 	t.Cleanup(func() { close(release) })
 	logger, logs := pt.NewLogger()
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond, Logger: logger})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond, Logger: logger}})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
 	pt.Expect(t, err, pt.Unavailable, []string{"timeout"})
@@ -169,7 +169,7 @@ func TestVerifyTimeoutFailsClosed(t *testing.T) {
 
 func TestVerifyHonoursCancellation(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": true}`))
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -185,11 +185,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"defaults", Config{Secret: secret}, true},
-		{"enterprise", Config{Secret: secret, SiteKey: siteKey, MaxScore: 0.6}, true},
+		{"defaults", Config{Siteverify: captcha.Siteverify{Secret: secret}}, true},
+		{"enterprise", Config{Siteverify: captcha.Siteverify{Secret: secret}, SiteKey: siteKey, MaxScore: 0.6}, true},
 		{"no secret", Config{SiteKey: siteKey}, false},
-		{"score above one", Config{Secret: secret, MaxScore: 2}, false},
-		{"bad endpoint", Config{Secret: secret, Endpoint: "api.hcaptcha.com/siteverify"}, false},
+		{"score above one", Config{Siteverify: captcha.Siteverify{Secret: secret}, MaxScore: 2}, false},
+		{"bad endpoint", Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: "api.hcaptcha.com/siteverify"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,17 +42,19 @@ type describeRequest struct {
 // describeResponse is DescribeCaptchaResult's output, or a Tencent Cloud API
 // error ({"Response": {"Error": {"Code", "Message"}, "RequestId"}}).
 type describeResponse struct {
-	Response *struct {
-		Error *struct {
-			Code    string `json:"Code"`
-			Message string `json:"Message"`
-		} `json:"Error"`
-		CaptchaCode *int64 `json:"CaptchaCode"`
-		CaptchaMsg  string `json:"CaptchaMsg"`
-		EvilLevel   *int64 `json:"EvilLevel"`
-		Score       *int64 `json:"Score"`
-		RequestID   string `json:"RequestId"`
-	} `json:"Response"`
+	Response *describeResult `json:"Response"`
+}
+
+type describeResult struct {
+	Error *struct {
+		Code    string `json:"Code"`
+		Message string `json:"Message"`
+	} `json:"Error"`
+	CaptchaCode *int64 `json:"CaptchaCode"`
+	CaptchaMsg  string `json:"CaptchaMsg"`
+	EvilLevel   *int64 `json:"EvilLevel"`
+	Score       *int64 `json:"Score"`
+	RequestID   string `json:"RequestId"`
 }
 
 // captchaCodes names DescribeCaptchaResult's documented CaptchaCode values
@@ -96,6 +98,24 @@ func apiErrorClass(code string) siteverify.Class {
 }
 
 func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]slog.Attr) error {
+	req, err := v.cloudRequest(ctx, t)
+	if err != nil {
+		return err
+	}
+	body, err := v.caller.Do(req)
+	if err != nil {
+		return err
+	}
+	var ans describeResponse
+	if err := json.Unmarshal(body, &ans); err != nil || ans.Response == nil {
+		return transport.Unavailable(Provider, nil, transport.CodeMalformed)
+	}
+	return v.judgeCloud(ans.Response, t, attrs)
+}
+
+// cloudRequest is the DescribeCaptchaResult request for t, signed with
+// TC3-HMAC-SHA256.
+func (v *Verifier) cloudRequest(ctx context.Context, t captcha.Token) (*http.Request, error) {
 	payload, err := json.Marshal(describeRequest{
 		CaptchaType:  cloudCaptchaType,
 		Ticket:       t.Response,
@@ -105,13 +125,13 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 		AppSecretKey: v.cfg.AppSecretKey,
 	})
 	if err != nil {
-		return transport.Unavailable(Provider, nil, "encode-request")
+		return nil, transport.Unavailable(Provider, nil, "encode-request")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, bytes.NewReader(payload))
 	if err != nil {
-		return transport.Misconfigured(Provider, "bad-endpoint")
+		return nil, transport.Misconfigured(Provider, "bad-endpoint")
 	}
-	now := v.cfg.Clock.Now()
+	now := v.now()
 	req.Header.Set("Content-Type", cloudContentType)
 	req.Header.Set("X-TC-Action", cloudAction)
 	req.Header.Set("X-TC-Version", cloudVersion)
@@ -124,16 +144,12 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 	}
 	sig := tc3Sign(req, payload, v.cfg.SecretID, v.cfg.SecretKey, cloudService, cloudSignedHeaders, now)
 	req.Header.Set("Authorization", sig.Authorization)
+	return req, nil
+}
 
-	body, err := v.caller.Do(req)
-	if err != nil {
-		return err
-	}
-	var ans describeResponse
-	if err := json.Unmarshal(body, &ans); err != nil || ans.Response == nil {
-		return transport.Unavailable(Provider, nil, transport.CodeMalformed)
-	}
-	r := ans.Response
+// judgeCloud turns DescribeCaptchaResult's answer about t into nil (the
+// ticket is good) or an error, and adds what is worth logging to attrs.
+func (v *Verifier) judgeCloud(r *describeResult, t captcha.Token, attrs *[]slog.Attr) error {
 	if r.RequestID != "" {
 		*attrs = append(*attrs, slog.String("request_id", r.RequestID))
 	}
@@ -142,10 +158,7 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 		if code[0] == "" {
 			code[0] = "unspecified-api-error"
 		}
-		if apiErrorClass(r.Error.Code) == siteverify.Config {
-			return transport.Misconfigured(Provider, code...)
-		}
-		return transport.Unavailable(Provider, nil, code...)
+		return classified(apiErrorClass(r.Error.Code), code[0])
 	}
 	if r.CaptchaCode == nil {
 		return transport.Unavailable(Provider, nil, transport.CodeMalformed)
@@ -158,13 +171,7 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 	}
 	if *r.CaptchaCode != 1 {
 		name, class := codeName(*r.CaptchaCode)
-		switch class {
-		case siteverify.Config:
-			return transport.Misconfigured(Provider, name)
-		case siteverify.Transient:
-			return transport.Unavailable(Provider, nil, name)
-		}
-		return transport.Rejected(Provider, name)
+		return classified(class, name)
 	}
 	if r.EvilLevel != nil {
 		if err := v.judgeEvil(*r.EvilLevel); err != nil {
@@ -175,4 +182,15 @@ func (v *Verifier) verifyCloud(ctx context.Context, t captcha.Token, attrs *[]sl
 		return transport.Rejected(Provider, CodeScore)
 	}
 	return nil
+}
+
+// classified is the error for a refusal with code of class.
+func classified(class siteverify.Class, code string) error {
+	switch class {
+	case siteverify.Config:
+		return transport.Misconfigured(Provider, code)
+	case siteverify.Transient:
+		return transport.Unavailable(Provider, nil, code)
+	}
+	return transport.Rejected(Provider, code)
 }

@@ -20,7 +20,7 @@
 //
 // Failures to get a verdict wrap captcha.ErrUnavailable; refusals wrap
 // captcha.ErrRejected; a wrong AppSecretKey or API credentials also wrap
-// ErrMisconfigured. Neither the AppSecretKey, the SecretKey nor the ticket
+// captcha.ErrMisconfigured. Neither the AppSecretKey, the SecretKey nor the ticket
 // ever appears in an error or a log line (the legacy API carries the secret
 // in its URL; the URL is shown without its query).
 package qq
@@ -61,11 +61,6 @@ const (
 	CodeEvilLevel      = "evil-level"               // EvilLevel above MaxEvilLevel
 	CodeScore          = "score-threshold"          // Score above MaxScore
 )
-
-// ErrMisconfigured is wrapped when Tencent says the app id, AppSecretKey or
-// Cloud API credentials are wrong. It is the same value in every provider
-// package.
-var ErrMisconfigured = transport.ErrMisconfigured
 
 // API selects the Tencent API that checks tickets.
 type API int
@@ -113,14 +108,11 @@ type Config struct {
 	// Logger gets one line per refusal or failure, never a secret or the
 	// ticket. Nil means slog.Default().
 	Logger *slog.Logger
-	// Clock tells the time for the request timestamp (CloudAPI). Nil means
-	// the system clock.
-	Clock captcha.Clock
+	// Clock tells the time for the request timestamp (CloudAPI): any value
+	// with a Now method, such as an otpreset.Clock. Nil means the system
+	// clock.
+	Clock interface{ Now() time.Time }
 }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Verifier verifies Tencent captcha tickets; it implements captcha.Verifier
 // and is safe for concurrent use.
@@ -160,9 +152,6 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
-	}
 	return &Verifier{
 		cfg:      cfg,
 		endpoint: endpoint,
@@ -195,6 +184,13 @@ func (v *Verifier) verify(ctx context.Context, t captcha.Token, attrs *[]slog.At
 		return v.verifyLegacy(ctx, t, attrs)
 	}
 	return v.verifyCloud(ctx, t, attrs)
+}
+
+func (v *Verifier) now() time.Time {
+	if v.cfg.Clock == nil {
+		return time.Now()
+	}
+	return v.cfg.Clock.Now()
 }
 
 // judgeEvil applies MaxEvilLevel to an accepted ticket.

@@ -23,11 +23,13 @@ func Example() {
 	defer google.Close()
 
 	v, err := recaptcha.New(recaptcha.Config{
-		Secret:    "your-secret-key",
-		MinScore:  0.5,
-		Action:    "reset_password",
-		Hostnames: []string{"example.com"},
-		Endpoint:  google.URL, // omit in production
+		Siteverify: captcha.Siteverify{
+			Secret:    "your-secret-key",
+			Hostnames: []string{"example.com"},
+			Endpoint:  google.URL, // omit in production
+		},
+		MinScore: 0.5,
+		Action:   "reset_password",
 	})
 	if err != nil {
 		panic(err)

@@ -13,7 +13,7 @@
 // documented JSON) is an error wrapping captcha.ErrUnavailable: the caller
 // must treat it as a rejection. Google's error codes are kept in
 // captcha.Error.Codes; invalid-input-secret, missing-input-secret and
-// bad-request also wrap ErrMisconfigured, since they mean the host's
+// bad-request also wrap captcha.ErrMisconfigured, since they mean the host's
 // configuration (not the user's token) is wrong.
 //
 // reCAPTCHA Enterprise (the CreateAssessment API) is not covered.
@@ -22,14 +22,10 @@ package recaptcha
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
-	"net/http"
-	"time"
 
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/captcha/internal/siteverify"
-	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Provider is the name used in errors and logs.
@@ -45,11 +41,6 @@ const AlternateEndpoint = "https://www.recaptcha.net/recaptcha/api/siteverify"
 // MaxTokenLen is the longest token sent to Google; longer ones are refused
 // without a call.
 const MaxTokenLen = 16 << 10
-
-// ErrMisconfigured is wrapped when Google says the secret or the request is
-// wrong (missing-input-secret, invalid-input-secret, bad-request). It is the
-// same value in every provider package.
-var ErrMisconfigured = transport.ErrMisconfigured
 
 // Google's documented error codes.
 const (
@@ -81,10 +72,11 @@ const DefaultMinScore = 0.5
 // unset value that gets DefaultMinScore.
 const NoScoreCheck = -1
 
-// Config configures a Verifier. Only Secret is required.
+// Config configures a Verifier. Only Secret (the site's secret key) is
+// required. Endpoint may be AlternateEndpoint; Hostnames may also list
+// Android package names; Google's own MaxAge is two minutes.
 type Config struct {
-	// Secret is the site's secret key (server side only).
-	Secret string
+	captcha.Siteverify
 	// MinScore is the lowest v3 score accepted.
 	//   - Zero (unset): DefaultMinScore (0.5) for answers that carry a score;
 	//     answers without one (v2 keys) are accepted, so the default suits
@@ -98,24 +90,6 @@ type Config struct {
 	// grecaptcha.execute (for example "reset_password"); when set, tokens
 	// for any other action are refused.
 	Action string
-	// Hostnames, when not empty, lists the site hostnames (or Android
-	// package names) a token may have been solved on.
-	Hostnames []string
-	// MaxAge, when positive, refuses tokens whose challenge_ts is older
-	// than this (Google's own limit is two minutes).
-	MaxAge time.Duration
-	// Endpoint overrides DefaultEndpoint (AlternateEndpoint, tests).
-	Endpoint string
-	// HTTPClient sends the requests; nil means a client that does not
-	// follow redirects.
-	HTTPClient *http.Client
-	// Timeout bounds one Verify; zero means 5 s.
-	Timeout time.Duration
-	// Logger gets one line per refusal or failure, never the secret or the
-	// token. Nil means slog.Default().
-	Logger *slog.Logger
-	// Clock tells the time for MaxAge. Nil means the system clock.
-	Clock captcha.Clock
 }
 
 // Verifier verifies reCAPTCHA tokens; it implements captcha.Verifier and is
@@ -130,34 +104,22 @@ var _ captcha.Verifier = (*Verifier)(nil)
 // New checks cfg and returns a Verifier, or an error wrapping
 // captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
-	if cfg.Secret == "" {
-		return nil, fmt.Errorf("%w: recaptcha: Secret is required", captcha.ErrInvalidConfig)
+	sv, err := siteverify.New(Provider, cfg.Siteverify, DefaultEndpoint)
+	if err != nil {
+		return nil, err
 	}
 	if math.IsNaN(cfg.MinScore) || cfg.MinScore > 1 {
 		return nil, fmt.Errorf("%w: recaptcha: MinScore must be at most 1 (negative: no score check)", captcha.ErrInvalidConfig)
 	}
-	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	v := &Verifier{secret: cfg.Secret, sv: siteverify.Verifier{
-		Caller:      transport.Caller{Provider: Provider, HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Logger: cfg.Logger},
-		Endpoint:    endpoint,
-		Classes:     classes,
-		MaxTokenLen: MaxTokenLen,
-		Hostnames:   cfg.Hostnames,
-		Action:      cfg.Action,
-		MaxAge:      cfg.MaxAge,
-		Clock:       cfg.Clock,
-	}}
+	sv.Classes, sv.MaxTokenLen, sv.Action = classes, MaxTokenLen, cfg.Action
 	switch minScore := cfg.MinScore; {
 	case minScore == 0:
 		// A v2 key's answer has no score; only v3 answers are judged.
-		v.sv.ScoreOK = func(s *float64) bool { return s == nil || *s >= DefaultMinScore }
+		sv.ScoreOK = func(s *float64) bool { return s == nil || *s >= DefaultMinScore }
 	case minScore > 0:
-		v.sv.ScoreOK = func(s *float64) bool { return s != nil && *s >= minScore }
+		sv.ScoreOK = func(s *float64) bool { return s != nil && *s >= minScore }
 	}
-	return v, nil
+	return &Verifier{secret: cfg.Secret, sv: sv}, nil
 }
 
 // Verify asks Google about t.Response (the g-recaptcha-response), passing

@@ -232,7 +232,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := pt.NewServer(t, pt.JSON(tt.status, tt.body))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
+			cfg := Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify", Logger: logger, Clock: pt.FixedClock(now)}}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -265,7 +265,7 @@ func TestVerifySendsDocumentedRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := pt.NewServer(t, pt.JSON(200, `{"success": true, "challenge_ts": "2026-03-01T12:00:00Z", "hostname": "example.com"}`))
-			v, err := New(Config{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify"})
+			v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL + "/recaptcha/api/siteverify"}})
 			require.NoError(t, err)
 			require.NoError(t, v.Verify(context.Background(), tt.tok))
 			reqs := srv.Requests()
@@ -285,7 +285,7 @@ func TestVerifyTimeoutFailsClosed(t *testing.T) {
 	srv := pt.NewServer(t, pt.Hang(release))
 	t.Cleanup(func() { close(release) })
 	logger, logs := pt.NewLogger()
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond, Logger: logger})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond, Logger: logger}})
 	require.NoError(t, err)
 
 	start := time.Now()
@@ -301,7 +301,7 @@ func TestVerifyHonoursCancellation(t *testing.T) {
 	release := make(chan struct{})
 	srv := pt.NewServer(t, pt.Hang(release))
 	t.Cleanup(func() { close(release) })
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -319,7 +319,7 @@ func TestVerifyNetworkErrorFailsClosed(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": true}`))
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	v, err := New(Config{Secret: secret, Endpoint: url})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: url}})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
 	pt.Expect(t, err, pt.Unavailable, []string{"network-error"})
@@ -331,7 +331,7 @@ func TestVerifyDoesNotFollowRedirects(t *testing.T) {
 	srv := pt.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target.URL, http.StatusFound)
 	})
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
 	pt.Expect(t, err, pt.Unavailable, []string{"http-302"})
@@ -344,14 +344,14 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"defaults", Config{Secret: secret}, true},
-		{"alternate endpoint", Config{Secret: secret, Endpoint: AlternateEndpoint}, true},
+		{"defaults", Config{Siteverify: captcha.Siteverify{Secret: secret}}, true},
+		{"alternate endpoint", Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: AlternateEndpoint}}, true},
 		{"no secret", Config{}, false},
-		{"score above one", Config{Secret: secret, MinScore: 1.5}, false},
-		{"negative score: no score check", Config{Secret: secret, MinScore: NoScoreCheck}, true},
-		{"NaN score", Config{Secret: secret, MinScore: math.NaN()}, false},
-		{"relative endpoint", Config{Secret: secret, Endpoint: "/siteverify"}, false},
-		{"non-http endpoint", Config{Secret: secret, Endpoint: "ftp://example.com/x"}, false},
+		{"score above one", Config{Siteverify: captcha.Siteverify{Secret: secret}, MinScore: 1.5}, false},
+		{"negative score: no score check", Config{Siteverify: captcha.Siteverify{Secret: secret}, MinScore: NoScoreCheck}, true},
+		{"NaN score", Config{Siteverify: captcha.Siteverify{Secret: secret}, MinScore: math.NaN()}, false},
+		{"relative endpoint", Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: "/siteverify"}}, false},
+		{"non-http endpoint", Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: "ftp://example.com/x"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,10 +369,10 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestMisconfiguredIsDistinguishable(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": false, "error-codes": ["invalid-input-secret"]}`))
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
-	assert.True(t, errors.Is(err, ErrMisconfigured))
+	assert.True(t, errors.Is(err, captcha.ErrMisconfigured))
 	assert.True(t, errors.Is(err, captcha.ErrUnavailable), "a misconfiguration still fails closed")
 	var ce *captcha.Error
 	require.ErrorAs(t, err, &ce)
@@ -381,7 +381,7 @@ func TestMisconfiguredIsDistinguishable(t *testing.T) {
 
 func BenchmarkVerify(b *testing.B) {
 	srv := pt.NewServer(b, pt.JSON(200, `{"success": true, "score": 0.9, "action": "reset_password", "challenge_ts": "2026-03-01T12:00:00Z", "hostname": "example.com"}`))
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, MinScore: 0.5, Action: "reset_password", Hostnames: []string{"example.com"}})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL, Hostnames: []string{"example.com"}}, MinScore: 0.5, Action: "reset_password"})
 	require.NoError(b, err)
 	tok := captcha.Token{Response: token, RemoteIP: ip}
 	b.ReportAllocs()

@@ -21,10 +21,12 @@ func Example() {
 	defer cf.Close()
 
 	v, err := turnstile.New(turnstile.Config{
-		Secret:    "1x0000000000000000000000000000000AA", // Cloudflare's always-passes test secret
-		Action:    "reset_password",
-		Hostnames: []string{"example.com"},
-		Endpoint:  cf.URL, // omit in production
+		Siteverify: captcha.Siteverify{
+			Secret:    "1x0000000000000000000000000000000AA", // Cloudflare's always-passes test secret
+			Hostnames: []string{"example.com"},
+			Endpoint:  cf.URL, // omit in production
+		},
+		Action: "reset_password",
 	})
 	if err != nil {
 		panic(err)

@@ -10,19 +10,15 @@
 // Failures to get a verdict wrap captcha.ErrUnavailable (fail closed);
 // refusals wrap captcha.ErrRejected with Cloudflare's error codes;
 // missing-input-secret, invalid-input-secret and bad-request also wrap
-// ErrMisconfigured.
+// captcha.ErrMisconfigured.
 package turnstile
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/otpreset/go/captcha"
 	"github.com/otpreset/go/captcha/internal/siteverify"
@@ -38,10 +34,6 @@ const DefaultEndpoint = "https://challenges.cloudflare.com/turnstile/v0/siteveri
 // MaxTokenLen is Cloudflare's documented maximum token length; longer
 // tokens are refused without a call.
 const MaxTokenLen = 2048
-
-// ErrMisconfigured is wrapped when Cloudflare says the secret or the request
-// is wrong. It is the same value in every provider package.
-var ErrMisconfigured = transport.ErrMisconfigured
 
 // Cloudflare's documented siteverify error codes.
 const (
@@ -64,34 +56,17 @@ var classes = map[string]siteverify.Class{
 	CodeInternalError:        siteverify.Transient,
 }
 
-// Config configures a Verifier. Only Secret is required.
+// Config configures a Verifier. Only Secret (the widget's secret key) is
+// required; Cloudflare's own MaxAge is 300 s, and Timeout bounds a Verify
+// with its retries.
 type Config struct {
-	// Secret is the widget's secret key.
-	Secret string
+	captcha.Siteverify
 	// Action, when set, must equal the action the widget was rendered with
 	// (data-action); Cloudflare recommends checking it.
 	Action string
-	// Hostnames, when not empty, lists the hostnames a token may have been
-	// solved on.
-	Hostnames []string
-	// MaxAge, when positive, refuses tokens whose challenge_ts is older
-	// (Cloudflare's own limit is 300 s).
-	MaxAge time.Duration
 	// Retries is how many times a call without a verdict is repeated with
 	// the same idempotency_key. Zero means 1; negative means never.
 	Retries int
-	// Endpoint overrides DefaultEndpoint (tests, a proxy).
-	Endpoint string
-	// HTTPClient sends the requests; nil means a client that does not
-	// follow redirects.
-	HTTPClient *http.Client
-	// Timeout bounds one Verify, retries included; zero means 5 s.
-	Timeout time.Duration
-	// Logger gets one line per refusal or failure, never the secret or the
-	// token. Nil means slog.Default().
-	Logger *slog.Logger
-	// Clock tells the time for MaxAge. Nil means the system clock.
-	Clock captcha.Clock
 	// Rand is the source of idempotency keys; nil means crypto/rand.
 	Rand io.Reader
 }
@@ -109,35 +84,22 @@ var _ captcha.Verifier = (*Verifier)(nil)
 // New checks cfg and returns a Verifier, or an error wrapping
 // captcha.ErrInvalidConfig.
 func New(cfg Config) (*Verifier, error) {
-	if cfg.Secret == "" {
-		return nil, fmt.Errorf("%w: turnstile: Secret is required", captcha.ErrInvalidConfig)
-	}
-	endpoint, err := transport.Endpoint(cfg.Endpoint, DefaultEndpoint)
+	sv, err := siteverify.New(Provider, cfg.Siteverify, DefaultEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	retries := cfg.Retries
-	switch {
-	case retries == 0:
-		retries = 1
-	case retries < 0:
-		retries = 0
+	sv.Classes, sv.MaxTokenLen, sv.Action = classes, MaxTokenLen, cfg.Action
+	switch sv.Retries = cfg.Retries; {
+	case cfg.Retries == 0:
+		sv.Retries = 1
+	case cfg.Retries < 0:
+		sv.Retries = 0
 	}
 	r := cfg.Rand
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Verifier{secret: cfg.Secret, rand: r, sv: siteverify.Verifier{
-		Caller:      transport.Caller{Provider: Provider, HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Logger: cfg.Logger},
-		Endpoint:    endpoint,
-		Classes:     classes,
-		MaxTokenLen: MaxTokenLen,
-		Hostnames:   cfg.Hostnames,
-		Action:      cfg.Action,
-		MaxAge:      cfg.MaxAge,
-		Clock:       cfg.Clock,
-		Retries:     retries,
-	}}, nil
+	return &Verifier{secret: cfg.Secret, rand: r, sv: sv}, nil
 }
 
 // Verify asks Cloudflare about t.Response (the cf-turnstile-response),

@@ -90,7 +90,7 @@ func TestVerify(t *testing.T) {
 			}
 			srv := pt.NewServer(t, pt.Sequence(handlers...))
 			logger, logs := pt.NewLogger()
-			cfg := Config{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify", Logger: logger, Clock: pt.FixedClock(now)}
+			cfg := Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify", Logger: logger, Clock: pt.FixedClock(now)}}
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
@@ -117,7 +117,7 @@ var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 
 func TestVerifySendsDocumentedRequest(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": true, "challenge_ts": "2022-02-28T15:14:30.096Z", "hostname": "example.com", "error-codes": []}`))
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify"})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL + "/turnstile/v0/siteverify"}})
 	require.NoError(t, err)
 	for range 2 {
 		require.NoError(t, v.Verify(context.Background(), captcha.Token{Response: token, RemoteIP: ip}))
@@ -145,7 +145,7 @@ func keys(m map[string][]string) []string {
 func TestIdempotencyKeyFromInjectedRand(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": true}`))
 	seed := bytes.Repeat([]byte{0xff}, 16)
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, Rand: bytes.NewReader(seed)})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}, Rand: bytes.NewReader(seed)})
 	require.NoError(t, err)
 	require.NoError(t, v.Verify(context.Background(), captcha.Token{Response: token}))
 	assert.Equal(t, "ffffffff-ffff-4fff-bfff-ffffffffffff", srv.Requests()[0].Form.Get("idempotency_key"))
@@ -153,7 +153,7 @@ func TestIdempotencyKeyFromInjectedRand(t *testing.T) {
 
 func TestRandFailureFailsClosed(t *testing.T) {
 	srv := pt.NewServer(t, pt.JSON(200, `{"success": true}`))
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, Rand: bytes.NewReader(nil)})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL}, Rand: bytes.NewReader(nil)})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
 	pt.Expect(t, err, pt.Unavailable, []string{"no-idempotency-key"})
@@ -164,7 +164,7 @@ func TestVerifyTimeoutCoversRetries(t *testing.T) {
 	release := make(chan struct{})
 	srv := pt.NewServer(t, pt.Hang(release))
 	t.Cleanup(func() { close(release) })
-	v, err := New(Config{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond, Retries: 5})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: srv.URL, Timeout: 50 * time.Millisecond}, Retries: 5})
 	require.NoError(t, err)
 	err = v.Verify(context.Background(), captcha.Token{Response: token})
 	pt.Expect(t, err, pt.Unavailable, []string{"timeout"})
@@ -175,9 +175,9 @@ func TestVerifyTimeoutCoversRetries(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	_, err := New(Config{})
 	assert.ErrorIs(t, err, captcha.ErrInvalidConfig)
-	_, err = New(Config{Secret: secret, Endpoint: "challenges.cloudflare.com"})
+	_, err = New(Config{Siteverify: captcha.Siteverify{Secret: secret, Endpoint: "challenges.cloudflare.com"}})
 	assert.ErrorIs(t, err, captcha.ErrInvalidConfig)
-	v, err := New(Config{Secret: secret})
+	v, err := New(Config{Siteverify: captcha.Siteverify{Secret: secret}})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultEndpoint, v.sv.Endpoint)
 	assert.Equal(t, 1, v.sv.Retries)

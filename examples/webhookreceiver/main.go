@@ -1,5 +1,5 @@
 // Command webhookreceiver is a minimal receiver of otpreset's webhooks. It
-// verifies every delivery with webhook.Verify before reading it, and prints
+// verifies every delivery with signature.Verifier before reading it, and prints
 // each event on standard output once.
 //
 //	WEBHOOK_SECRET=tenant-webhook-secret \
@@ -20,8 +20,8 @@
 //     defaults) or more than 5 minutes in the future is refused with 400, so a
 //     HookId needs remembering only until its Time + max-age, which bounds
 //     the memory;
-//   - with WEBHOOK_STANDARD_SECRET set, webhook.Verifier also refuses a
-//     webhook-timestamp more than 5 minutes from now (webhook.DefaultTolerance).
+//   - with WEBHOOK_STANDARD_SECRET set, signature.Verifier also refuses a
+//     webhook-timestamp more than 5 minutes from now (its default Tolerance).
 package main
 
 import (
@@ -39,7 +39,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
 func main() {
@@ -47,7 +47,7 @@ func main() {
 	maxAge := flag.Duration("max-age", defaultMaxAge, "refuse events whose payload Time is older than this; keep it above the sender's retry span")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	secrets := webhook.Secrets{
+	secrets := signature.Secrets{
 		LoginRadius: os.Getenv("WEBHOOK_SECRET"),
 		Standard:    os.Getenv("WEBHOOK_STANDARD_SECRET"),
 	}
@@ -57,7 +57,7 @@ func main() {
 	}
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           newReceiver(webhook.Verifier{Secrets: secrets}, os.Stdout, log).withMaxAge(*maxAge),
+		Handler:           newReceiver(signature.Verifier{Secrets: secrets}, os.Stdout, log).withMaxAge(*maxAge),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -89,7 +89,7 @@ const (
 
 // receiver is the webhook endpoint.
 type receiver struct {
-	verifier webhook.Verifier
+	verifier signature.Verifier
 	out      io.Writer
 	log      *slog.Logger
 	maxAge   time.Duration
@@ -103,12 +103,12 @@ type receiver struct {
 	nextSweep int // len(seen) at which expired entries are next dropped
 }
 
-// newReceiver returns the endpoint; it tells time with v.Clock
-// (webhook.SystemClock when nil), as the verifier does.
-func newReceiver(v webhook.Verifier, out io.Writer, log *slog.Logger) *receiver {
-	clock := v.Clock
-	if clock == nil {
-		clock = webhook.SystemClock
+// newReceiver returns the endpoint; it tells time with v.Clock (the system
+// clock when nil), as the verifier does.
+func newReceiver(v signature.Verifier, out io.Writer, log *slog.Logger) *receiver {
+	var clock interface{ Now() time.Time } = systemClock{}
+	if v.Clock != nil {
+		clock = v.Clock
 	}
 	return &receiver{verifier: v, out: out, log: log, maxAge: defaultMaxAge, clock: clock, seen: map[string]time.Time{}, nextSweep: minSweep}
 }
@@ -120,6 +120,10 @@ func (rc *receiver) withMaxAge(d time.Duration) *receiver {
 	}
 	return rc
 }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
 
 // minSweep is the size of seen below which expired entries are not swept.
 const minSweep = 1024

@@ -19,9 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
-var testSecrets = webhook.Secrets{
+var testSecrets = signature.Secrets{
 	LoginRadius: "tenant-webhook-secret",
 	Standard:    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 }
@@ -50,7 +51,7 @@ func signed(t *testing.T, body string, id string, at time.Time) *http.Request {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	require.NoError(t, webhook.SignHeaders(r.Header, testSecrets, id, at, []byte(body)))
+	require.NoError(t, signature.Sign(r.Header, testSecrets, id, at, []byte(body)))
 	return r
 }
 
@@ -84,7 +85,7 @@ func TestReceiver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out syncBuffer
-			rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Second))},
+			rc := newReceiver(signature.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Second))},
 				&out, slog.New(slog.DiscardHandler))
 			w := httptest.NewRecorder()
 			rc.ServeHTTP(w, tt.req())
@@ -101,7 +102,7 @@ func TestReceiverIgnoresRepeats(t *testing.T) {
 	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	const hookID = "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10"
 	var out syncBuffer
-	rc := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent)}, &out, slog.New(slog.DiscardHandler))
+	rc := newReceiver(signature.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent)}, &out, slog.New(slog.DiscardHandler))
 	for i, want := range []int{http.StatusNoContent, http.StatusOK, http.StatusOK} {
 		w := httptest.NewRecorder()
 		// A retry is signed again with a later timestamp, same id.
@@ -119,11 +120,11 @@ func eventAt(hookID string, at time.Time) string {
 
 // post delivers body signed with s (webhook-id id, when s.Standard is set)
 // at time at, adding extra headers, and returns the status.
-func post(t *testing.T, rc *receiver, s webhook.Secrets, body, id string, at time.Time, extra http.Header) int {
+func post(t *testing.T, rc *receiver, s signature.Secrets, body, id string, at time.Time, extra http.Header) int {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	require.NoError(t, webhook.SignHeaders(r.Header, s, id, at, []byte(body)))
+	require.NoError(t, signature.Sign(r.Header, s, id, at, []byte(body)))
 	for k, v := range extra {
 		r.Header[k] = v
 	}
@@ -136,10 +137,10 @@ func post(t *testing.T, rc *receiver, s webhook.Secrets, body, id string, at tim
 // delivery replayed under a new id is still the same event (same signed
 // HookId) and is not acted on again.
 func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
-	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	lrOnly := signature.Secrets{LoginRadius: testSecrets.LoginRadius}
 	sent := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	var out syncBuffer
-	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
+	rc := newReceiver(signature.Verifier{Secrets: lrOnly, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
 	body := eventAt("hook-1", sent)
 	assert.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, body, "", sent, http.Header{"Webhook-Id": {"msg-a"}}))
 	for _, replayID := range []string{"msg-b", "msg-c", ""} {
@@ -151,7 +152,7 @@ func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
 	// With both schemes, a re-signed delivery under a new webhook-id (what a
 	// sender holding the secret could do) is still recognised by HookId.
 	out = syncBuffer{}
-	rc = newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
+	rc = newReceiver(signature.Verifier{Secrets: testSecrets, Clock: stoppedAt(sent.Add(time.Minute))}, &out, slog.New(slog.DiscardHandler))
 	assert.Equal(t, http.StatusNoContent, post(t, rc, testSecrets, body, "msg-a", sent, nil))
 	assert.Equal(t, http.StatusOK, post(t, rc, testSecrets, body, "msg-b", sent.Add(time.Minute), nil))
 	assert.Equal(t, 1, strings.Count(out.String(), "resetpassword hook-1"), out.String())
@@ -160,7 +161,7 @@ func TestReceiverReplayWithNewUnsignedID(t *testing.T) {
 // An authentic event whose payload Time is out of range is refused: with only
 // LoginRadius's signature there is no signed timestamp but this one.
 func TestReceiverRefusesStaleEventTime(t *testing.T) {
-	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	lrOnly := signature.Secrets{LoginRadius: testSecrets.LoginRadius}
 	now := time.Date(2026, 5, 2, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -179,7 +180,7 @@ func TestReceiverRefusesStaleEventTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out syncBuffer
-			rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, &out, slog.New(slog.DiscardHandler)).withMaxAge(tt.maxAge)
+			rc := newReceiver(signature.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, &out, slog.New(slog.DiscardHandler)).withMaxAge(tt.maxAge)
 			assert.Equal(t, tt.status, post(t, rc, lrOnly, eventAt("hook-1", tt.at), "", now, nil))
 			if tt.status != http.StatusNoContent {
 				assert.Empty(t, out.String(), "a refused event is not acted on")
@@ -188,7 +189,7 @@ func TestReceiverRefusesStaleEventTime(t *testing.T) {
 	}
 
 	t.Run("unreadable Time", func(t *testing.T) {
-		rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, io.Discard, slog.New(slog.DiscardHandler))
+		rc := newReceiver(signature.Verifier{Secrets: lrOnly, Clock: stoppedAt(now)}, io.Discard, slog.New(slog.DiscardHandler))
 		body := strings.Replace(eventAt("hook-1", now), now.Format(time.RFC3339), "yesterday", 1)
 		assert.Equal(t, http.StatusBadRequest, post(t, rc, lrOnly, body, "", now, nil))
 	})
@@ -198,10 +199,10 @@ func TestReceiverRefusesStaleEventTime(t *testing.T) {
 // the clock passes an event's Time + max-age it is forgotten, and a replay of
 // it is refused by its age instead.
 func TestReceiverForgetsExpiredIDs(t *testing.T) {
-	lrOnly := webhook.Secrets{LoginRadius: testSecrets.LoginRadius}
+	lrOnly := signature.Secrets{LoginRadius: testSecrets.LoginRadius}
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	now := t0
-	rc := newReceiver(webhook.Verifier{Secrets: lrOnly, Clock: clockFunc(func() time.Time { return now })}, io.Discard, slog.New(slog.DiscardHandler))
+	rc := newReceiver(signature.Verifier{Secrets: lrOnly, Clock: clockFunc(func() time.Time { return now })}, io.Discard, slog.New(slog.DiscardHandler))
 	for i := range minSweep {
 		require.Equal(t, http.StatusNoContent, post(t, rc, lrOnly, eventAt(fmt.Sprint("old-", i), t0), "", now, nil))
 	}
@@ -216,7 +217,7 @@ func TestReceiverForgetsExpiredIDs(t *testing.T) {
 // End to end: otpreset's HTTPSink delivers to this receiver.
 func TestReceiverWithHTTPSink(t *testing.T) {
 	var out syncBuffer
-	srv := httptest.NewServer(newReceiver(webhook.Verifier{Secrets: testSecrets}, &out, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(newReceiver(signature.Verifier{Secrets: testSecrets}, &out, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	sink, err := webhook.NewHTTPSink(webhook.HTTPSinkConfig{
 		Endpoints: webhook.StaticEndpoints{"t1": {{URL: srv.URL, Secrets: testSecrets}}},
@@ -253,10 +254,10 @@ func TestMaskPhone(t *testing.T) {
 func Example() {
 	// The clock of this example: 30 seconds after the event's Time.
 	now := time.Date(2026, 5, 1, 12, 0, 30, 0, time.UTC)
-	h := newReceiver(webhook.Verifier{Secrets: testSecrets, Clock: stoppedAt(now)}, os.Stdout, slog.New(slog.DiscardHandler))
+	h := newReceiver(signature.Verifier{Secrets: testSecrets, Clock: stoppedAt(now)}, os.Stdout, slog.New(slog.DiscardHandler))
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(eventBody))
-	_ = webhook.SignHeaders(r.Header, testSecrets, "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10", now, []byte(eventBody))
+	_ = signature.Sign(r.Header, testSecrets, "3f2b8c1e-6a47-4d0b-9a51-2f1e0c7d9b10", now, []byte(eventBody))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Println(w.Code)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/sms/httpsender"
-	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
 func ExampleNew() {
@@ -19,7 +19,7 @@ func ExampleNew() {
 	// answer with the provider's message id.
 	bridge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if r.Header.Get("signature") != webhook.LoginRadiusSignature(secret, body) {
+		if signature.Verify(r.Header, body, signature.Secrets{LoginRadius: secret}) != nil {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
@@ -35,7 +35,7 @@ func ExampleNew() {
 
 	s, err := httpsender.New(httpsender.Config{
 		URL:     bridge.URL,
-		Secrets: webhook.Secrets{LoginRadius: secret},
+		Secrets: signature.Secrets{LoginRadius: secret},
 	})
 	if err != nil {
 		panic(err)

@@ -18,8 +18,9 @@
 // The expected answer is a 2xx with {"sid":"...","account_sid":"..."}
 // (account_sid optional). 429 and 5xx answers are retryable (see
 // sms.Retry), with Retry-After honoured; other answers are permanent
-// failures. A receiver checks the signature with webhook.Verify, as for
-// otpreset's webhooks.
+// failures. A receiver checks the signatures with signature.Verify
+// (package github.com/otpreset/go/webhook/signature), as for otpreset's
+// webhooks.
 package httpsender
 
 import (
@@ -38,7 +39,7 @@ import (
 
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/sms/internal/httpx"
-	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
 // ErrInvalidConfig is wrapped by New's errors.
@@ -53,7 +54,7 @@ type Config struct {
 	URL string
 	// Secrets sign each request as otpreset signs its webhooks; at least
 	// one must be set.
-	Secrets webhook.Secrets
+	Secrets signature.Secrets
 	// OmitCode leaves "code" out of the request; the code is still in
 	// "body". Set it when the provider only relays texts.
 	OmitCode bool
@@ -62,11 +63,12 @@ type Config struct {
 	Header http.Header
 	// HTTPClient sends the requests; a client with no redirects when nil.
 	HTTPClient *http.Client
-	// Timeout bounds each Send; default sms.DefaultTimeout.
+	// Timeout bounds each Send; default 10 s.
 	Timeout time.Duration
-	// Clock tells the time for webhook-timestamp and Retry-After dates.
-	// Nil means sms.SystemClock.
-	Clock sms.Clock
+	// Clock tells the time for webhook-timestamp and Retry-After dates: any
+	// value with a Now method, such as an otpreset.Clock. Nil means the
+	// system clock.
+	Clock interface{ Now() time.Time }
 	// NewID makes each request's webhook-id; default a random UUID.
 	NewID func() string
 	// Imitate makes a receipt shaped like this provider's, for answers to
@@ -92,19 +94,14 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: URL must be an absolute http(s) URL", ErrInvalidConfig)
 	}
-	if cfg.Secrets.LoginRadius == "" && cfg.Secrets.Standard == "" {
+	switch err := cfg.Secrets.Validate(); {
+	case errors.Is(err, signature.ErrNoSecret):
 		return nil, fmt.Errorf("%w: set Secrets.LoginRadius or Secrets.Standard", ErrInvalidConfig)
-	}
-	if cfg.Secrets.Standard != "" {
-		if _, err := webhook.StandardSignature(cfg.Secrets.Standard, "check", time.Unix(0, 0), nil); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = sms.DefaultTimeout
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = sms.SystemClock
+		cfg.Timeout = httpx.DefaultTimeout
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = uuid.NewString
@@ -116,7 +113,7 @@ func New(cfg Config) (*Sender, error) {
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	return &Sender{cfg: cfg, client: client, account: sms.NewSid(sms.SidPrefixAccount, nil)}, nil
+	return &Sender{cfg: cfg, client: client, account: sms.NewSid("AC", nil)}, nil
 }
 
 // request is the JSON body posted.
@@ -164,7 +161,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if err := webhook.SignHeaders(req.Header, s.cfg.Secrets, s.cfg.NewID(), s.cfg.Clock.Now(), body); err != nil {
+	if err := signature.Sign(req.Header, s.cfg.Secrets, s.cfg.NewID(), httpx.Now(s.cfg.Clock), body); err != nil {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: sign: %w", sms.ErrSendFailed, err)
 	}
 	res, err := s.client.Do(req)
@@ -177,7 +174,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 		return sms.Receipt{}, fmt.Errorf("%w: httpsender: read answer: %w", sms.ErrSendFailed, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), s.cfg.Clock.Now())}
+		return sms.Receipt{}, &Error{Status: res.StatusCode, Wait: httpx.RetryAfter(res.Header.Get("Retry-After"), httpx.Now(s.cfg.Clock))}
 	}
 	var a answer
 	if err := json.Unmarshal(raw, &a); err != nil {

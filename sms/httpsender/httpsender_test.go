@@ -23,7 +23,7 @@ import (
 
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/sms/httpsender"
-	"github.com/otpreset/go/webhook"
+	"github.com/otpreset/go/webhook/signature"
 )
 
 const (
@@ -87,7 +87,7 @@ func newSender(t *testing.T, url string, edit func(*httpsender.Config)) *httpsen
 	t.Helper()
 	cfg := httpsender.Config{
 		URL:     url,
-		Secrets: webhook.Secrets{LoginRadius: lrSecret, Standard: stdSecret},
+		Secrets: signature.Secrets{LoginRadius: lrSecret, Standard: stdSecret},
 		Clock:   fixedClock(now),
 		NewID:   func() string { return "msg_2b8f1c" },
 		Logger:  slog.New(slog.DiscardHandler),
@@ -188,7 +188,7 @@ func TestSendErrors(t *testing.T) {
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, tt.status, he.Status)
 			assert.Equal(t, tt.retryable, sms.IsRetryable(err))
-			wait, _ := sms.RetryAfter(err)
+			wait := he.RetryAfter()
 			assert.Equal(t, tt.wait, wait)
 			assert.NotContains(t, err.Error(), code)
 			assert.NotContains(t, err.Error(), phone)
@@ -234,11 +234,11 @@ func TestRetryThroughHTTPSender(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	tests := []httpsender.Config{
-		{URL: "", Secrets: webhook.Secrets{LoginRadius: "x"}},
-		{URL: "ftp://example.com", Secrets: webhook.Secrets{LoginRadius: "x"}},
-		{URL: "/relative", Secrets: webhook.Secrets{LoginRadius: "x"}},
+		{URL: "", Secrets: signature.Secrets{LoginRadius: "x"}},
+		{URL: "ftp://example.com", Secrets: signature.Secrets{LoginRadius: "x"}},
+		{URL: "/relative", Secrets: signature.Secrets{LoginRadius: "x"}},
 		{URL: "https://example.com/sms"},
-		{URL: "https://example.com/sms", Secrets: webhook.Secrets{Standard: "not-whsec"}},
+		{URL: "https://example.com/sms", Secrets: signature.Secrets{Standard: "not-whsec"}},
 	}
 	for _, cfg := range tests {
 		_, err := httpsender.New(cfg)
@@ -260,12 +260,14 @@ func TestImitate(t *testing.T) {
 	assert.Equal(t, sms.Receipt{AccountSid: "bridge", Sid: "msg-0"}, own.Imitate(msg))
 }
 
-func TestReceiverVerifiesWithWebhookPackage(t *testing.T) {
+func TestReceiverVerifiesWithSignaturePackage(t *testing.T) {
 	p := newProvider(t)
 	_, err := newSender(t, p.URL, nil).Send(context.Background(), msg)
 	require.NoError(t, err)
 	got := p.requests()[0]
-	assert.Equal(t, webhook.LoginRadiusSignature(lrSecret, got.body), got.header.Get("signature"))
+	v := signature.Verifier{Secrets: signature.Secrets{LoginRadius: lrSecret, Standard: stdSecret}, Clock: fixedClock(now)}
+	assert.NoError(t, v.Verify(got.header, got.body))
+	assert.ErrorIs(t, signature.Verify(got.header, append(got.body, ' '), signature.Secrets{LoginRadius: lrSecret}), signature.ErrInvalid)
 }
 
 func TestLogsMaskPhone(t *testing.T) {
@@ -304,7 +306,7 @@ func TestSendNamesTheChannel(t *testing.T) {
 	}
 }
 
-// fixedClock is an sms.Clock stopped at one instant.
+// fixedClock is a clock stopped at one instant.
 type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }

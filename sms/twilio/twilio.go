@@ -34,6 +34,7 @@ import (
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/sms/internal/httpx"
 )
 
 // DefaultBaseURL is Twilio's REST API.
@@ -114,7 +115,7 @@ type Config struct {
 	// HTTPClient's Transport carries the requests; http.DefaultTransport
 	// when nil. Its Timeout is ignored: see Timeout.
 	HTTPClient *http.Client
-	// Timeout bounds each Send; default sms.DefaultTimeout. It includes
+	// Timeout bounds each Send; default 10 s. It includes
 	// ConfirmWhatsApp.
 	Timeout time.Duration
 	// ConfirmWhatsApp, when positive, makes Send watch a WhatsApp message
@@ -130,9 +131,9 @@ type Config struct {
 	// ConfirmInterval is the pause between two fetches of a watched
 	// message; default 500ms.
 	ConfirmInterval time.Duration
-	// Clock tells the time for Retry-After dates. Nil means
-	// sms.SystemClock.
-	Clock sms.Clock
+	// Clock tells the time for Retry-After dates: any value with a Now
+	// method, such as an otpreset.Clock. Nil means the system clock.
+	Clock interface{ Now() time.Time }
 	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
 	// safe for concurrent use.
 	Rand io.Reader
@@ -167,7 +168,6 @@ type Sender struct {
 	base       *url.URL // nil: Twilio itself
 	roundTrip  http.RoundTripper
 	timeout    time.Duration
-	clock      sms.Clock
 	log        *slog.Logger
 	voiceIntro string
 
@@ -186,39 +186,16 @@ var (
 // New checks cfg and returns a Sender. Errors wrap ErrInvalidConfig and never
 // contain the auth token or the API key secret.
 func New(cfg Config) (*Sender, error) {
-	if !accountSidRe.MatchString(cfg.AccountSid) {
-		return nil, fmt.Errorf("%w: AccountSid must be AC followed by 32 hex digits", ErrInvalidConfig)
+	s := &Sender{
+		cfg: cfg, roundTrip: http.DefaultTransport, timeout: cfg.Timeout, log: cfg.Logger,
+		voiceIntro: cfg.VoiceIntro, confirmEvery: cfg.ConfirmInterval,
 	}
-	s := &Sender{cfg: cfg}
-	switch {
-	case cfg.APIKeySid != "" || cfg.APIKeySecret != "":
-		if !keySidRe.MatchString(cfg.APIKeySid) {
-			return nil, fmt.Errorf("%w: APIKeySid must be SK followed by 32 hex digits", ErrInvalidConfig)
-		}
-		if !alnumRe.MatchString(cfg.APIKeySecret) {
-			return nil, fmt.Errorf("%w: APIKeySecret must be set, letters and digits only", ErrInvalidConfig)
-		}
-		s.user, s.pass = cfg.APIKeySid, cfg.APIKeySecret
-	case cfg.AuthToken != "":
-		if !alnumRe.MatchString(cfg.AuthToken) {
-			return nil, fmt.Errorf("%w: AuthToken must be letters and digits only", ErrInvalidConfig)
-		}
-		s.user, s.pass = cfg.AccountSid, cfg.AuthToken
-	default:
-		return nil, fmt.Errorf("%w: set AuthToken, or APIKeySid and APIKeySecret", ErrInvalidConfig)
+	var err error
+	if s.user, s.pass, err = credentials(cfg); err != nil {
+		return nil, err
 	}
-	if cfg.Default.zero() && len(cfg.Tenants) == 0 {
-		return nil, fmt.Errorf("%w: set a default route (From or MessagingServiceSid) or tenant routes", ErrInvalidConfig)
-	}
-	for name, r := range cfg.Tenants {
-		if err := checkRoute(r); err != nil {
-			return nil, fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, name, err)
-		}
-	}
-	if !cfg.Default.zero() {
-		if err := checkRoute(cfg.Default); err != nil {
-			return nil, fmt.Errorf("%w: default route: %w", ErrInvalidConfig, err)
-		}
+	if err := checkRoutes(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
@@ -227,23 +204,15 @@ func New(cfg Config) (*Sender, error) {
 		}
 		s.base = u
 	}
-	s.roundTrip = http.DefaultTransport
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		s.roundTrip = cfg.HTTPClient.Transport
 	}
-	s.timeout = cfg.Timeout
 	if s.timeout <= 0 {
-		s.timeout = sms.DefaultTimeout
+		s.timeout = httpx.DefaultTimeout
 	}
-	s.clock = cfg.Clock
-	if s.clock == nil {
-		s.clock = sms.SystemClock
-	}
-	s.log = cfg.Logger
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.voiceIntro = cfg.VoiceIntro
 	if s.voiceIntro == "" {
 		s.voiceIntro = DefaultVoiceIntro
 	}
@@ -253,11 +222,53 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.ConfirmWhatsApp >= s.timeout {
 		return nil, fmt.Errorf("%w: ConfirmWhatsApp (%v) must be shorter than Timeout (%v)", ErrInvalidConfig, cfg.ConfirmWhatsApp, s.timeout)
 	}
-	s.confirmEvery = cfg.ConfirmInterval
 	if s.confirmEvery == 0 {
 		s.confirmEvery = 500 * time.Millisecond
 	}
 	return s, nil
+}
+
+// credentials returns the basic-auth pair of cfg: the API key when one is
+// set, else the account and its auth token.
+func credentials(cfg Config) (user, pass string, err error) {
+	if !accountSidRe.MatchString(cfg.AccountSid) {
+		return "", "", fmt.Errorf("%w: AccountSid must be AC followed by 32 hex digits", ErrInvalidConfig)
+	}
+	switch {
+	case cfg.APIKeySid != "" || cfg.APIKeySecret != "":
+		if !keySidRe.MatchString(cfg.APIKeySid) {
+			return "", "", fmt.Errorf("%w: APIKeySid must be SK followed by 32 hex digits", ErrInvalidConfig)
+		}
+		if !alnumRe.MatchString(cfg.APIKeySecret) {
+			return "", "", fmt.Errorf("%w: APIKeySecret must be set, letters and digits only", ErrInvalidConfig)
+		}
+		return cfg.APIKeySid, cfg.APIKeySecret, nil
+	case cfg.AuthToken != "":
+		if !alnumRe.MatchString(cfg.AuthToken) {
+			return "", "", fmt.Errorf("%w: AuthToken must be letters and digits only", ErrInvalidConfig)
+		}
+		return cfg.AccountSid, cfg.AuthToken, nil
+	}
+	return "", "", fmt.Errorf("%w: set AuthToken, or APIKeySid and APIKeySecret", ErrInvalidConfig)
+}
+
+// checkRoutes checks the default route and the tenants' routes; one of them
+// must be set.
+func checkRoutes(cfg Config) error {
+	if cfg.Default.zero() && len(cfg.Tenants) == 0 {
+		return fmt.Errorf("%w: set a default route (From or MessagingServiceSid) or tenant routes", ErrInvalidConfig)
+	}
+	for name, r := range cfg.Tenants {
+		if err := checkRoute(r); err != nil {
+			return fmt.Errorf("%w: tenant %q: %w", ErrInvalidConfig, name, err)
+		}
+	}
+	if !cfg.Default.zero() {
+		if err := checkRoute(cfg.Default); err != nil {
+			return fmt.Errorf("%w: default route: %w", ErrInvalidConfig, err)
+		}
+	}
+	return nil
 }
 
 func checkRoute(r Route) error {
@@ -445,14 +456,14 @@ func (s *Sender) mapError(what string, err error, tr *transport) error {
 			e.Status = tr.status
 		}
 		if tr.status != 0 {
-			e.Wait = tr.retryAfter(s.clock.Now())
+			e.Wait = tr.retryAfter(httpx.Now(s.cfg.Clock))
 		}
 		return e
 	}
 	if tr.status != 0 && (tr.status < 200 || tr.status > 299) {
 		// An error answer whose body is not Twilio's JSON (a proxy's 502
 		// page, an empty 429).
-		return &Error{Status: tr.status, Wait: tr.retryAfter(s.clock.Now())}
+		return &Error{Status: tr.status, Wait: tr.retryAfter(httpx.Now(s.cfg.Clock))}
 	}
 	if tr.status != 0 {
 		// Twilio accepted the request but its answer does not decode: the

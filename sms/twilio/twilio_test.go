@@ -234,7 +234,7 @@ func TestSendErrors(t *testing.T) {
 				assert.Equal(t, tt.retryable, te.Retryable())
 				assert.Equal(t, !tt.retryable, te.Permanent())
 				assert.Equal(t, tt.retryable, sms.IsRetryable(err))
-				got, _ := sms.RetryAfter(err)
+				got := te.RetryAfter()
 				assert.Equal(t, tt.wait, got)
 				assertClean(t, err.Error())
 			}

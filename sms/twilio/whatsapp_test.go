@@ -277,7 +277,7 @@ func TestNewRejectsWhatsApp(t *testing.T) {
 		{"content without a sender", func(c *twilio.Config) {
 			c.Default = twilio.Route{From: fromNumber, WhatsAppContentSid: contentSid}
 		}},
-		{"watch as long as the timeout", func(c *twilio.Config) { c.ConfirmWhatsApp = sms.DefaultTimeout }},
+		{"watch as long as the timeout", func(c *twilio.Config) { c.ConfirmWhatsApp = 10 * time.Second }},
 		{"negative interval", func(c *twilio.Config) { c.ConfirmInterval = -time.Second }},
 	}
 	for _, tt := range tests {

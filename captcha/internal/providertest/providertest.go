@@ -22,7 +22,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/go/captcha"
-	"github.com/otpreset/go/captcha/internal/transport"
 )
 
 // Request is what the fake provider received.
@@ -151,7 +150,7 @@ const (
 	Missing                      // captcha.ErrMissing
 	Rejected                     // captcha.ErrRejected
 	Unavailable                  // captcha.ErrUnavailable, not misconfigured
-	Misconfigured                // captcha.ErrUnavailable and transport.ErrMisconfigured
+	Misconfigured                // captcha.ErrUnavailable and captcha.ErrMisconfigured
 )
 
 func (o Outcome) String() string {
@@ -178,10 +177,10 @@ func Expect(t testing.TB, err error, want Outcome, codes []string) {
 	case Unavailable:
 		assert.True(t, is(captcha.ErrUnavailable), "want ErrUnavailable, got %v", err)
 		assert.False(t, is(captcha.ErrRejected), "unavailable must not be rejected: %v", err)
-		assert.False(t, is(transport.ErrMisconfigured), "want plain unavailable, got misconfigured: %v", err)
+		assert.False(t, is(captcha.ErrMisconfigured), "want plain unavailable, got misconfigured: %v", err)
 	case Misconfigured:
 		assert.True(t, is(captcha.ErrUnavailable), "misconfiguration must fail closed as unavailable: %v", err)
-		assert.True(t, is(transport.ErrMisconfigured), "want ErrMisconfigured, got %v", err)
+		assert.True(t, is(captcha.ErrMisconfigured), "want ErrMisconfigured, got %v", err)
 	}
 	if codes != nil {
 		var ce *captcha.Error
@@ -206,7 +205,7 @@ func NoLeak(t testing.TB, err error, logs *Logs, secrets ...string) {
 	}
 }
 
-// FixedClock is a captcha.Clock stopped at one instant.
+// FixedClock is a clock (a Now method) stopped at one instant.
 type FixedClock time.Time
 
 // Now returns the instant.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -42,7 +43,7 @@ const (
 	// so unknown codes fail closed as rejections.
 	Token Class = iota
 	// Config: the host's secret, site key or request is wrong
-	// (ErrUnavailable + ErrMisconfigured).
+	// (captcha.ErrUnavailable + captcha.ErrMisconfigured).
 	Config
 	// Transient: the provider failed; trying again may work (ErrUnavailable).
 	Transient
@@ -79,7 +80,7 @@ type Verifier struct {
 	// MaxAge, when positive, refuses answers whose challenge_ts is older.
 	MaxAge time.Duration
 	// Clock tells the time for MaxAge; nil means the system clock.
-	Clock captcha.Clock
+	Clock interface{ Now() time.Time }
 	// ScoreOK, when set, judges the answer's score; it is given nil when the
 	// answer has none.
 	ScoreOK func(score *float64) bool
@@ -88,6 +89,27 @@ type Verifier struct {
 	// timeout. Only safe where the provider de-duplicates (Turnstile's
 	// idempotency_key); zero elsewhere.
 	Retries int
+}
+
+// New returns provider's Verifier for the shared configuration c: c.Secret
+// is required, and c.Endpoint, when set, replaces defaultEndpoint. Errors
+// wrap captcha.ErrInvalidConfig. The caller adds Classes, MaxTokenLen and its
+// own policy.
+func New(provider string, c captcha.Siteverify, defaultEndpoint string) (Verifier, error) {
+	if c.Secret == "" {
+		return Verifier{}, fmt.Errorf("%w: %s: Secret is required", captcha.ErrInvalidConfig, provider)
+	}
+	endpoint, err := transport.Endpoint(c.Endpoint, defaultEndpoint)
+	if err != nil {
+		return Verifier{}, err
+	}
+	return Verifier{
+		Caller:    transport.Caller{Provider: provider, HTTPClient: c.HTTPClient, Timeout: c.Timeout, Logger: c.Logger},
+		Endpoint:  endpoint,
+		Hostnames: c.Hostnames,
+		MaxAge:    c.MaxAge,
+		Clock:     c.Clock,
+	}, nil
 }
 
 // Verify checks t with the provider. extra holds provider-specific form
@@ -124,7 +146,7 @@ func (v *Verifier) Check(ctx context.Context, secret string, t captcha.Token, ex
 // retryable reports whether err is a failure to get a verdict that another
 // attempt might fix.
 func retryable(err error) bool {
-	return errors.Is(err, captcha.ErrUnavailable) && !errors.Is(err, transport.ErrMisconfigured)
+	return errors.Is(err, captcha.ErrUnavailable) && !errors.Is(err, captcha.ErrMisconfigured)
 }
 
 // Post sends one siteverify request and decodes the answer. It does not

@@ -19,12 +19,6 @@ import (
 	"github.com/otpreset/go/captcha"
 )
 
-// ErrMisconfigured is wrapped (together with captcha.ErrUnavailable) when the
-// provider says the request itself is wrong: an invalid secret, a site key
-// that does not belong to the secret, bad API credentials. The token may be
-// fine; the host's configuration is not. Provider packages re-export it.
-var ErrMisconfigured = errors.New("captcha: provider misconfigured")
-
 // DefaultTimeout bounds one Verify call when the configuration sets none.
 const DefaultTimeout = 5 * time.Second
 
@@ -165,12 +159,13 @@ func Unavailable(provider string, cause error, codes ...string) error {
 }
 
 // Misconfigured is a verdict-less answer caused by the host's configuration.
-// It matches captcha.ErrUnavailable (fail closed) and ErrMisconfigured.
+// It matches captcha.ErrUnavailable (fail closed) and
+// captcha.ErrMisconfigured.
 func Misconfigured(provider string, codes ...string) error {
 	return &captcha.Error{
 		Provider: provider,
 		Codes:    Codes(codes),
-		Err:      fmt.Errorf("%w: %w", captcha.ErrUnavailable, ErrMisconfigured),
+		Err:      fmt.Errorf("%w: %w", captcha.ErrUnavailable, captcha.ErrMisconfigured),
 	}
 }
 
@@ -257,7 +252,7 @@ func (c *Caller) Log(ctx context.Context, err error, attrs ...slog.Attr) {
 	level := slog.LevelInfo
 	msg := "captcha rejected"
 	switch {
-	case errors.Is(err, ErrMisconfigured):
+	case errors.Is(err, captcha.ErrMisconfigured):
 		level, msg = slog.LevelError, "captcha provider misconfigured"
 	case errors.Is(err, captcha.ErrUnavailable):
 		level, msg = slog.LevelWarn, "captcha provider unavailable"

@@ -102,10 +102,10 @@ func TestErrorsWrapSentinels(t *testing.T) {
 		message string
 	}{
 		{"missing", Missing("p"), []error{captcha.ErrMissing}, []error{captcha.ErrRejected, captcha.ErrUnavailable}, "p: captcha: missing"},
-		{"rejected", Rejected("p", "a", "b"), []error{captcha.ErrRejected}, []error{captcha.ErrUnavailable, ErrMisconfigured}, "p: captcha: rejected (a, b)"},
-		{"unavailable", Unavailable("p", nil, "http-500"), []error{captcha.ErrUnavailable}, []error{captcha.ErrRejected, ErrMisconfigured}, "p: captcha: provider unavailable (http-500)"},
+		{"rejected", Rejected("p", "a", "b"), []error{captcha.ErrRejected}, []error{captcha.ErrUnavailable, captcha.ErrMisconfigured}, "p: captcha: rejected (a, b)"},
+		{"unavailable", Unavailable("p", nil, "http-500"), []error{captcha.ErrUnavailable}, []error{captcha.ErrRejected, captcha.ErrMisconfigured}, "p: captcha: provider unavailable (http-500)"},
 		{"unavailable with cause", Unavailable("p", cause, "timeout"), []error{captcha.ErrUnavailable, context.DeadlineExceeded}, []error{captcha.ErrRejected}, "p: captcha: provider unavailable: context deadline exceeded (timeout)"},
-		{"misconfigured", Misconfigured("p", "invalid-input-secret"), []error{captcha.ErrUnavailable, ErrMisconfigured}, []error{captcha.ErrRejected}, "p: captcha: provider unavailable: captcha: provider misconfigured (invalid-input-secret)"},
+		{"misconfigured", Misconfigured("p", "invalid-input-secret"), []error{captcha.ErrUnavailable, captcha.ErrMisconfigured}, []error{captcha.ErrRejected}, "p: captcha: provider unavailable: captcha: provider misconfigured (invalid-input-secret)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

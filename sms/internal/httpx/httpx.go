@@ -1,6 +1,6 @@
-// Package httpx holds what the module's HTTP senders share: reading a
-// provider's Retry-After header and sorting HTTP statuses into retryable
-// and permanent failures.
+// Package httpx holds what the module's HTTP senders share: their default
+// timeout and clock, reading a provider's Retry-After header and sorting
+// HTTP statuses into retryable and permanent failures.
 package httpx
 
 import (
@@ -9,6 +9,18 @@ import (
 	"strings"
 	"time"
 )
+
+// DefaultTimeout bounds one Send of a network sender whose Config sets no
+// Timeout.
+const DefaultTimeout = 10 * time.Second
+
+// Now is clock's time, or the system's when clock is nil.
+func Now(clock interface{ Now() time.Time }) time.Time {
+	if clock == nil {
+		return time.Now()
+	}
+	return clock.Now()
+}
 
 // RetryableStatus reports whether an HTTP answer with this status may
 // succeed if the request is sent again: 408, 425, 429 and every 5xx.

@@ -1,8 +1,7 @@
-package webhook
+package signature
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -16,28 +15,28 @@ import (
 // Errors of Verify. Every error Verify returns wraps exactly one of them (or
 // ErrBadSecret for a malformed Standard Webhooks secret).
 var (
-	// ErrNoSecret: the Verifier has neither secret, so it can verify nothing.
-	ErrNoSecret = errors.New("webhook: verifier has no secret")
+	// ErrNoSecret: the Verifier has neither secret, so it can verify nothing
+	// (Secrets.Validate: nothing to sign with).
+	ErrNoSecret = errors.New("signature: no secret")
 	// ErrMissingHeaders: a header the configured scheme needs is absent.
-	ErrMissingHeaders = errors.New("webhook: missing signature headers")
-	// ErrInvalidSignature: a signature (or the timestamp it covers) is
-	// malformed or does not match the body.
-	ErrInvalidSignature = errors.New("webhook: invalid signature")
+	ErrMissingHeaders = errors.New("signature: missing signature headers")
+	// ErrInvalid: a signature (or the timestamp it covers) is malformed or
+	// does not match the body.
+	ErrInvalid = errors.New("signature: invalid signature")
 	// ErrTimestampOutOfTolerance: the Standard Webhooks signature is
 	// authentic but its webhook-timestamp is too far from now (a replay, or
 	// a clock that is off).
-	ErrTimestampOutOfTolerance = errors.New("webhook: timestamp outside tolerance")
+	ErrTimestampOutOfTolerance = errors.New("signature: timestamp outside tolerance")
 )
 
-// DefaultTolerance is how far webhook-timestamp may be from the receiver's
-// clock, either way, when Verifier.Tolerance is zero.
-const DefaultTolerance = 5 * time.Minute
+// defaultTolerance is Verifier.Tolerance's default.
+const defaultTolerance = 5 * time.Minute
 
-// Verifier checks the signatures of a delivery in a receiver. Its zero value
+// Verifier checks the signatures of a request in a receiver. Its zero value
 // with Secrets set is ready to use.
 //
 // Each scheme whose secret is set must be present and valid: with both
-// secrets, a delivery must carry both a good "signature" header and good
+// secrets, a request must carry both a good "signature" header and good
 // Standard Webhooks headers. Requiring every configured scheme (rather than
 // any one) keeps the replay protection of webhook-timestamp: otherwise an
 // attacker could replay an old delivery with only its timestamp-less
@@ -46,18 +45,17 @@ const DefaultTolerance = 5 * time.Minute
 type Verifier struct {
 	// Secrets are the endpoint's secrets, as configured in the sender.
 	Secrets Secrets
-	// Tolerance bounds |now - webhook-timestamp|. Zero means
-	// DefaultTolerance.
+	// Tolerance bounds |now - webhook-timestamp|. Zero means 5 minutes.
 	Tolerance time.Duration
 	// Clock tells the time webhook-timestamp is compared with: any value
-	// with a Now method (a Clock, otpresettest.Clock). Nil means
-	// SystemClock.
+	// with a Now method, such as an otpreset.Clock. Nil means the system
+	// clock.
 	Clock interface{ Now() time.Time }
 }
 
-// Verify checks the delivery's headers h against its raw body, exactly as
-// received (before any JSON decoding), with the default tolerance and clock.
-// See Verifier.
+// Verify checks the headers h of a request against its raw body, exactly as
+// received (before any JSON decoding), with a tolerance of 5 minutes and
+// the system clock. See Verifier.
 func Verify(h http.Header, body []byte, s Secrets) error {
 	return Verifier{Secrets: s}.Verify(h, body)
 }
@@ -73,15 +71,15 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 		}
 	}
 	if v.Secrets.Standard != "" {
-		var clock interface{ Now() time.Time } = SystemClock
+		now := time.Now()
 		if v.Clock != nil {
-			clock = v.Clock
+			now = v.Clock.Now()
 		}
 		tol := v.Tolerance
 		if tol <= 0 {
-			tol = DefaultTolerance
+			tol = defaultTolerance
 		}
-		if err := verifyStandard(h, body, v.Secrets.Standard, clock.Now(), tol); err != nil {
+		if err := verifyStandard(h, body, v.Secrets.Standard, now, tol); err != nil {
 			return err
 		}
 	}
@@ -89,32 +87,30 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 }
 
 func verifyLoginRadius(h http.Header, body []byte, secret string) error {
-	got := strings.TrimSpace(h.Get(HeaderLoginRadiusSignature))
+	got := strings.TrimSpace(h.Get(headerLoginRadius))
 	if got == "" {
-		return fmt.Errorf("%w: %s", ErrMissingHeaders, HeaderLoginRadiusSignature)
+		return fmt.Errorf("%w: %s", ErrMissingHeaders, headerLoginRadius)
 	}
 	// Decoding the hex makes the comparison case-insensitive; hmac.Equal
 	// compares in constant time.
 	sig, err := hex.DecodeString(got)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not hex", ErrInvalidSignature, HeaderLoginRadiusSignature)
+		return fmt.Errorf("%w: %s is not hex", ErrInvalid, headerLoginRadius)
 	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	if !hmac.Equal(sig, m.Sum(nil)) {
-		return fmt.Errorf("%w: %s does not match", ErrInvalidSignature, HeaderLoginRadiusSignature)
+	if !hmac.Equal(sig, loginRadiusMAC(secret, body)) {
+		return fmt.Errorf("%w: %s does not match", ErrInvalid, headerLoginRadius)
 	}
 	return nil
 }
 
 func verifyStandard(h http.Header, body []byte, secret string, now time.Time, tol time.Duration) error {
-	key, err := decodeStandardSecret(secret)
+	key, err := standardKey(secret)
 	if err != nil {
 		return err
 	}
-	id, tsText, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
+	id, tsText, sigs := h.Get(headerID), h.Get(headerTimestamp), h.Get(headerSignature)
 	var missing []string
-	for _, p := range [][2]string{{HeaderID, id}, {HeaderTimestamp, tsText}, {HeaderSignature, sigs}} {
+	for _, p := range [][2]string{{headerID, id}, {headerTimestamp, tsText}, {headerSignature, sigs}} {
 		if p[1] == "" {
 			missing = append(missing, p[0])
 		}
@@ -124,12 +120,9 @@ func verifyStandard(h http.Header, body []byte, secret string, now time.Time, to
 	}
 	ts, err := strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not an integer", ErrInvalidSignature, HeaderTimestamp)
+		return fmt.Errorf("%w: %s is not an integer", ErrInvalid, headerTimestamp)
 	}
-	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "%s.%d.", id, ts)
-	m.Write(body)
-	want := m.Sum(nil)
+	want := standardMAC(key, id, ts, body)
 	matched := false
 	// The header is a space-separated list ("v1,<b64> v1,<b64> v1a,...") so
 	// that a sender can sign with an old and a new key while rotating; one
@@ -149,12 +142,12 @@ func verifyStandard(h http.Header, body []byte, secret string, now time.Time, to
 		}
 	}
 	if !matched {
-		return fmt.Errorf("%w: no %s entry matches", ErrInvalidSignature, HeaderSignature)
+		return fmt.Errorf("%w: no %s entry matches", ErrInvalid, headerSignature)
 	}
 	// The signature is checked first, so that this error means an authentic
 	// but stale (or future) delivery: a replay or a skewed clock.
 	if d := now.Sub(time.Unix(ts, 0)); d > tol || d < -tol {
-		return fmt.Errorf("%w: %s is %s from now", ErrTimestampOutOfTolerance, HeaderTimestamp, d.Round(time.Second))
+		return fmt.Errorf("%w: %s is %s from now", ErrTimestampOutOfTolerance, headerTimestamp, d.Round(time.Second))
 	}
 	return nil
 }
