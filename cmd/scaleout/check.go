@@ -74,6 +74,7 @@ func (r *run) check(ctx context.Context) (*report, error) {
 	// Answers: only the contract's, a 500 is always 950, none too slow.
 	successes := map[string]int{}              // phone+code -> 200s
 	perPhone := map[string][]op{}              // phone -> its resets
+	sendsOf := map[string][]op{}               // phone -> its sends
 	outcomes := map[string]map[string]string{} // phone -> password -> "200", "none", "500", ...
 	for _, o := range r.ops {
 		rep.ByStatus[o.status]++
@@ -93,6 +94,7 @@ func (r *run) check(ctx context.Context) (*report, error) {
 		}
 		if o.kind == 's' {
 			rep.Sends++
+			sendsOf[o.phone] = append(sendsOf[o.phone], o)
 			// 403/1198: the phone is locked out, sends too.
 			if o.status != 200 && o.status != 429 && o.status != 500 && o.status != 0 && (o.status != 403 || o.errCode != 1198) {
 				violate("send answered %d (ErrorCode %d)", o.status, o.errCode)
@@ -121,11 +123,29 @@ func (r *run) check(ctx context.Context) (*report, error) {
 		}
 	}
 
-	// Limits, counted across all instances.
+	// Limits, counted across all instances. A successful reset clears the
+	// phone's counters, its send count too (store.Challenges.ClearCounters),
+	// so a phone gets at most maxSMSPerPhone code SMS before its first reset
+	// and as many again after each reset that may have succeeded (answered
+	// 200, or unanswered; a refused one clears nothing): in all, and between
+	// any two such resets (sends certainly inside the window: a send that
+	// overlaps a reset may have been counted on either side). The attacked
+	// phones are never reset: they are held to maxSMSPerPhone itself.
+	clearsOf := map[string][]op{}
+	for _, o := range r.ops {
+		if o.kind == 'r' && (o.status == 200 || o.status == 0) {
+			clearsOf[o.phone] = append(clearsOf[o.phone], o)
+		}
+	}
 	for phone, n := range r.sms {
 		rep.SMS += n
-		if n > maxSMSPerPhone {
-			violate("%s got %d SMS (limit %d)", phone, n, maxSMSPerPhone)
+		if limit := maxSMSPerPhone * (1 + len(clearsOf[phone])); n > limit {
+			violate("%s got %d SMS (limit %d: %d, and %d more after each of %d resets)", phone, n, limit, maxSMSPerPhone, maxSMSPerPhone, len(clearsOf[phone]))
+		}
+	}
+	for phone, sends := range sendsOf {
+		if n := mostSendsBetweenClears(sends, clearsOf[phone]); n > maxSMSPerPhone {
+			violate("%s had %d sends answered 200 between two resets (limit %d)", phone, n, maxSMSPerPhone)
 		}
 	}
 	for phone, ops := range perPhone {
@@ -236,6 +256,35 @@ func (r *run) check(ctx context.Context) (*report, error) {
 	}
 	sort.Strings(rep.Violations)
 	return rep, nil
+}
+
+// mostSendsBetweenClears is the most sends answered 200 that fell inside
+// one gap between the clears' intervals (merged where they overlap): no
+// clear can have happened between two sends of one gap.
+func mostSendsBetweenClears(sends, clears []op) int {
+	sort.Slice(clears, func(i, j int) bool { return clears[i].start.Before(clears[j].start) })
+	most, from := 0, time.Time{} // zero: the run's start or end
+	for i := 0; i <= len(clears); {
+		to, end := time.Time{}, time.Time{}
+		if i < len(clears) {
+			to, end = clears[i].start, clears[i].end
+			for i++; i < len(clears) && !clears[i].start.After(end); i++ {
+				if clears[i].end.After(end) {
+					end = clears[i].end
+				}
+			}
+		} else {
+			i++
+		}
+		n := 0
+		for _, s := range sends {
+			if s.status == 200 && !s.start.Before(from) && (to.IsZero() || !s.end.After(to)) {
+				n++
+			}
+		}
+		most, from = max(most, n), end
+	}
+	return most
 }
 
 func (r *run) phoneUID(phone string) string {
@@ -350,7 +399,7 @@ func (rep *report) print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "  longest answer=%s\n", rep.MaxLatency.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "  invariants: each code succeeded at most once; <= %d SMS, <= %d codes compared per phone, <= %d wrong codes on attacked phones, across instances; every password set by a 200 (or an unanswered request); one webhook event per 200 (outbox or delivered, by id)\n",
+	fmt.Fprintf(w, "  invariants: each code succeeded at most once; <= %d SMS per phone between resets, <= %d codes compared per phone, <= %d wrong codes on attacked phones, across instances; every password set by a 200 (or an unanswered request); one webhook event per 200 (outbox or delivered, by id)\n",
 		maxSMSPerPhone, maxResetsPerPhone, maxWrongPerPhone)
 	fmt.Fprintf(w, "  violations=%d\n", len(rep.Violations))
 	for _, v := range rep.Violations {

@@ -154,7 +154,11 @@ func TestCheckerCatches(t *testing.T) {
 	// p[0] (attacked): 6 wrong codes refused. p[2]: one code succeeded twice.
 	// p[3]: the password of a refused request is set. p[4]: 200 but no
 	// event. p[5]: 4 SMS. p[6]: an event without a reset. p[7]: a 500 that
-	// is not 950. p[8]: an answer slower than the bound.
+	// is not 950. p[8]: an answer slower than the bound. p[9] and p[10]
+	// reset once, which clears the send count: 6 SMS are within the limit,
+	// 7 are not. p[11] and p[12] reset once too: p[11] had 4 sends before
+	// it; p[12] 2 before, one overlapping it (counted on either side) and 3
+	// after, within the limit.
 	for i := range 6 {
 		r.ops = append(r.ops, op{kind: 'w', phone: p[0], code: "000000", password: "w" + fmt.Sprint(i), status: 401, start: at(i), end: at(i + 1)})
 	}
@@ -172,6 +176,17 @@ func TestCheckerCatches(t *testing.T) {
 	r.events["ev-6"], r.eventUID["ev-6"] = 1, "u-6"
 	r.ops = append(r.ops, op{kind: 'r', phone: p[7], code: "222222", password: "x", status: 500, errCode: 1234, start: at(0), end: at(1)})
 	r.ops = append(r.ops, op{kind: 's', phone: p[8], status: 200, start: at(0), end: at(0).Add(answerBound + time.Second)})
+	sendsAt := map[int][]int{11: {0, 2, 4, 6}, 12: {0, 2, 11, 20, 22, 24}}
+	for i, sms := range map[int]int{9: 6, 10: 7, 11: 4, 12: 6} {
+		uid, pw := fmt.Sprintf("u-%d", i), fmt.Sprintf("reset-%d", i)
+		r.ops = append(r.ops, op{kind: 'r', phone: p[i], code: "333333", password: pw, status: 200, uid: uid, start: at(10), end: at(12)})
+		setPassword(t, st, r.tenant, uid, pw)
+		r.events["ev-"+uid], r.eventUID["ev-"+uid] = 1, uid
+		r.sms[p[i]] = sms
+		for _, ms := range sendsAt[i] {
+			r.ops = append(r.ops, op{kind: 's', phone: p[i], status: 200, start: at(ms), end: at(ms + 1)})
+		}
+	}
 
 	rep, err := r.check(ctx)
 	require.NoError(t, err)
@@ -181,14 +196,16 @@ func TestCheckerCatches(t *testing.T) {
 		"code " + p[2] + " 123456 succeeded 2 times",
 		p[3] + ": the password of a request answered 401 was set",
 		p[4] + ": 1 resets answered 200 but 0 webhook events",
-		p[5] + " got 4 SMS",
+		p[5] + " got 4 SMS (limit 3",
+		p[10] + " got 7 SMS (limit 6",
+		p[11] + " had 4 sends answered 200 between two resets",
 		p[6] + ": 1 webhook events for 0 resets",
 		"500 with ErrorCode 1234",
 		"s " + p[8] + " on instance 0 took",
 	} {
 		assert.Contains(t, all, want)
 	}
-	assert.Len(t, rep.Violations, 8, all)
+	assert.Len(t, rep.Violations, 10, all)
 }
 
 func setPassword(t *testing.T, st *pgStore, tenant, uid, pw string) {
