@@ -6,7 +6,8 @@
 // over), and then checks what must hold whatever happened:
 //
 //   - every code succeeded at most once;
-//   - no phone got more SMS, code comparisons or wrong codes than its limits,
+//   - no phone got more code SMS or wrong codes than its limits allow
+//     between two successful resets (a success clears its counters),
 //     counted across all instances;
 //   - every user's password is the one of a reset answered 200 (or of a
 //     request whose answer was lost with a killed instance), never that of a

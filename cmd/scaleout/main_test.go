@@ -158,7 +158,9 @@ func TestCheckerCatches(t *testing.T) {
 	// reset once, which clears the send count: 6 SMS are within the limit,
 	// 7 are not. p[11] and p[12] reset once too: p[11] had 4 sends before
 	// it; p[12] 2 before, one overlapping it (counted on either side) and 3
-	// after, within the limit.
+	// after, within the limit. p[13] and p[14] reset once: p[13] had 5
+	// wrong codes before it and 5 after (the success cleared the lockout),
+	// p[14] 6 before.
 	for i := range 6 {
 		r.ops = append(r.ops, op{kind: 'w', phone: p[0], code: "000000", password: "w" + fmt.Sprint(i), status: 401, start: at(i), end: at(i + 1)})
 	}
@@ -177,7 +179,8 @@ func TestCheckerCatches(t *testing.T) {
 	r.ops = append(r.ops, op{kind: 'r', phone: p[7], code: "222222", password: "x", status: 500, errCode: 1234, start: at(0), end: at(1)})
 	r.ops = append(r.ops, op{kind: 's', phone: p[8], status: 200, start: at(0), end: at(0).Add(answerBound + time.Second)})
 	sendsAt := map[int][]int{11: {0, 2, 4, 6}, 12: {0, 2, 11, 20, 22, 24}}
-	for i, sms := range map[int]int{9: 6, 10: 7, 11: 4, 12: 6} {
+	wrongAt := map[int][]int{13: {0, 1, 2, 3, 4, 20, 21, 22, 23, 24}, 14: {0, 1, 2, 3, 4, 5}}
+	for i, sms := range map[int]int{9: 6, 10: 7, 11: 4, 12: 6, 13: 0, 14: 0} {
 		uid, pw := fmt.Sprintf("u-%d", i), fmt.Sprintf("reset-%d", i)
 		r.ops = append(r.ops, op{kind: 'r', phone: p[i], code: "333333", password: pw, status: 200, uid: uid, start: at(10), end: at(12)})
 		setPassword(t, st, r.tenant, uid, pw)
@@ -185,6 +188,9 @@ func TestCheckerCatches(t *testing.T) {
 		r.sms[p[i]] = sms
 		for _, ms := range sendsAt[i] {
 			r.ops = append(r.ops, op{kind: 's', phone: p[i], status: 200, start: at(ms), end: at(ms + 1)})
+		}
+		for _, ms := range wrongAt[i] {
+			r.ops = append(r.ops, op{kind: 'w', phone: p[i], code: "000000", password: fmt.Sprint("w", ms), status: 401, start: at(ms), end: at(ms + 1)})
 		}
 	}
 
@@ -199,13 +205,14 @@ func TestCheckerCatches(t *testing.T) {
 		p[5] + " got 4 SMS (limit 3",
 		p[10] + " got 7 SMS (limit 6",
 		p[11] + " had 4 sends answered 200 between two resets",
+		lockoutOvershoot + " " + p[14] + " had 6 wrong codes",
 		p[6] + ": 1 webhook events for 0 resets",
 		"500 with ErrorCode 1234",
 		"s " + p[8] + " on instance 0 took",
 	} {
 		assert.Contains(t, all, want)
 	}
-	assert.Len(t, rep.Violations, 10, all)
+	assert.Len(t, rep.Violations, 11, all)
 }
 
 func setPassword(t *testing.T, st *pgStore, tenant, uid, pw string) {

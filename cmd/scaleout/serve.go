@@ -211,9 +211,8 @@ var harnessLimits = otpreset.Limits{
 
 // Limits the checker holds the run to; they mirror harnessLimits.
 const (
-	maxSMSPerPhone    = 3
-	maxResetsPerPhone = 8
-	maxWrongPerPhone  = 5
+	maxSMSPerPhone   = 3
+	maxWrongPerPhone = 5
 )
 
 // lineWriter serialises writes so lines of concurrent senders never
