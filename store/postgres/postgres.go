@@ -319,6 +319,19 @@ SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed), (SELECT 
 // the commit does it open a transaction (BEGIN, statement, hook, COMMIT).
 // Should the user vanish between the statement's check and its update (a
 // concurrent delete), the code is spent and the error wraps ErrNotFound.
+// outboxColumns are the outbox messages as the reset statement's arrays.
+func outboxColumns(msgs []store.OutboxMessage) (ids, tenants, payloads []string, created []time.Time, err error) {
+	n := len(msgs)
+	ids, tenants, payloads, created = make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, m := range msgs {
+		if !json.Valid(m.Payload) {
+			return nil, nil, nil, nil, errors.New("postgres: outbox payload is not valid JSON")
+		}
+		ids[i], tenants[i], payloads[i], created[i] = m.ID, m.TenantID, string(m.Payload), m.CreatedAt
+	}
+	return ids, tenants, payloads, created, nil
+}
+
 func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
 	if s.Host != nil {
 		return hostResetFast(ctx, s, r)
@@ -337,15 +350,10 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 	if r.NewSession != nil {
 		sess = *r.NewSession
 	}
-	n := len(r.Outbox)
-	ids, tenants, payloads, created := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, m := range r.Outbox {
-		if !json.Valid(m.Payload) {
-			return false, errors.New("postgres: outbox payload is not valid JSON")
-		}
-		ids[i], tenants[i], payloads[i], created[i] = m.ID, m.TenantID, string(m.Payload), m.CreatedAt
+	ids, tenants, payloads, created, err := outboxColumns(r.Outbox)
+	if err != nil {
+		return false, err
 	}
-
 	apply := func(q pgxQuerier) error {
 		var consumed, changed bool
 		var cleared int64

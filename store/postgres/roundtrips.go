@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
@@ -22,14 +23,41 @@ import (
 // statements after the consume run even when it found nothing; the
 // rollback undoes them.
 func hostResetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, err error) {
-	db := s.DB.(*pgDB)
-	c, ch := r.Check, r.Change
-	profile, err := s.ValidProfile(ch.Profile)
+	b, err := hostResetBatch(s, r)
 	if err != nil {
 		return false, err
 	}
+	conn, err := s.DB.(*pgDB).pool.Acquire(ctx)
+	if err != nil {
+		return false, s.Errf("reset: %w", err)
+	}
+	defer conn.Release()
+	consumed, changed, err := sendHostReset(ctx, conn, b)
+	switch {
+	case err != nil:
+	case !consumed:
+		err = errNotConsumed
+	case changed == 0:
+		err = fmt.Errorf("user %w", store.ErrNotFound)
+	case changed > 1:
+		err = sqlcore.TooManyRows(changed) // rolled back below
+	case s.AfterConsume != nil:
+		err = s.AfterConsume(ctx, pgQ{conn})
+	}
+	return endHostReset(ctx, s, conn, err)
+}
+
+// hostResetBatch is the pipelined batch of a host reset: BEGIN, the
+// phone's lock, consume, the host's UpdatePassword (statement 3), revoke,
+// the new session, the outbox, clear the phone's counters.
+func hostResetBatch(s *sqlcore.Store, r store.Reset) (*pgx.Batch, error) {
+	c, ch := r.Check, r.Change
+	profile, err := s.ValidProfile(ch.Profile)
+	if err != nil {
+		return nil, err
+	}
 	if ch.Profile == nil {
-		return false, s.Errf("HostUsers needs the whole profile in a password change")
+		return nil, s.Errf("HostUsers needs the whole profile in a password change")
 	}
 	b := &pgx.Batch{}
 	b.Queue("begin")
@@ -43,59 +71,51 @@ func hostResetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok boo
 	}
 	for _, m := range r.Outbox {
 		if !json.Valid(m.Payload) {
-			return false, s.Errf("outbox payload is not valid JSON")
+			return nil, s.Errf("outbox payload is not valid JSON")
 		}
 		b.Queue(sqlcore.InsertOutboxSQL, m.ID, m.TenantID, string(m.Payload), m.CreatedAt)
 	}
 	b.Queue(clearCountersSQL, c.TenantID, c.Phone)
+	return b, nil
+}
 
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return false, s.Errf("reset: %w", err)
-	}
-	defer conn.Release()
-	consumed, changed, err := func() (consumed bool, changed int64, err error) {
-		br := conn.SendBatch(ctx, b)
-		defer func() {
-			if cerr := br.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		for range 2 { // begin, the phone's lock
-			if _, err := br.Exec(); err != nil {
-				return false, 0, err
-			}
+// sendHostReset sends the batch in one round trip and reads whether the
+// code was consumed and how many rows the host's UpdatePassword changed.
+func sendHostReset(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) (consumed bool, changed int64, err error) {
+	br := conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
 		}
-		var one int
-		switch err := br.QueryRow().Scan(&one); {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return false, 0, err
-		default:
-			consumed = true
-		}
-		for i := 3; i < b.Len(); i++ {
-			tag, err := br.Exec()
-			if err != nil {
-				return consumed, 0, err
-			}
-			if i == 3 { // the host's UpdatePassword
-				changed = tag.RowsAffected()
-			}
-		}
-		return consumed, changed, nil
 	}()
-	switch {
-	case err != nil:
-	case !consumed:
-		err = errNotConsumed
-	case changed == 0:
-		err = fmt.Errorf("user %w", store.ErrNotFound)
-	case changed > 1:
-		err = sqlcore.TooManyRows(changed) // rolled back below
-	case s.AfterConsume != nil:
-		err = s.AfterConsume(ctx, pgQ{conn})
+	for range 2 { // begin, the phone's lock
+		if _, err := br.Exec(); err != nil {
+			return false, 0, err
+		}
 	}
+	var one int
+	switch err := br.QueryRow().Scan(&one); {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return false, 0, err
+	default:
+		consumed = true
+	}
+	for i := 3; i < b.Len(); i++ {
+		tag, err := br.Exec()
+		if err != nil {
+			return consumed, 0, err
+		}
+		if i == 3 { // the host's UpdatePassword
+			changed = tag.RowsAffected()
+		}
+	}
+	return consumed, changed, nil
+}
+
+// endHostReset commits the reset's transaction, or rolls it back when err
+// says so: ok=false with no error means the code was not consumed.
+func endHostReset(ctx context.Context, s *sqlcore.Store, conn *pgxpool.Conn, err error) (ok bool, _ error) {
 	if err != nil {
 		// Rolled back even when ctx is done, so the connection goes back to
 		// the pool outside any transaction; one that cannot roll back is

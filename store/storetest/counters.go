@@ -378,17 +378,8 @@ func (h harness) testMatchesReference(t *testing.T) {
 		where := fmt.Sprintf("step %d (%s from %s at %v)", step, phone, network, now)
 		switch op := rng.IntN(10); {
 		case op < 3:
-			c := newChallenge(t, tenantA, phone, now, 3)
-			iss := store.Issue{Challenge: c, Network: network, SendLimit: limit}
-			want, err := ref.IssueChallenge(ctx, iss)
-			require.NoError(t, err)
-			got, err := s.IssueChallenge(ctx, iss)
-			require.NoError(t, err, where)
-			require.Equal(t, want.Limited, got.Limited, "Limited: %s", where)
-			require.Equal(t, want.SendsLeft, got.SendsLeft, "SendsLeft: %s", where)
-			require.Truef(t, want.LimitResets.Equal(got.LimitResets), "LimitResets %v, got %v: %s", want.LimitResets, got.LimitResets, where)
-			require.Equal(t, want.Challenge.CodeHash, got.Challenge.CodeHash, "the code in effect: %s", where)
-			if !want.Limited {
+			iss := store.Issue{Challenge: newChallenge(t, tenantA, phone, now, 3), Network: network, SendLimit: limit}
+			if want := sameIssue(t, ref, s, iss, where); !want.Limited {
 				codes[phone] = want.Challenge
 			}
 		case op < 9:
@@ -399,25 +390,49 @@ func (h harness) testMatchesReference(t *testing.T) {
 			}
 			a := store.Attempt{Check: store.CodeCheck{TenantID: tenantA, Phone: phone, CodeHash: code, Now: now},
 				Network: network, Policy: counterPolicy, PassLockout: rng.IntN(8) == 0, PassBudget: rng.IntN(8) == 0}
-			want, err := ref.CheckCode(ctx, a)
-			require.NoError(t, err)
-			got, err := s.CheckCode(ctx, a)
-			require.NoError(t, err, where)
-			require.Equal(t, want.Refused, got.Refused, "Refused: %s", where)
-			require.Truef(t, want.Until.Equal(got.Until), "Until %v, got %v: %s", want.Until, got.Until, where)
-			require.Equal(t, want.Counted, got.Counted, "Counted: %s", where)
-			require.Equal(t, want.StartedLockout, got.StartedLockout, "StartedLockout: %s", where)
-			require.Equal(t, want.Lockouts, got.Lockouts, "Lockouts: %s", where)
-			wantKind, gotKind := errorsKind(want.Code), errorsKind(got.Code)
-			if errors.Is(want.Code, store.ErrChallengeExpired) && errors.Is(got.Code, store.ErrNoChallenge) {
-				gotKind = wantKind // a store may purge an expired code (memstore sweeps later)
-			}
-			require.Equal(t, wantKind, gotKind, "Code: %s", where)
+			sameVerdict(t, ref, s, a, where)
 		default:
 			require.NoError(t, ref.ClearCounters(ctx, tenantA, phone))
 			require.NoError(t, s.ClearCounters(ctx, tenantA, phone), where)
 		}
 	}
+}
+
+// sameIssue issues iss on the reference and on s and requires the same
+// answer; it returns the reference's.
+func sameIssue(t *testing.T, ref, s store.Store, iss store.Issue, where string) store.Issued {
+	t.Helper()
+	ctx := ctxOf(t)
+	want, err := ref.IssueChallenge(ctx, iss)
+	require.NoError(t, err)
+	got, err := s.IssueChallenge(ctx, iss)
+	require.NoError(t, err, where)
+	require.Equal(t, want.Limited, got.Limited, "Limited: %s", where)
+	require.Equal(t, want.SendsLeft, got.SendsLeft, "SendsLeft: %s", where)
+	require.Truef(t, want.LimitResets.Equal(got.LimitResets), "LimitResets %v, got %v: %s", want.LimitResets, got.LimitResets, where)
+	require.Equal(t, want.Challenge.CodeHash, got.Challenge.CodeHash, "the code in effect: %s", where)
+	return want
+}
+
+// sameVerdict checks a's code on the reference and on s and requires the
+// same verdict.
+func sameVerdict(t *testing.T, ref, s store.Store, a store.Attempt, where string) {
+	t.Helper()
+	ctx := ctxOf(t)
+	want, err := ref.CheckCode(ctx, a)
+	require.NoError(t, err)
+	got, err := s.CheckCode(ctx, a)
+	require.NoError(t, err, where)
+	require.Equal(t, want.Refused, got.Refused, "Refused: %s", where)
+	require.Truef(t, want.Until.Equal(got.Until), "Until %v, got %v: %s", want.Until, got.Until, where)
+	require.Equal(t, want.Counted, got.Counted, "Counted: %s", where)
+	require.Equal(t, want.StartedLockout, got.StartedLockout, "StartedLockout: %s", where)
+	require.Equal(t, want.Lockouts, got.Lockouts, "Lockouts: %s", where)
+	wantKind, gotKind := errorsKind(want.Code), errorsKind(got.Code)
+	if errors.Is(want.Code, store.ErrChallengeExpired) && errors.Is(got.Code, store.ErrNoChallenge) {
+		gotKind = wantKind // a store may purge an expired code (memstore sweeps later)
+	}
+	require.Equal(t, wantKind, gotKind, "Code: %s", where)
 }
 
 // errorsKind names the store sentinel err wraps, for comparing verdicts.

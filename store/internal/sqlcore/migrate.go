@@ -55,6 +55,24 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 	return ms, nil
 }
 
+// appliedVersions reads the versions otpreset_schema_migrations records.
+func appliedVersions(ctx context.Context, q Querier) (map[int]bool, error) {
+	done := map[int]bool{}
+	rows, err := q.Query(ctx, `SELECT version FROM otpreset_schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
 // Migrate brings the schema up to date: it applies, in order and in one
 // transaction, the embedded migrations not yet recorded in
 // otpreset_schema_migrations, and records them. Calling it again does
@@ -85,21 +103,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		)`); err != nil {
 			return fmt.Errorf("create otpreset_schema_migrations: %w", err)
 		}
-		done := map[int]bool{}
-		rows, err := q.Query(ctx, `SELECT version FROM otpreset_schema_migrations`)
+		done, err := appliedVersions(ctx, q)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return err
-			}
-			done[v] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, m := range ms {
