@@ -74,7 +74,7 @@ func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.En
 		}
 		t.Limits = otpreset.Limits{
 			SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
-			ResetPerIP:      "off",
+			ResetPerIP: "off", GuessBudget: "off",
 			LockoutAttempts: math.MaxInt32,
 		}
 		t.Pumping.PrefixDailyCap = "off"

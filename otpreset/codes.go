@@ -16,17 +16,21 @@ import (
 // costs more than hashing the few bytes.
 type codeHasher struct {
 	pool sync.Pool
-	// deriveKey keys the derivation of codes from nonces: a key of its own,
-	// drawn from the secret, so a code's hash and its derivation never
+	// derivers key the derivation of codes from nonces with a key of its
+	// own, drawn from the secret, so a code's hash and its derivation never
 	// share a key.
-	deriveKey []byte
+	derivers sync.Pool
 }
 
 func newCodeHasher(secret []byte) *codeHasher {
 	key := append([]byte(nil), secret...)
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("otpreset: code derivation"))
-	return &codeHasher{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}, deriveKey: m.Sum(nil)}
+	deriveKey := m.Sum(nil)
+	return &codeHasher{
+		pool:     sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
+		derivers: sync.Pool{New: func() any { return hmac.New(sha256.New, deriveKey) }},
+	}
 }
 
 // derive is the code of a challenge: n decimal digits of HMAC-SHA256 under
@@ -38,13 +42,16 @@ func newCodeHasher(secret []byte) *codeHasher {
 // the first 8 bytes taken modulo 10^n: no code is likelier than another by
 // more than 10^n / 2^64 (under 10^-9).
 func (c *codeHasher) derive(tenantID, phone string, nonce []byte, n int) string {
-	m := hmac.New(sha256.New, c.deriveKey)
+	m := c.derivers.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(tenantID))
 	m.Write([]byte{0})
 	m.Write([]byte(phone))
 	m.Write([]byte{0})
 	m.Write(nonce)
-	v := binary.BigEndian.Uint64(m.Sum(nil))
+	var sum [sha256.Size]byte
+	v := binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	c.derivers.Put(m)
 	out := make([]byte, n)
 	for i := n - 1; i >= 0; i-- {
 		out[i] = byte('0' + v%10)
