@@ -141,7 +141,7 @@ func checkDomain(d string) error {
 	if h := bareHost(d); h != "" && isHostName(h) {
 		hint = fmt.Sprintf(" such as %q", h)
 	}
-	return fmt.Errorf("Domain %q must be a bare host name%s (no scheme, path, port or trailing slash or dot): "+
+	return fmt.Errorf("the Domain %q must be a bare host name%s (no scheme, path, port or trailing slash or dot): "+
 		"the SMS would end %q, which autofill (WebOTP) matches to no site", d, hint, "@"+d+" #123456")
 }
 

@@ -107,15 +107,6 @@ func errLocked(until string, retryAfter int) *apiError {
 	return e
 }
 
-// errResetLimit is the reset endpoint's per-phone rate limit: HTTP 429 with
-// the 1198-style lockout body (docs/contract.md, "Errors": too many resets
-// for one phone).
-func errResetLimit(until string, retryAfter int) *apiError {
-	e := errLocked(until, retryAfter)
-	e.Status = http.StatusTooManyRequests
-	return e
-}
-
 func errSendLimit(retryAfter int) *apiError {
 	e := newAPIError(http.StatusTooManyRequests, 1179, "You have reached a limit for generating OTP", "Too many codes were requested; please try again later.")
 	e.RetryAfter = retryAfter

@@ -93,12 +93,12 @@ func spanTexts(spans []sdktrace.ReadOnlySpan) []string {
 	for _, s := range spans {
 		out = append(out, "span "+s.Name(), s.Name()+" status: "+s.Status().Description)
 		for _, a := range s.Attributes() {
-			out = append(out, s.Name()+" "+string(a.Key)+"="+a.Value.Emit())
+			out = append(out, s.Name()+" "+string(a.Key)+"="+a.Value.String())
 		}
 		for _, e := range s.Events() {
 			out = append(out, s.Name()+" event "+e.Name)
 			for _, a := range e.Attributes {
-				out = append(out, s.Name()+" event "+e.Name+" "+string(a.Key)+"="+a.Value.Emit())
+				out = append(out, s.Name()+" event "+e.Name+" "+string(a.Key)+"="+a.Value.String())
 			}
 		}
 	}

@@ -128,7 +128,7 @@ func deliveryClient(cfg HTTPSinkConfig) (client *http.Client, own *http.Transpor
 	case nil:
 		own = publicTransport()
 	case *http.Transport:
-		//nolint:staticcheck // Dial and DialTLS are deprecated, and still used when set.
+		//lint:ignore SA1019 Dial and DialTLS are deprecated, and still used when set.
 		if t.Proxy != nil || t.DialContext != nil || t.DialTLSContext != nil || t.Dial != nil || t.DialTLS != nil {
 			return nil, nil, fmt.Errorf("%w: Client's transport has its own proxy or dialer, so the sink cannot check "+
 				"where it connects: remove them, or set AllowPrivateDestinations (and let them refuse internal addresses, "+

@@ -47,26 +47,6 @@ func specStandard(t testing.TB, secret, id string, unix int64, body []byte) stri
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// specHeaders builds the headers a correct sender sets, by the spec
-// implementations above.
-func specHeaders(t testing.TB, s Secrets, id string, ts time.Time, body []byte) http.Header {
-	h := http.Header{}
-	if s.LoginRadius != "" {
-		h.Set("signature", specLoginRadius(s.LoginRadius, body))
-	}
-	if s.Standard != "" {
-		h.Set("webhook-id", id)
-		h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-		h.Set("webhook-signature", specStandard(t, s.Standard, id, ts.Unix(), body))
-	}
-	return h
-}
-
-// fixedClock tells one instant (a Verifier's Clock).
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
-
 // fakeClock is a Clock for tests. In auto mode every After fires at once and
 // moves the time forward by its duration, so hours of backoff take no real
 // time. In manual mode After fires only when Advance reaches it. Every After
