@@ -387,8 +387,7 @@ func TestUnknownPhoneSameStoreWork(t *testing.T) {
 	assert.Equal(t, []string{"IssueCode"}, knownSend, "a send is one store call")
 }
 
-// plainSender is a custom sender without sms.Imitator, with its provider's
-// own AccountSid.
+// plainSender is a custom sender with its provider's own AccountSid.
 type plainSender struct{ sent atomic.Int32 }
 
 func (p *plainSender) Send(context.Context, sms.Message) (sms.Receipt, error) {
@@ -405,7 +404,7 @@ func TestAccountSidOneValuePerTenant(t *testing.T) {
 		name   string
 		sender sms.Sender
 	}{
-		{"custom sender without Imitate", &plainSender{}},
+		{"custom sender", &plainSender{}},
 		{"failover served by its second sender", &sms.Failover{Senders: []sms.Sender{
 			sms.SenderFunc(func(context.Context, sms.Message) (sms.Receipt, error) { return sms.Receipt{}, fmt.Errorf("down") }),
 			&plainSender{},

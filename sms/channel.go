@@ -93,10 +93,6 @@ func (f *ChannelFallback) Send(ctx context.Context, m Message) (Receipt, error) 
 	return Receipt{}, &FailoverError{Errs: []error{firstErr, fmt.Errorf("%s: %w", ChannelSMS, err)}}
 }
 
-// Imitate returns Sender's form of receipt (see Imitator); Twilio's SIDs
-// have the same form on every channel.
-func (f *ChannelFallback) Imitate(m Message) Receipt { return imitate(f.Sender, m) }
-
 func (f *ChannelFallback) logger() *slog.Logger {
 	if f.Logger != nil {
 		return f.Logger
@@ -123,8 +119,3 @@ func (b ByChannel) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 	return s.Send(ctx, m)
 }
-
-// Imitate returns the SMS sender's form of receipt, the answer of most
-// sends; the AccountSid of every sender should be the same (see
-// Imitator), so that no answer tells which one served it.
-func (b ByChannel) Imitate(m Message) Receipt { return imitate(b[ChannelSMS], m) }

@@ -158,15 +158,3 @@ func TestByChannel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []sms.Channel{"", sms.ChannelSMS, sms.ChannelWhatsApp, sms.ChannelSMS}, text.channels())
 }
-
-func TestChannelFallbackImitatesTheSender(t *testing.T) {
-	im := imitator{r: sms.Receipt{AccountSid: "AC1", Sid: "SM1"}}
-	f := &sms.ChannelFallback{Sender: im, Default: sms.ChannelWhatsApp}
-	assert.Equal(t, im.r, f.Imitate(sms.Message{}))
-	assert.Equal(t, im.r, sms.ByChannel{sms.ChannelSMS: im}.Imitate(sms.Message{}))
-}
-
-type imitator struct{ r sms.Receipt }
-
-func (i imitator) Send(context.Context, sms.Message) (sms.Receipt, error) { return i.r, nil }
-func (i imitator) Imitate(sms.Message) sms.Receipt                        { return i.r }

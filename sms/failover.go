@@ -61,15 +61,6 @@ func (f *Failover) Send(ctx context.Context, m Message) (Receipt, error) {
 	return Receipt{}, fe
 }
 
-// Imitate returns the first sender's form of receipt, the one a success
-// most often has.
-func (f *Failover) Imitate(m Message) Receipt {
-	if len(f.Senders) == 0 {
-		return imitate(nil, m)
-	}
-	return imitate(f.Senders[0], m)
-}
-
 func (f *Failover) logger() *slog.Logger {
 	if f.Logger != nil {
 		return f.Logger

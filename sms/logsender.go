@@ -42,7 +42,7 @@ func (s *LogSender) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.imitateLocked(m)
+	r := s.receiptLocked(m)
 	w := s.W
 	if w == nil {
 		w = os.Stderr
@@ -59,14 +59,7 @@ func (s *LogSender) Send(ctx context.Context, m Message) (Receipt, error) {
 	return r, nil
 }
 
-// Imitate returns a receipt of the form Send returns, without writing.
-func (s *LogSender) Imitate(m Message) Receipt {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.imitateLocked(m)
-}
-
-func (s *LogSender) imitateLocked(m Message) Receipt {
+func (s *LogSender) receiptLocked(m Message) Receipt {
 	if s.AccountSid == "" {
 		s.AccountSid = NewSid(sidPrefixAccount, s.Rand)
 	}

@@ -124,9 +124,6 @@ func (r *Retry) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 }
 
-// Imitate passes the question to the wrapped sender.
-func (r *Retry) Imitate(m Message) Receipt { return imitate(r.Sender, m) }
-
 func (r *Retry) try(ctx context.Context, m Message) (Receipt, error) {
 	if r.AttemptTimeout <= 0 {
 		return r.Sender.Send(ctx, m)

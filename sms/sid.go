@@ -36,23 +36,3 @@ func SidPrefix(voice bool) string {
 	}
 	return sidPrefixMessage
 }
-
-// Imitator is implemented by senders that can make a receipt shaped like the
-// ones they return, without sending anything. otpreset answers a request for
-// an unknown phone with such a receipt, so that the answer does not reveal
-// whether the phone exists: the AccountSid must be the real one and the Sid
-// of the same form. Every sender type in this module but SenderFunc is one.
-type Imitator interface {
-	Imitate(m Message) Receipt
-}
-
-// imitate returns a receipt shaped like the one s would return for m, without
-// sending anything: s's own when s is an Imitator, otherwise a Twilio-shaped
-// one with random ids ("AC"/"SM" or "CA" + 32 hex digits). The wrappers
-// (Retry, Failover, ChannelFallback, ByChannel) answer with it.
-func imitate(s Sender, m Message) Receipt {
-	if im, ok := s.(Imitator); ok {
-		return im.Imitate(m)
-	}
-	return Receipt{AccountSid: NewSid(sidPrefixAccount, nil), Sid: NewSid(SidPrefix(m.Voice), nil)}
-}

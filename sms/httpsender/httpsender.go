@@ -71,11 +71,6 @@ type Config struct {
 	Clock interface{ Now() time.Time }
 	// NewID makes each request's webhook-id; default a random UUID.
 	NewID func() string
-	// Imitate makes a receipt shaped like this provider's, for answers to
-	// unknown phones (see sms.Imitator). Set it when the provider's ids are
-	// not Twilio's: the default is Twilio's shape, an account SID made once
-	// by New and a random SM/CA SID.
-	Imitate func(m sms.Message) sms.Receipt
 	// Logger receives a debug line per accepted message (phone masked, no
 	// code). Nil means slog.Default().
 	Logger *slog.Logger
@@ -83,9 +78,8 @@ type Config struct {
 
 // Sender posts messages to a URL. It is safe for concurrent use.
 type Sender struct {
-	cfg     Config
-	client  *http.Client
-	account string // Imitate's default AccountSid
+	cfg    Config
+	client *http.Client
 }
 
 // New checks cfg and returns a Sender.
@@ -113,7 +107,7 @@ func New(cfg Config) (*Sender, error) {
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	return &Sender{cfg: cfg, client: client, account: sms.NewSid("AC", nil)}, nil
+	return &Sender{cfg: cfg, client: client}, nil
 }
 
 // request is the JSON body posted.
@@ -186,14 +180,6 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) (sms.Receipt, error) {
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "sms: provider accepted the message",
 		slog.String("to", sms.MaskPhone(m.To)), slog.String("tenant", m.TenantID), slog.String("sid", a.Sid))
 	return sms.Receipt{AccountSid: a.AccountSid, Sid: a.Sid}, nil
-}
-
-// Imitate returns Config.Imitate's receipt, or a Twilio-shaped one.
-func (s *Sender) Imitate(m sms.Message) sms.Receipt {
-	if s.cfg.Imitate != nil {
-		return s.cfg.Imitate(m)
-	}
-	return sms.Receipt{AccountSid: s.account, Sid: sms.NewSid(sms.SidPrefix(m.Voice), nil)}
 }
 
 // ErrBadAnswer is wrapped when a 2xx answer is not {"sid": "..."}: the

@@ -246,20 +246,6 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-func TestImitate(t *testing.T) {
-	s := newSender(t, "https://example.com", nil)
-	a, b := s.Imitate(msg), s.Imitate(sms.Message{Voice: true})
-	assert.Equal(t, a.AccountSid, b.AccountSid, "one account per sender")
-	assert.Regexp(t, `^AC[0-9a-f]{32}$`, a.AccountSid)
-	assert.Regexp(t, `^SM[0-9a-f]{32}$`, a.Sid)
-	assert.Regexp(t, `^CA[0-9a-f]{32}$`, b.Sid)
-
-	own := newSender(t, "https://example.com", func(c *httpsender.Config) {
-		c.Imitate = func(sms.Message) sms.Receipt { return sms.Receipt{AccountSid: "bridge", Sid: "msg-0"} }
-	})
-	assert.Equal(t, sms.Receipt{AccountSid: "bridge", Sid: "msg-0"}, own.Imitate(msg))
-}
-
 func TestReceiverVerifiesWithSignaturePackage(t *testing.T) {
 	p := newProvider(t)
 	_, err := newSender(t, p.URL, nil).Send(context.Background(), msg)

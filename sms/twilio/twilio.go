@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -134,9 +133,6 @@ type Config struct {
 	// Clock tells the time for Retry-After dates: any value with a Now
 	// method, such as an otpreset.Clock. Nil means the system clock.
 	Clock interface{ Now() time.Time }
-	// Rand is the source of Imitate's ids; crypto/rand when nil. It must be
-	// safe for concurrent use.
-	Rand io.Reader
 	// Logger receives a debug line per accepted message (phone masked, no
 	// code). Nil means slog.Default().
 	Logger *slog.Logger
@@ -435,12 +431,6 @@ func (s *Sender) createCall(api *twapi.ApiService, route Route, m sms.Message) (
 		return resource{}, err
 	}
 	return resource{call.AccountSid, call.Sid, call.Status}, nil
-}
-
-// Imitate returns a receipt shaped like Send's: this account's SID and a
-// random SM... (or CA... for voice) SID.
-func (s *Sender) Imitate(m sms.Message) sms.Receipt {
-	return sms.Receipt{AccountSid: s.cfg.AccountSid, Sid: sms.NewSid(sms.SidPrefix(m.Voice), s.cfg.Rand)}
 }
 
 // mapError turns what the SDK returned into an *Error for an HTTP answer,
