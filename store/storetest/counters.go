@@ -302,34 +302,22 @@ func v15(until, now time.Time) bool { return until.Equal(now.Add(15 * time.Minut
 // 40 wrong codes at once from one network compare exactly Attempts: the
 // decision and the count are one atomic step.
 func (h harness) testConcurrentWrongCodes(t *testing.T) {
-	s, now := h.fresh(t)
-	ctx := ctxOf(t)
-	c := newChallenge(t, tenantA, phone1, now, 1000)
-	require.NoError(t, saveChallenge(ctx, s, c))
-	wrong := randomBytes(t, 32)
-	const callers = 40
-	verdicts := make([]store.Verdict, callers)
-	errs := concurrently(callers, func(i int) error {
-		v, err := s.CheckCode(ctx, store.Attempt{Check: check(c, wrong, now), Network: "net-a", Policy: noBudget})
-		verdicts[i] = v
-		return err
-	})
-	compared, refused := 0, 0
-	for i, err := range errs {
-		require.NoError(t, err)
-		switch verdicts[i].Refused {
-		case store.NotRefused:
-			compared++
-		case store.RefusedLockout:
-			refused++
-		}
-	}
-	assert.Equal(t, noBudget.Attempts, compared, "exactly Attempts comparisons")
-	assert.Equal(t, callers-noBudget.Attempts, refused)
+	refused := concurrentWrongCodes(t, h, func(int) (string, store.GuessPolicy) { return "net-a", noBudget })
+	assert.Equal(t, noBudget.Attempts, refused[store.NotRefused], "exactly Attempts comparisons")
+	assert.Equal(t, 40-noBudget.Attempts, refused[store.RefusedLockout])
 }
 
 // Wrong codes at once from many networks never pass the budget's burst.
 func (h harness) testConcurrentBudget(t *testing.T) {
+	refused := concurrentWrongCodes(t, h, func(i int) (string, store.GuessPolicy) { return fmt.Sprintf("net-%d", i), counterPolicy })
+	assert.Equal(t, counterPolicy.BudgetBurst, refused[store.NotRefused], "exactly the burst")
+	assert.Equal(t, 40-counterPolicy.BudgetBurst, refused[store.RefusedBudget])
+}
+
+// concurrentWrongCodes presents 40 wrong codes for one phone at once, the
+// i-th from the network and under the policy from(i), and counts the
+// verdicts by refusal.
+func concurrentWrongCodes(t *testing.T, h harness, from func(i int) (string, store.GuessPolicy)) map[store.Refusal]int {
 	s, now := h.fresh(t)
 	ctx := ctxOf(t)
 	c := newChallenge(t, tenantA, phone1, now, 1000)
@@ -338,20 +326,17 @@ func (h harness) testConcurrentBudget(t *testing.T) {
 	const callers = 40
 	verdicts := make([]store.Verdict, callers)
 	errs := concurrently(callers, func(i int) error {
-		v, err := s.CheckCode(ctx, store.Attempt{Check: check(c, wrong, now), Network: fmt.Sprintf("net-%d", i), Policy: counterPolicy})
+		network, p := from(i)
+		v, err := s.CheckCode(ctx, store.Attempt{Check: check(c, wrong, now), Network: network, Policy: p})
 		verdicts[i] = v
 		return err
 	})
-	compared := 0
+	refused := map[store.Refusal]int{}
 	for i, err := range errs {
 		require.NoError(t, err)
-		if verdicts[i].Refused == store.NotRefused {
-			compared++
-		} else {
-			assert.Equal(t, store.RefusedBudget, verdicts[i].Refused)
-		}
+		refused[verdicts[i].Refused]++
 	}
-	assert.Equal(t, counterPolicy.BudgetBurst, compared, "exactly the burst")
+	return refused
 }
 
 // Random sequences of sends, attempts and clears over a few phones and
