@@ -17,7 +17,7 @@ import (
 	"github.com/otpreset/go/otpreset/otpresettest"
 )
 
-// The availability tests (CONTRACT.md, "Availability: the owner gets
+// The availability tests (docs/contract.md and README "Availability: the owner gets
 // through") replay, on the fake clock, the attacks that once kept a phone's
 // owner from resetting, in each of the three ways a tenant can be set up.
 // The owner asks from its own network, solves a captcha only when asked
@@ -205,7 +205,7 @@ func TestOwnerGetsThroughWrongCodesAtEachUnlock(t *testing.T) {
 
 // (c) 50 attacker networks without captcha solutions, each coming back the
 // moment it may: at most 300 comparisons in 30 days (the budget), or between
-// two of the owner's successful resets (which clear the count, as CONTRACT.md
+// two of the owner's successful resets (which clear the count, as docs/contract.md
 // says); the owner gets through every time where the tenant has a verifier.
 // Without one the budget, once spent, refuses everyone until it allows
 // again: the test reports how long the owner was kept out.

@@ -521,7 +521,7 @@ func (h harness) testNoChallenge(t *testing.T) {
 	require.ErrorIs(t, s.ConsumeChallenge(ctx, other), store.ErrNoChallenge)
 }
 
-// A send while the phone holds a live code keeps that code (CONTRACT.md:
+// A send while the phone holds a live code keeps that code (docs/contract.md:
 // anyone's send never spoils the owner's code): same nonce, same hash, its
 // count of wrong tries as it was. Once it expires, is used or has used up
 // its tries, a send replaces it with a fresh count.
