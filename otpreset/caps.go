@@ -84,7 +84,7 @@ func (f *flow) overCap(sd *sending) (reason string, shared bool, err error) {
 		reason string
 		shared bool
 	}{
-		{phoneDayKey(t, sd.phone), t.smsPerPhoneDay, "SMS per phone per day", false},
+		{phoneDayKey(t.ID, sd.phone), t.smsPerPhoneDay, "SMS per phone per day", false},
 		{tenantCapKey(t), t.smsPerTenantDay, refusedTenantCap, true},
 	} {
 		res, err := f.counters.peek(sd.ctx, c.key, c.r)
@@ -119,7 +119,7 @@ func (f *flow) countPhoneDay(sd *sending) error {
 	if sd.caps.bypass || sd.caps.quiet != "" {
 		return nil
 	}
-	res, err := f.counters.take(sd.ctx, phoneDayKey(sd.t, sd.phone), sd.t.smsPerPhoneDay)
+	res, err := f.counters.take(sd.ctx, phoneDayKey(sd.t.ID, sd.phone), sd.t.smsPerPhoneDay)
 	if err != nil {
 		return faultAt("rate limit", err)
 	}
@@ -168,13 +168,13 @@ func (f *flow) takeCaps(x exchange) string {
 // countNotice counts the reset notice toward every cap; it is never refused
 // by them (the owner must learn of the change).
 func (f *flow) countNotice(rs *resetting) {
-	if _, err := f.counters.take(rs.ctx, phoneDayKey(rs.t, rs.phone), rs.t.smsPerPhoneDay); err != nil {
+	if _, err := f.counters.take(rs.ctx, phoneDayKey(rs.t.ID, rs.phone), rs.t.smsPerPhoneDay); err != nil {
 		rs.log.Error("counting the notice toward the caps", "err", err)
 	}
 	f.takeCaps(rs.exchange)
 }
 
-func phoneDayKey(t *settings, phone string) string { return "sms:phone:" + t.ID + ":" + phone }
+func phoneDayKey(tenantID, phone string) string { return "sms:phone:" + tenantID + ":" + phone }
 
 func tenantCapKey(t *settings) string { return "sms:tenant:" + t.ID }
 

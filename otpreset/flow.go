@@ -15,7 +15,6 @@ type flow struct {
 	log      *slog.Logger
 	tenants  *tenants
 	counters counters // rate limits and SMS caps (the limiter store)
-	dayRate  rate     // a rate of the phone's daily SMS key, for Unlock to forget it
 	codes    *codeHasher
 	tracer   trace.Tracer // nil: tracing off, no cost
 	observed bool         // an Observer was configured: requests are timed

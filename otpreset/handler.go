@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ulule/limiter/v3"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -72,7 +71,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{flow{cfg: cfg, log: log, tenants: ts, counters: newCounters(cfg.RateLimitStore),
-		dayRate: rate{Rate: limiter.Rate{Period: 24 * time.Hour, Limit: 1}}, codes: newCodeHasher(cfg.Secret)}}
+		codes: newCodeHasher(cfg.Secret)}}
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer(tracerName)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ulule/limiter/v3"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otpreset/go/store"
@@ -94,6 +95,10 @@ func (f *flow) checkCode(rs *resetting, a store.Attempt) (store.Verdict, error) 
 	return v, err
 }
 
+// forgetRate is the rate a counter is forgotten under: the limiter store
+// needs one to name the key, whatever the tenant's rate is.
+var forgetRate = rate{Rate: limiter.Rate{Period: 24 * time.Hour, Limit: 1}}
+
 // Unlock forgets every counter of a phone: each network's lockout and send
 // count, the guessing budget and the phone's daily SMS count, as a
 // successful reset does. It is for an operator who has confirmed the owner
@@ -106,7 +111,7 @@ func (h *Handler) Unlock(ctx context.Context, tenantID, phone string) error {
 	if err := h.cfg.Store.ClearCounters(ctx, tenantID, e164); err != nil {
 		return fmt.Errorf("otpreset: unlock: %w", err)
 	}
-	if err := h.counters.forget(ctx, phoneDayKey(&settings{Tenant: Tenant{ID: tenantID}}, e164), h.dayRate); err != nil {
+	if err := h.counters.forget(ctx, phoneDayKey(tenantID, e164), forgetRate); err != nil {
 		return fmt.Errorf("otpreset: unlock: the phone's daily SMS count: %w", err)
 	}
 	h.log.Info("counters of a phone cleared by an operator", "tenant", tenantID, "phone", maskPhone(e164))

@@ -1,6 +1,7 @@
 package otpreset
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -107,7 +108,10 @@ func (f *flow) issueCode(sd *sending) error {
 	case !sd.issued.Found:
 		return nil
 	}
-	sd.code = f.codes.derive(t.ID, sd.phone, sd.issued.Challenge.Nonce, t.CodeLength)
+	sd.code = code
+	if kept := sd.issued.Challenge.Nonce; !bytes.Equal(kept, nonce) { // the phone's live code, sent again
+		sd.code = f.codes.derive(t.ID, sd.phone, kept, t.CodeLength)
+	}
 	name := sd.param("smstemplate")
 	sd.text, err = t.SMSTemplates.RenderCode(name, sd.r.Header.Get("Accept-Language"), sms.TemplateData{
 		Code: sd.code, Minutes: int((sd.issued.Challenge.ExpiresAt.Sub(now) + time.Minute - 1) / time.Minute), AppName: t.AppName, Domain: t.Domain,
