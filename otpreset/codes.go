@@ -42,16 +42,8 @@ func newCodeHasher(secret []byte) *codeHasher {
 // the first 8 bytes taken modulo 10^n: no code is likelier than another by
 // more than 10^n / 2^64 (under 10^-9).
 func (c *codeHasher) derive(tenantID, phone string, nonce []byte, n int) string {
-	m := c.derivers.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(tenantID))
-	m.Write([]byte{0})
-	m.Write([]byte(phone))
-	m.Write([]byte{0})
-	m.Write(nonce)
 	var sum [sha256.Size]byte
-	v := binary.BigEndian.Uint64(m.Sum(sum[:0]))
-	c.derivers.Put(m)
+	v := binary.BigEndian.Uint64(keyedSum(&c.derivers, tenantID, phone, nonce, sum[:0]))
 	out := make([]byte, n)
 	for i := n - 1; i >= 0; i-- {
 		out[i] = byte('0' + v%10)
@@ -70,14 +62,20 @@ func newNonce(r io.Reader) ([]byte, error) {
 }
 
 func (c *codeHasher) sum(tenantID, phone, code string) []byte {
-	m := c.pool.Get().(hash.Hash)
+	return keyedSum(&c.pool, tenantID, phone, []byte(code), nil)
+}
+
+// keyedSum appends to dst the HMAC, from one of pool's states, of tenant,
+// phone and value: what a code's hash and its derivation both key on.
+func keyedSum(pool *sync.Pool, tenantID, phone string, value, dst []byte) []byte {
+	m := pool.Get().(hash.Hash)
 	m.Reset()
 	m.Write([]byte(tenantID))
 	m.Write([]byte{0})
 	m.Write([]byte(phone))
 	m.Write([]byte{0})
-	m.Write([]byte(code))
-	out := m.Sum(nil)
-	c.pool.Put(m)
+	m.Write(value)
+	out := m.Sum(dst)
+	pool.Put(m)
 	return out
 }
