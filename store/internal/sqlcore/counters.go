@@ -271,7 +271,7 @@ func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, 
 		var fault error
 		n.NetworkState, ph, v = store.NextAttempt(n.NetworkState, ph, a, func() error {
 			err := s.check(ctx, q, c, false)
-			if err != nil && !isVerdict(err) {
+			if err != nil && !IsVerdict(err) {
 				fault = err
 			}
 			return err

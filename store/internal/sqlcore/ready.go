@@ -98,7 +98,7 @@ func (s *Store) schemaReady(ctx context.Context) error {
 	if err != nil {
 		return s.errf("%w: %w", store.ErrNotReady, err)
 	}
-	done, err := s.appliedVersions(ctx)
+	done, err := appliedVersions(ctx, s.DB)
 	if err != nil {
 		return s.errf("%w: schema not migrated (reading otpreset_schema_migrations: %w): call Migrate", store.ErrNotReady, err)
 	}
@@ -120,23 +120,6 @@ func (s *Store) schemaReady(ctx context.Context) error {
 	}
 	return s.errf("%w: schema at version %d, this code needs version %d: %s not applied: call Migrate",
 		store.ErrNotReady, have, need, strings.Join(missing, ", "))
-}
-
-func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := s.DB.Query(ctx, `SELECT version FROM otpreset_schema_migrations`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	done := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		done[v] = true
-	}
-	return done, rows.Err()
 }
 
 // hostQueryReady checks one host query without running it.

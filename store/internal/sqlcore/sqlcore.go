@@ -387,9 +387,9 @@ func exists(row Row) (bool, error) {
 	return err == nil, err
 }
 
-// isVerdict reports whether err is the store's answer about a code, as
+// IsVerdict reports whether err is the store's answer about a code, as
 // opposed to a fault.
-func isVerdict(err error) bool {
+func IsVerdict(err error) bool {
 	for _, v := range []error{store.ErrNoChallenge, store.ErrChallengeExpired, store.ErrChallengeUsed,
 		store.ErrCodeMismatch, store.ErrTooManyAttempts} {
 		if errors.Is(err, v) {
@@ -476,7 +476,7 @@ func (s *Store) Reset(ctx context.Context, r store.Reset) error {
 			}
 		}
 		if err := s.check(ctx, q, r.Check, true); err != nil {
-			if isVerdict(err) {
+			if IsVerdict(err) {
 				verdict = err // commit the counted try; nothing else changed
 				return nil
 			}

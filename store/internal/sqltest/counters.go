@@ -374,7 +374,7 @@ func ConcurrentCounters(t *testing.T, b Backend) {
 				err = st.(store.Resetter).Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: c.Phone,
 					CodeHash: c.CodeHash, Now: now}, Change: store.PasswordChange{TenantID: "t", UserID: "u",
 					PasswordHash: fmt.Sprint("h", i), Profile: json.RawMessage(`{}`), ChangedAt: now}})
-				if isVerdict(err) {
+				if sqlcore.IsVerdict(err) {
 					err = nil
 				}
 			case 4:
@@ -383,16 +383,6 @@ func ConcurrentCounters(t *testing.T, b Backend) {
 			return err
 		})
 	})
-}
-
-func isVerdict(err error) bool {
-	for _, v := range []error{store.ErrNoChallenge, store.ErrChallengeExpired, store.ErrChallengeUsed,
-		store.ErrCodeMismatch, store.ErrTooManyAttempts} {
-		if errors.Is(err, v) {
-			return true
-		}
-	}
-	return false
 }
 
 // Purge checks the purge that sends and code checks carry: every
