@@ -77,6 +77,7 @@ type options struct {
 	timeout   time.Duration
 	jsonFile  string
 	keep      bool
+	profile   string
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -95,6 +96,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "the whole run's bound")
 	fs.StringVar(&o.jsonFile, "json-file", "", "also write the report as JSON to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run's schema (its name is printed)")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write each server process's CPU profile (the whole run) to this path's prefix: PREFIX.otpreset, PREFIX.floor")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -162,6 +164,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	env := []string{serveURLEnv + "=" + pgURL, serveLimitEnv + "=" + o.limits}
+	if o.profile != "" {
+		env = append(env, serveProfileEnv+"="+o.profile)
+	}
 	otp, err := startChild(ctx, serveOtpreset, env)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -37,6 +38,9 @@ const (
 	// serveAnswerEnv holds, for the floor, the answers it writes: the
 	// JSON of a floorAnswers.
 	serveAnswerEnv = "FLOORBENCH_ANSWERS"
+	// serveProfileEnv, when set, is the prefix of the path the server
+	// writes its CPU profile to (PREFIX.MODE), from start to exit.
+	serveProfileEnv = "FLOORBENCH_CPUPROFILE"
 
 	serveOtpreset = "otpreset"
 	serveFloor    = "floor"
@@ -85,6 +89,17 @@ func childMain(mode string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer cleanup()
+	if prefix := os.Getenv(serveProfileEnv); prefix != "" {
+		f, err := os.Create(prefix + "." + mode)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "floorbench %s server: cpu profile: %v\n", mode, err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	if err := listenAndServe(ctx, h, stdout); err != nil {
 		fmt.Fprintf(stderr, "floorbench %s server: %v\n", mode, err)
 		return 1
