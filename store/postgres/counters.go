@@ -11,16 +11,18 @@ import (
 )
 
 // The counters that guard a phone's codes, and the steps that take them.
-// Each step is one call of a PL/pgSQL function of migration 0004
+// Each step is one call of a PL/pgSQL function of migration 0005
 // (otpreset_issue, otpreset_check_code, otpreset_clear_counters), so one
 // round trip, atomic on its own (a statement outside BEGIN is its own
-// transaction). Each function first takes the phone's transaction-level
-// advisory lock (otpreset_phone_key), so the steps of one phone run one
-// after another whichever server sends them, and then reads the rows:
-// under READ COMMITTED every statement of a volatile function reads with a
-// fresh snapshot, so it sees what the previous holder of the lock
-// committed. The function then applies the reference step of package store
-// (store.NextIssue and store.Live; store.NextAttempt) to what it read.
+// transaction). A phone's code and all its counters are one row of
+// otpreset_challenges (the counters of each client network in a jsonb
+// column), so a step reads that row under its lock (SELECT ... FOR
+// UPDATE: the steps of one phone run one after another whichever server
+// sends them) and writes it once, applying the reference step of package
+// store (store.NextIssue and store.Live; store.NextAttempt) to what it
+// read. A wrong code is thus one UPDATE of one row, as the floor's
+// (cmd/floorbench); a send to a phone whose live code is kept, without a
+// send limit, writes nothing.
 
 // issueColumns are otpreset_issue's outputs, as issueRow scans them.
 const issueColumns = `i.o_limited, i.o_sends_left, i.o_limit_resets, i.o_stored, i.o_nonce, i.o_code_hash,
@@ -41,16 +43,41 @@ const ownUserByPhone = `SELECT id, password_hash, profile FROM otpreset_users
 // issueCodeSQL is IssueCode in one statement: the user query (otpreset's, or
 // the host's UserByPhone, which keeps its own @tenant_id and @phone) as a
 // CTE, whose existence tells otpreset_issue whether to save a code; the
-// function's own arguments are named apart (@p_...), so that the host's
-// query may compare @tenant_id with a column of any type.
+// statement's own arguments are named apart (@p_...), so that the host's
+// query may compare @tenant_id with a column of any type. Without a send
+// limit to count, the two common sends skip the function altogether: a
+// phone with a user and a live code gets that code (live, read without a
+// lock: IssueChallenge keeps a live code anyway), and a phone without a
+// user gets nothing (none); otpreset_issue runs only when neither applies
+// (a one-time filter: PostgreSQL does not call it otherwise).
 func issueCodeSQL(userByPhone string) string {
 	return `WITH u (id, password_hash, profile) AS (
 ` + strings.TrimRight(strings.TrimSpace(userByPhone), ";") + `
+), live AS (
+	SELECT false AS o_limited, 0 AS o_sends_left, NULL::timestamptz AS o_limit_resets, true AS o_stored,
+		ch.nonce AS o_nonce, ch.code_hash AS o_code_hash, ch.created_at AS o_created_at,
+		ch.expires_at AS o_expires_at, ch.max_attempts AS o_max_attempts
+	FROM otpreset_challenges ch
+	WHERE @p_limit::integer <= 0 AND EXISTS (SELECT 1 FROM u)
+		AND ch.tenant_id = @p_tenant_id::text AND ch.phone = @p_phone::text AND ch.code_hash IS NOT NULL
+		AND ch.used_at IS NULL AND @p_now::timestamptz < ch.expires_at AND ch.attempts < ch.max_attempts
+		AND ch.nonce IS NOT NULL
+), none AS (
+	SELECT false AS o_limited, 0 AS o_sends_left, NULL::timestamptz AS o_limit_resets, false AS o_stored,
+		NULL::bytea AS o_nonce, NULL::bytea AS o_code_hash, NULL::timestamptz AS o_created_at,
+		NULL::timestamptz AS o_expires_at, 0 AS o_max_attempts
+	WHERE @p_limit::integer <= 0 AND NOT EXISTS (SELECT 1 FROM u)
+), i AS (
+	SELECT * FROM live
+	UNION ALL
+	SELECT * FROM none
+	UNION ALL
+	SELECT * FROM otpreset_issue(@p_tenant_id, @p_phone, @p_network, @p_now, @p_limit, @p_period, EXISTS (SELECT 1 FROM u),
+		@p_nonce, @p_code_hash, @p_expires_at, @p_max_attempts, @p_purge)
+	WHERE NOT EXISTS (SELECT 1 FROM live) AND NOT EXISTS (SELECT 1 FROM none)
 )
 SELECT ` + issueColumns + `, COALESCE(f.found, false), f.id::text, f.password_hash::text, f.profile::text
-FROM otpreset_issue(@p_tenant_id, @p_phone, @p_network, @p_now, @p_limit, @p_period, EXISTS (SELECT 1 FROM u),
-	@p_nonce, @p_code_hash, @p_expires_at, @p_max_attempts, @p_purge) AS i
-LEFT JOIN (SELECT id, password_hash, profile, true AS found FROM u LIMIT 1) AS f ON true`
+FROM i LEFT JOIN (SELECT id, password_hash, profile, true AS found FROM u LIMIT 1) AS f ON true`
 }
 
 // issueRow is what otpreset_issue returns.
@@ -131,9 +158,11 @@ func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, e
 // checkCodeSQL is CheckCode: $1 tenant, $2 phone, $3 network, $4 now, $5
 // code hash, $6 Attempts, $7 Lockout, $8 MaxLockout, $9 Retain, $10 the
 // budget's interval, $11 its tolerance (durations in nanoseconds), $12
-// PassLockout, $13 PassBudget, $14 rows to purge.
+// PassLockout, $13 PassBudget, $14 rows to purge, $15 now in microseconds
+// since 1970 (the unit of the instants in nets, see migration 0005), $16
+// now + max(Retain, MaxLockout).
 const checkCodeSQL = `SELECT o_refused, o_until, o_verdict, o_counted, o_started_lockout, o_lockouts
-FROM otpreset_check_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+FROM otpreset_check_code($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
 // codeVerdicts are the comparison's outcomes by otpreset_check_code's
 // o_verdict, made once: a wrong code allocates no error.
@@ -166,7 +195,7 @@ func (s *Store) checkCode(ctx context.Context, q sqlcore.Querier, a store.Attemp
 	var v store.Verdict
 	err := q.QueryRow(ctx, checkCodeSQL, c.TenantID, c.Phone, a.Network, c.Now, c.CodeHash,
 		p.Attempts, int64(p.Lockout), int64(p.MaxLockout), int64(max(p.Retain, 0)), int64(interval), int64(tolerance),
-		a.PassLockout, a.PassBudget, s.core.PurgeNow()).
+		a.PassLockout, a.PassBudget, s.core.PurgeNow(), c.Now.UnixMicro(), c.Now.Add(max(p.Retain, p.MaxLockout))).
 		Scan(&refused, sqlcore.TimeScan{T: &until}, &verdict, &v.Counted, &v.StartedLockout, &v.Lockouts)
 	if err != nil {
 		return store.Verdict{}, s.core.Errf("check code: %w", err)

@@ -11,12 +11,12 @@
 // usable, and the phone's counters are cleared with it), store.Outbox
 // (webhook events written in that transaction) and store.CodeIssuer. The
 // counters that guard the codes (per phone and client network, and the
-// phone's guessing budget) live in its tables too, so servers sharing the
-// database share them: a send (IssueCode) and a code check (CheckCode) are
-// one round trip each, a call of a function of the migrations that decides
-// and counts under the phone's lock; one in 64 also purges a bounded number
-// of expired codes and lapsed counters, so the tables stay small without
-// the host's help.
+// phone's guessing budget) live in the phone's challenge row, so servers
+// sharing the database share them: a send (IssueCode) and a code check
+// (CheckCode) are one round trip each, and a wrong code reads and writes
+// that one row under its lock; one step in 64 also purges a bounded number
+// of rows nothing needs any more, so the table stays small without the
+// host's help.
 //
 // The schema ships as numbered migrations embedded in the binary and is
 // changed only when the host calls Migrate; README.md beside this file shows

@@ -71,7 +71,7 @@ func TestNewFromDB(t *testing.T) {
 		var tables int
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
 			WHERE table_schema = current_schema() AND table_name LIKE 'otpreset_%'`).Scan(&tables))
-		assert.Equal(t, 6, tables, "Migrate created otpreset's tables where db's connections look (challenges, network counters, phone budgets, sessions, outbox, migrations)")
+		assert.Equal(t, 4, tables, "Migrate created otpreset's tables where db's connections look (challenges with their counters, sessions, outbox, migrations)")
 
 		s.Close()
 		require.NoError(t, db.PingContext(ctx), "db stays open for the host")

@@ -181,11 +181,14 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 		Named:          func(m map[string]any) []any { return []any{pgx.NamedArgs(m)} },
 		ResetFast:      resetFast,
 		LockPhone:      lockPhoneSQL,
-		Purge:          []string{`SELECT otpreset_purge($1, $2)`},
+		ClearCounters:  []string{clearCountersSQL},
+		Forgotten:      []string{`DELETE FROM otpreset_challenges WHERE forget_at <= $1`},
 		LockMigrations: `SELECT pg_advisory_xact_lock(7263540191)`, // any constant key; "otpreset" on a phone pad
 		Migrations:     migrations,
 	}
-	return &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
+	st := &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
+	st.core.Steps = st
+	return st
 }
 
 // Close releases the pool Open or NewFromDB created. A pool passed to New,
@@ -259,30 +262,26 @@ func (d *pgDB) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) error
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgQ{tx}) })
 }
 
-// lockPhoneSQL takes the phone's lock ($1 tenant, $2 phone) that every step
-// changing several rows of one phone takes first (see counters.go), so that
-// a reset, a send and a code check of one phone never deadlock.
-const lockPhoneSQL = `SELECT pg_advisory_xact_lock(otpreset_phone_key($1, $2))`
+// lockPhoneSQL takes the phone's lock ($1 tenant, $2 phone): its row's,
+// which every step that writes the row takes (see counters.go), so that a
+// reset, a send and a code check of one phone run one after another. A
+// phone without a row has no code to consume, so there is nothing to lock.
+const lockPhoneSQL = `SELECT 1 FROM otpreset_challenges WHERE tenant_id = $1 AND phone = $2 FOR UPDATE`
 
-// resetSQL applies a whole reset in one statement, atomic on its own. It
-// takes the phone's lock before it consumes the code (the one-time filter
-// EXISTS (SELECT 1 FROM locked) runs before the UPDATE reads a row). Every
-// data-modifying CTE depends, through EXISTS, on the consumption of the
-// code, so when the code does not match nothing else changes; and the
-// consumption is a conditional UPDATE that row-locks the challenge, so of
-// concurrent resets only the first one matches. The code is consumed only
-// for a user that exists, so an unknown user spends nothing. The new
-// session is invisible to the DELETE (all CTEs see one snapshot), so it is
-// not revoked with the old ones. The phone's counters are cleared by
-// otpreset_clear_counters, whose statements read with snapshots of their
-// own, so it also deletes rows committed after this statement began.
-const resetSQL = `WITH locked AS (
-	SELECT pg_advisory_xact_lock(otpreset_phone_key($1, $2))
-), consumed AS (
-	UPDATE otpreset_challenges SET used_at = $3
+// resetSQL applies a whole reset in one statement, atomic on its own.
+// Every data-modifying CTE depends, through EXISTS, on the consumption of
+// the code, so when the code does not match nothing else changes; and the
+// consumption is a conditional UPDATE of the phone's row, which takes the
+// row's lock (the phone's lock, see counters.go), so of concurrent resets
+// and code checks only the first one sees the code usable. The same UPDATE
+// clears the phone's counters, which live in that row: only a success
+// clears them. The code is consumed only for a user that exists, so an
+// unknown user spends nothing. The new session is invisible to the DELETE
+// (all CTEs see one snapshot), so it is not revoked with the old ones.
+const resetSQL = `WITH consumed AS (
+	UPDATE otpreset_challenges SET used_at = $3, ` + clearedCounters + `
 	WHERE tenant_id = $1 AND phone = $2 AND code_hash = $4 AND ` + sqlcore.Usable + `
 		AND EXISTS (SELECT 1 FROM otpreset_users WHERE tenant_id = $21 AND id = $5)
-		AND EXISTS (SELECT 1 FROM locked)
 	RETURNING 1
 ), changed AS (
 	UPDATE otpreset_users
@@ -307,10 +306,12 @@ const resetSQL = `WITH locked AS (
 	WHERE EXISTS (SELECT 1 FROM changed)
 	ORDER BY o.n
 	RETURNING 1
-), cleared AS (
-	SELECT otpreset_clear_counters($1, $2) FROM changed
 )
-SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed), (SELECT count(*) FROM cleared)`
+SELECT EXISTS (SELECT 1 FROM consumed), EXISTS (SELECT 1 FROM changed)`
+
+// clearedCounters are the SET items of a phone's row with its counters
+// cleared (every network forgotten, the budget whole).
+const clearedCounters = `nets = '{}', nets_n = 0, budget_at = NULL`
 
 // resetFast runs resetSQL alone, one round trip: the statement is atomic
 // without BEGIN and COMMIT. ok=false (and nothing changed) means the code
@@ -356,14 +357,13 @@ func resetFast(ctx context.Context, s *sqlcore.Store, r store.Reset) (ok bool, e
 	}
 	apply := func(q pgxQuerier) error {
 		var consumed, changed bool
-		var cleared int64
 		err := q.QueryRow(ctx, resetSQL,
 			c.TenantID, c.Phone, c.Now, c.CodeHash,
 			ch.UserID, ch.PasswordHash, profile, ch.ChangedAt,
 			r.NewSession != nil, sess.TenantID, sess.ID, sess.UserID, sess.AccessTokenHash, sess.RefreshTokenHash,
 			sess.CreatedAt, sess.ExpiresAt,
 			ids, tenants, payloads, created, ch.TenantID,
-		).Scan(&consumed, &changed, &cleared)
+		).Scan(&consumed, &changed)
 		switch {
 		case err != nil:
 			return err

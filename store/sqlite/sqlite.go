@@ -144,6 +144,15 @@ func New(db *sql.DB, cfg Config) *Store {
 			`DELETE FROM otpreset_phone_budget WHERE rowid IN (
 				SELECT rowid FROM otpreset_phone_budget WHERE budget_at <= $1 LIMIT $2)`,
 		},
+		ClearCounters: []string{
+			`DELETE FROM otpreset_network_counters WHERE tenant_id = $1 AND phone = $2`,
+			`DELETE FROM otpreset_phone_budget WHERE tenant_id = $1 AND phone = $2`,
+		},
+		Forgotten: []string{
+			`DELETE FROM otpreset_challenges WHERE expires_at <= $1`,
+			`DELETE FROM otpreset_network_counters WHERE forget_at <= $1`, // state every step treats as zero
+			`DELETE FROM otpreset_phone_budget WHERE budget_at <= $1`,     // a whole budget, as if never used
+		},
 		Migrations: migrations, // the write lock of BEGIN IMMEDIATE serialises Migrate
 	}
 	return &Store{core: sqlcore.New(&stdDB{stdQ: stdQ{db}, db: db}, d, cfg.core()), db: db}

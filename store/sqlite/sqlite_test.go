@@ -49,9 +49,10 @@ var backend = sqltest.Backend{
 			return s, s.core
 		}
 	},
-	JSON:     "TEXT",
-	SerialID: "INTEGER PRIMARY KEY",
-	Tables:   `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
+	JSON:        "TEXT",
+	SerialID:    "INTEGER PRIMARY KEY",
+	Tables:      `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`,
+	StateTables: []string{"otpreset_challenges", "otpreset_network_counters", "otpreset_phone_budget"},
 }
 
 func TestConformance(t *testing.T) {

@@ -41,15 +41,8 @@ func (s *Store) PurgeNow() int {
 	return PurgeLimit
 }
 
-// ClearCountersSQL forgets a phone's counters ($1 tenant, $2 phone): every
-// network's row, then the budget.
-var ClearCountersSQL = []string{
-	`DELETE FROM otpreset_network_counters WHERE tenant_id = $1 AND phone = $2`,
-	`DELETE FROM otpreset_phone_budget WHERE tenant_id = $1 AND phone = $2`,
-}
-
 func (s *Store) clearCounters(ctx context.Context, q Querier, tenantID, phone string) error {
-	for _, stmt := range ClearCountersSQL {
+	for _, stmt := range s.Dialect.ClearCounters {
 		if _, err := q.Exec(ctx, stmt, tenantID, phone); err != nil {
 			return fmt.Errorf("clear counters: %w", err)
 		}
@@ -57,8 +50,20 @@ func (s *Store) clearCounters(ctx context.Context, q Querier, tenantID, phone st
 	return nil
 }
 
+// Steps are an adapter's own counter steps, which replace the general ones
+// below (Store.Steps).
+type Steps interface {
+	IssueChallenge(ctx context.Context, iss store.Issue) (store.Issued, error)
+	IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error)
+	CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error)
+	ClearCounters(ctx context.Context, tenantID, phone string) error
+}
+
 // ClearCounters implements store.Challenges in one transaction.
 func (s *Store) ClearCounters(ctx context.Context, tenantID, phone string) error {
+	if s.Steps != nil {
+		return s.Steps.ClearCounters(ctx, tenantID, phone)
+	}
 	if err := s.DB.InTx(ctx, func(q Querier) error { return s.clearCounters(ctx, q, tenantID, phone) }); err != nil {
 		return s.errf("%w", err)
 	}
@@ -138,6 +143,9 @@ func (s *Store) purge(ctx context.Context, q Querier, now time.Time, n int) erro
 // store.NextIssue on the network's row, then the phone's live code kept
 // (store.Live) or iss.Challenge saved.
 func (s *Store) IssueChallenge(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	if s.Steps != nil {
+		return s.Steps.IssueChallenge(ctx, iss)
+	}
 	var issued store.Issued
 	purge := s.PurgeNow()
 	err := s.DB.InTx(ctx, func(q Querier) error {
@@ -155,6 +163,9 @@ func (s *Store) IssueChallenge(ctx context.Context, iss store.Issue) (store.Issu
 // (otpreset_users or HostUsers.UserByPhone), then IssueChallenge's step
 // with NoUser set when there is no user.
 func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
+	if s.Steps != nil {
+		return s.Steps.IssueCode(ctx, iss)
+	}
 	var issued store.Issued
 	purge := s.PurgeNow()
 	err := s.DB.InTx(ctx, func(q Querier) error {
@@ -254,6 +265,9 @@ func orNil(b []byte) []byte {
 // the general check (which counts the code's wrong tries), and the rows
 // written back when the comparison was counted.
 func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
+	if s.Steps != nil {
+		return s.Steps.CheckCode(ctx, a)
+	}
 	var v store.Verdict
 	purge := s.PurgeNow()
 	err := s.DB.InTx(ctx, func(q Querier) error {

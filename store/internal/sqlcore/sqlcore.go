@@ -86,6 +86,13 @@ type Dialect struct {
 	// budgets), one per table, for the steps the shared code runs itself
 	// (the general IssueChallenge and CheckCode).
 	Purge []string
+	// ClearCounters holds the statements that forget a phone's counters
+	// ($1 tenant, $2 phone), run by Reset's general transaction and
+	// ClearCounters.
+	ClearCounters []string
+	// Forgotten holds the statements that delete every challenge and
+	// counter row that nothing needs any more at $1, for DeleteExpired.
+	Forgotten []string
 	// LockMigrations serialises concurrent Migrate calls inside the
 	// migration transaction ("" when the database's write lock does).
 	LockMigrations string
@@ -102,6 +109,11 @@ type Store struct {
 	hostErr error // CheckHost(Host), found by New
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	// Steps, when set, are the adapter's own IssueChallenge, IssueCode,
+	// CheckCode and ClearCounters (PostgreSQL's functions), which the
+	// Store's then call: the general steps are SQLite's, on its tables.
+	Steps Steps
 
 	// AfterConsume, when set (tests only), runs inside Reset once the code
 	// has been consumed in the transaction and before the password is
@@ -347,7 +359,7 @@ func (s *Store) check(ctx context.Context, q Querier, c store.CodeCheck, consume
 		}
 		var right, used, expired, tooMany bool
 		err = q.QueryRow(ctx, `SELECT code_hash = $4, used_at IS NOT NULL, expires_at <= $3, attempts >= max_attempts
-			FROM otpreset_challenges WHERE tenant_id = $1 AND phone = $2`,
+			FROM otpreset_challenges WHERE tenant_id = $1 AND phone = $2 AND code_hash IS NOT NULL`,
 			c.TenantID, c.Phone, now, c.CodeHash).Scan(&right, &used, &expired, &tooMany)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -576,13 +588,10 @@ func (s *Store) MarkDelivered(ctx context.Context, id string) error {
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	t := s.Dialect.Time(now)
-	for _, q := range []string{
-		`DELETE FROM otpreset_challenges WHERE expires_at <= $1`,
+	for _, q := range append([]string{
 		`DELETE FROM otpreset_sessions WHERE expires_at < $1`,
 		`DELETE FROM otpreset_outbox WHERE delivered_at < $1`,
-		`DELETE FROM otpreset_network_counters WHERE forget_at <= $1`, // state every step treats as zero
-		`DELETE FROM otpreset_phone_budget WHERE budget_at <= $1`,     // a whole budget, as if never used
-	} {
+	}, s.Dialect.Forgotten...) {
 		n, err := s.DB.Exec(ctx, q, t)
 		if err != nil {
 			return total, s.errf("delete expired: %w", err)
