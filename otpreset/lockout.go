@@ -38,7 +38,7 @@ import (
 func (f *flow) attemptCode(rs *resetting) error {
 	t := rs.t
 	a := store.Attempt{
-		Check:   store.CodeCheck{TenantID: t.ID, Phone: rs.phone, CodeHash: f.codes.sum(t.ID, rs.phone, rs.otp), Now: f.cfg.Clock.Now()},
+		Check:   store.CodeCheck{TenantID: t.ID, Phone: rs.phone, CodeHash: f.codes.sum(rs.codeHash[:0], t.ID, rs.phone, rs.otp), Now: f.cfg.Clock.Now()},
 		Network: rs.network, Policy: t.guesses,
 	}
 	for {

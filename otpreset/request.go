@@ -2,6 +2,7 @@ package otpreset
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -49,6 +50,9 @@ type resetting struct {
 	solved   bool   // a captcha was verified for this request
 	check    store.CodeCheck
 	user     store.User
+	// codeHash holds check's CodeHash: the request's own memory, not an
+	// allocation of its own.
+	codeHash [sha256.Size]byte
 }
 
 // begin does what both endpoints do first: the API key, the tenant and the

@@ -89,7 +89,7 @@ func (f *flow) issueCode(sd *sending) error {
 	}
 	code := f.codes.derive(t.ID, sd.phone, nonce, t.CodeLength)
 	iss := store.Issue{
-		Challenge: store.Challenge{TenantID: t.ID, Phone: sd.phone, Nonce: nonce, CodeHash: f.codes.sum(t.ID, sd.phone, code),
+		Challenge: store.Challenge{TenantID: t.ID, Phone: sd.phone, Nonce: nonce, CodeHash: f.codes.sum(nil, t.ID, sd.phone, code),
 			CreatedAt: now, ExpiresAt: now.Add(t.CodeTTL), MaxAttempts: t.MaxCodeAttempts},
 		Network: sd.network, SendLimit: t.sendLimit,
 	}
