@@ -164,7 +164,7 @@ func (f *flow) applyReset(rs *resetting) (any, error) {
 	endSpan(span, faultOnly(err))
 	switch {
 	case errors.Is(err, store.ErrCountersKept): // done; the counters lapse on their own
-		rs.log.Error("the phone's counters were not cleared after the reset", "err", err)
+		rs.logger().Error("the phone's counters were not cleared after the reset", "err", err)
 	case err != nil && outcomeOf(err).known: // the right code, lost to a concurrent success
 		return nil, f.failedCode(&rs.exchange, err)
 	case err != nil:
@@ -174,10 +174,10 @@ func (f *flow) applyReset(rs *resetting) (any, error) {
 	f.notify(rs, now)
 	if event != nil {
 		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
-			rs.log.Error("webhook not accepted", "event", event.ID, "err", err)
+			rs.logger().Error("webhook not accepted", "event", event.ID, "err", err)
 		}
 	}
-	rs.log.Info("password reset", "user", rs.user.ID)
+	rs.logger().Info("password reset", "user", rs.user.ID)
 	if rs.t.LegacyResetAnswer {
 		return resetResponse{IsPosted: true}, nil
 	}
@@ -285,7 +285,7 @@ func (f *flow) afterReset(ctx context.Context, rs *resetting, at time.Time) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			rs.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
+			rs.logger().Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
 		}
 	}()
 	f.cfg.AfterReset(ctx, ResetEvent{TenantID: rs.t.ID, UserID: rs.user.ID, At: at})
