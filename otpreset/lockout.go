@@ -89,8 +89,10 @@ func (f *flow) detailedCause(rs *resetting, verdict error) error {
 func (f *flow) checkCode(rs *resetting, a store.Attempt) (store.Verdict, error) {
 	ctx, span := f.startSpan(rs.ctx, "store.CheckCode")
 	v, err := f.cfg.Store.CheckCode(ctx, a)
-	span.SetAttributes(attribute.Int("otpreset.refused", int(v.Refused)), attribute.Bool("otpreset.counted", v.Counted),
-		attribute.Bool("otpreset.lockout_started", v.StartedLockout))
+	if span.IsRecording() { // else the attributes would be built (and escape) for nothing
+		span.SetAttributes(attribute.Int("otpreset.refused", int(v.Refused)), attribute.Bool("otpreset.counted", v.Counted),
+			attribute.Bool("otpreset.lockout_started", v.StartedLockout))
+	}
 	endSpan(span, err)
 	return v, err
 }

@@ -266,15 +266,27 @@ func faultOnly(err error) error {
 // failedCode answers a phone/code pair that did not authenticate: one
 // answer for every cause unless the tenant asks for LoginRadius's catalogue.
 func (f *flow) failedCode(x *exchange, cause error) error {
-	o := outcomeOf(cause)
-	if !o.known {
-		return faultAt("check code", cause)
+	for i, o := range codeOutcomes {
+		if errors.Is(cause, o.verdict) {
+			if !x.t.DetailedErrors {
+				return codeRefusals[i].plain
+			}
+			return codeRefusals[i].detailed
+		}
 	}
-	if !x.t.DetailedErrors {
-		return refuse(errAuthFailed, o.reason)
-	}
-	return refuse(o.detailed, o.reason)
+	return faultAt("check code", cause)
 }
+
+// codeRefusals are failedCode's answers to each row of codeOutcomes, made
+// once: a refusal is never changed, and a wrong code is the request most
+// often refused.
+var codeRefusals = func() []struct{ plain, detailed error } {
+	out := make([]struct{ plain, detailed error }, len(codeOutcomes))
+	for i, o := range codeOutcomes {
+		out[i].plain, out[i].detailed = refuse(errAuthFailed, o.reason), refuse(o.detailed, o.reason)
+	}
+	return out
+}()
 
 // afterReset calls the host's Config.AfterReset for a committed reset. A
 // panic in it is the host's fault, not the reset's: it is logged and the
