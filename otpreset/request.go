@@ -174,6 +174,9 @@ func (x *exchange) param(name string) string {
 
 // boolParam is a lenient boolean: true, 1, yes (any casing).
 func boolParam(s string) bool {
+	if s == "" { // the usual case: ParseBool's error for it allocates
+		return false
+	}
 	if b, err := strconv.ParseBool(s); err == nil {
 		return b
 	}
