@@ -17,12 +17,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alexedwards/argon2id"
@@ -31,6 +35,7 @@ import (
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
+	"github.com/otpreset/go/store"
 )
 
 const (
@@ -329,6 +334,89 @@ func BenchmarkNormalizePhone(b *testing.B) {
 	for b.Loop() {
 		if _, err := otpreset.NormalizePhone(benchPhone); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// spreadPhones is how many phones the spread benchmarks go through in turn,
+// as cmd/floorbench's load does: each phone comes back once per that many
+// requests, so a cache of recent phones smaller than that never hits.
+const spreadPhones = 10_000
+
+// spreadPhone is the i-th phone of the spread benchmarks.
+func spreadPhone(i int) string { return fmt.Sprintf("+9199990%05d", i) }
+
+// spreadStride walks the phones far apart (it is prime to spreadPhones).
+const spreadStride = 7919
+
+// BenchmarkNormalizePhoneSpread is the phone parsing of a load spread over
+// spreadPhones phones ("10000phones", each parsed before the timer starts),
+// and of a phone never seen before ("new", the cost of a first request, or
+// of a load over more phones than the cache keeps).
+func BenchmarkNormalizePhoneSpread(b *testing.B) {
+	b.Run("10000phones", func(b *testing.B) {
+		phones := make([]string, spreadPhones)
+		for i := range phones {
+			phones[i] = spreadPhone(i)
+			if _, err := otpreset.NormalizePhone(phones[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			if _, err := otpreset.NormalizePhone(phones[i*spreadStride%spreadPhones]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			i := newPhones.Add(1)
+			if _, err := otpreset.NormalizePhone("+9198" + strconv.FormatUint(10_000_000+i%90_000_000, 10)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// newPhones numbers the phones BenchmarkNormalizePhoneSpread/new parses, so
+// that no run parses one an earlier run of the process did.
+var newPhones atomic.Uint64
+
+// BenchmarkRejectSpread is BenchmarkReject/WrongCode/otpreset spread over
+// spreadPhones users, each with a live code, in turn.
+func BenchmarkRejectSpread(b *testing.B) {
+	env, snd := newBenchEnv(b, nil)
+	seeder, ok := env.Store.(otpresettest.UserSeeder)
+	if !ok {
+		b.Fatalf("%T seeds no users", env.Store)
+	}
+	hash, err := env.Hasher.Hash(context.Background(), benchOldPass) // once: a wrong code never reads it
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]*benchRequest, spreadPhones)
+	for i := range reqs {
+		p := spreadPhone(i)
+		u := store.User{TenantID: env.Tenant.ID, ID: otpresettest.UserID(p), Phone: p, PasswordHash: hash, Profile: []byte(`{}`)}
+		if err := seeder.AddUser(context.Background(), u); err != nil {
+			b.Fatal(err)
+		}
+		if rec := env.Send(p); rec.Code != http.StatusOK {
+			b.Fatalf("send: %d %s", rec.Code, rec.Body)
+		}
+		reqs[i] = newBenchRequest(http.MethodPut, otpreset.Path+benchKeyQuery,
+			`{"phone":"`+p+`","otp":"`+wrongCode(snd.code(p))+`","Password":"`+benchNewPass+`"}`)
+	}
+	runtime.GC() // the setup's garbage is not the loop's
+	w := newBenchWriter()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		reqs[i*spreadStride%spreadPhones].serve(env.Handler, w)
+		if w.status != http.StatusUnauthorized {
+			b.Fatalf("status %d, want 401: %s", w.status, w.body)
 		}
 	}
 }

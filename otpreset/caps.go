@@ -147,7 +147,7 @@ func (f *flow) takeCaps(x exchange) string {
 	res, err := f.counters.take(x.ctx, tenantCapKey(t), t.smsPerTenantDay)
 	switch {
 	case err != nil:
-		x.log.Error("counting the tenant's SMS cap", "err", err)
+		x.logger().Error("counting the tenant's SMS cap", "err", err)
 		return ""
 	case res.reached:
 		return refusedTenantCap
@@ -169,7 +169,7 @@ func (f *flow) takeCaps(x exchange) string {
 // by them (the owner must learn of the change).
 func (f *flow) countNotice(rs *resetting) {
 	if _, err := f.counters.take(rs.ctx, phoneDayKey(rs.t.ID, rs.phone), rs.t.smsPerPhoneDay); err != nil {
-		rs.log.Error("counting the notice toward the caps", "err", err)
+		rs.logger().Error("counting the notice toward the caps", "err", err)
 	}
 	f.takeCaps(rs.exchange)
 }

@@ -61,7 +61,7 @@ func TrustedProxies(header string, proxies ...string) (func(*http.Request) strin
 				s = forwardedFor(s)
 			}
 			if a, err := netip.ParseAddr(s); err == nil && !trusted(a.Unmap()) {
-				return a.Unmap().String()
+				return canonicalIP(a.Unmap(), s)
 			}
 		}
 		return peer
@@ -158,9 +158,19 @@ func remoteIP(r *http.Request) string {
 		host = r.RemoteAddr
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap().String()
+		return canonicalIP(a.Unmap(), host)
 	}
 	return host
+}
+
+// canonicalIP is a.String(), or s itself when s already is that text (the
+// usual case): a string of its own is allocated only for another form.
+func canonicalIP(a netip.Addr, s string) string {
+	var buf [64]byte
+	if canon := a.AppendTo(buf[:0]); string(canon) != s {
+		return string(canon)
+	}
+	return s
 }
 
 // clientKey is what per-IP limits count by: an IPv4 client by its address,

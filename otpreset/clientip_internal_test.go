@@ -1,6 +1,7 @@
 package otpreset
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -69,5 +70,26 @@ func TestRightmostEntries(t *testing.T) {
 	// Stopping early stops.
 	for range rightmost([]string{"a,b", "c"}) {
 		break
+	}
+}
+
+// TestRemoteIPIsCanonical: the connection's address is the address's own
+// text (IPv4-mapped unmapped, IPv6 lower-cased and shortened, zone kept),
+// whether or not it came in that form; what is not an address is passed on.
+func TestRemoteIPIsCanonical(t *testing.T) {
+	for _, c := range []struct{ remote, want string }{
+		{"192.0.2.1:1234", "192.0.2.1"},
+		{"192.0.2.1", "192.0.2.1"},
+		{"[::ffff:192.0.2.1]:1234", "192.0.2.1"},
+		{"[2001:DB8::1]:1234", "2001:db8::1"},
+		{"[2001:0db8:0000:0000:0000:0000:0000:0001]:80", "2001:db8::1"},
+		{"[2001:db8::1]:80", "2001:db8::1"},
+		{"[fe80::1%eth0]:80", "fe80::1%eth0"},
+		{"[fe80::1%" + strings.Repeat("z", 80) + "]:80", "fe80::1%" + strings.Repeat("z", 80)},
+		{"not an address", "not an address"},
+		{"@", "@"},
+	} {
+		r := &http.Request{RemoteAddr: c.remote}
+		assert.Equal(t, c.want, remoteIP(r), c.remote)
 	}
 }

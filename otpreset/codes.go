@@ -28,8 +28,8 @@ func newCodeHasher(secret []byte) *codeHasher {
 	m.Write([]byte("otpreset: code derivation"))
 	deriveKey := m.Sum(nil)
 	return &codeHasher{
-		pool:     sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
-		derivers: sync.Pool{New: func() any { return hmac.New(sha256.New, deriveKey) }},
+		pool:     sync.Pool{New: func() any { return &keyedState{mac: hmac.New(sha256.New, key)} }},
+		derivers: sync.Pool{New: func() any { return &keyedState{mac: hmac.New(sha256.New, deriveKey)} }},
 	}
 }
 
@@ -61,21 +61,40 @@ func newNonce(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func (c *codeHasher) sum(tenantID, phone, code string) []byte {
-	return keyedSum(&c.pool, tenantID, phone, []byte(code), nil)
+// sum appends to dst the hash of code: a dst with room for sha256.Size
+// bytes takes it without allocating.
+func (c *codeHasher) sum(dst []byte, tenantID, phone, code string) []byte {
+	return keyedSum(&c.pool, tenantID, phone, []byte(code), dst)
 }
+
+// keyedState is a pooled HMAC state and the buffer its message is put
+// together in: one Write of a buffer the state keeps, where a Write per part
+// would make each part escape (an allocation per part and request).
+type keyedState struct {
+	mac hash.Hash
+	buf []byte
+}
+
+// maxKeyedBuf bounds the buffer a pooled state keeps: a code is a client's
+// string of any length up to the body limit.
+const maxKeyedBuf = 256
 
 // keyedSum appends to dst the HMAC, from one of pool's states, of tenant,
 // phone and value: what a code's hash and its derivation both key on.
 func keyedSum(pool *sync.Pool, tenantID, phone string, value, dst []byte) []byte {
-	m := pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(tenantID))
-	m.Write([]byte{0})
-	m.Write([]byte(phone))
-	m.Write([]byte{0})
-	m.Write(value)
-	out := m.Sum(dst)
+	m := pool.Get().(*keyedState)
+	b := append(m.buf[:0], tenantID...)
+	b = append(b, 0)
+	b = append(b, phone...)
+	b = append(b, 0)
+	b = append(b, value...)
+	m.mac.Reset()
+	m.mac.Write(b)
+	out := m.mac.Sum(dst)
+	if cap(b) > maxKeyedBuf {
+		b = nil
+	}
+	m.buf = b
 	pool.Put(m)
 	return out
 }

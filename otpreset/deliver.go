@@ -82,13 +82,13 @@ func (f *flow) notify(rs *resetting, changedAt time.Time) {
 	notice, err := t.SMSTemplates.RenderNotice(rs.param("resetpasswordsmstemplate"), rs.r.Header.Get("Accept-Language"),
 		sms.NoticeData{AppName: t.AppName, Time: changedAt, Support: t.Support})
 	if err != nil {
-		rs.log.Error("reset notice not worded", "err", err)
+		rs.logger().Error("reset notice not worded", "err", err)
 		f.cfg.Observer.SMS(t.ID, "notice_failed")
 		return
 	}
 	f.countNotice(rs)
 	msg := sms.Message{TenantID: t.ID, To: rs.user.Phone, Body: notice.Body, Channel: sms.ChannelSMS}
-	log, reqCtx := rs.log, rs.ctx
+	log, reqCtx := rs.logger(), rs.ctx
 	spanCtx, span := f.startSpan(reqCtx, "sms.SendNotice")
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), f.cfg.SendTimeout)

@@ -204,7 +204,7 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 	if err != nil {
 		return endpoint, nil, nil, err
 	}
-	x0 := exchange{r: r, ctx: r.Context(), query: q, body: fields, t: t, log: h.log}
+	x0 := exchange{r: r, ctx: r.Context(), query: q, body: fields, t: t, logBase: h.log}
 	if endpoint == "send" {
 		sd := &sending{exchange: x0}
 		body, err = h.send(sd)
@@ -220,21 +220,17 @@ func (h *Handler) serve(r *http.Request) (endpoint string, x *exchange, body any
 func (h *Handler) refusal(x *exchange, err error) *apiError {
 	// A refusal is logged here, once, with the reason its step gave.
 	log, step := h.log, "answer"
-	if x != nil && x.log != nil {
-		log = x.log
-	}
 	// The usual cases, a refusal returned as it is, without errors.As
 	// (whose target escapes: an allocation per refusal).
 	switch e := err.(type) {
 	case *apiError:
 		return e
 	case *refusal:
-		level := slog.LevelInfo
-		if e.answer.Status == http.StatusTooManyRequests || e.answer.ErrorCode == 1198 {
-			level = slog.LevelWarn
-		}
-		log.Log(context.Background(), level, "refused", "reason", e.reason)
+		h.logRefusal(x, e)
 		return e.answer
+	}
+	if x != nil {
+		log = x.logger()
 	}
 	var answer *apiError
 	if errors.As(err, &answer) && answer != nil {
@@ -254,6 +250,24 @@ func (h *Handler) refusal(x *exchange, err error) *apiError {
 		log.Error("server fault", "step", step, "err", faultText(x, err))
 	}
 	return errInternal
+}
+
+// logRefusal logs a refusal with the reason its step gave, building nothing
+// (no attributes, no request logger) for a line the logger drops.
+func (h *Handler) logRefusal(x *exchange, e *refusal) {
+	level := slog.LevelInfo
+	if e.answer.Status == http.StatusTooManyRequests || e.answer.ErrorCode == 1198 {
+		level = slog.LevelWarn
+	}
+	ctx := context.Background()
+	switch {
+	case x == nil:
+		if h.log.Enabled(ctx, level) {
+			h.log.Log(ctx, level, "refused", "reason", e.reason)
+		}
+	case x.logEnabled(level):
+		x.logger().Log(ctx, level, "refused", "reason", e.reason)
+	}
 }
 
 // setRateHeaders writes X-RateLimit-* for the tightest limit seen.

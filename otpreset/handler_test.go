@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -589,4 +590,55 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		assert.NotContains(t, logs, secret)
 	}
 	assert.Contains(t, logs, "+91******9999", "phones are logged masked")
+}
+
+// refusedLines are the "refused" lines of a JSON log, decoded.
+func refusedLines(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m["msg"] == "refused" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestRefusalLogLines: a refusal is logged once at its level with the
+// request's tenant, endpoint and masked phone, also now that the request's
+// logger is built only for a line that is written; a logger that drops the
+// level gets no line.
+func TestRefusalLogLines(t *testing.T) {
+	var info, warn syncBuffer
+	for _, c := range []struct {
+		buf   *syncBuffer
+		level slog.Level
+	}{{&info, slog.LevelInfo}, {&warn, slog.LevelWarn}} {
+		env := otpresettest.New(t, func(cfg *otpreset.Config, _ *otpreset.Tenant) {
+			cfg.Logger = slog.New(slog.NewJSONHandler(c.buf, &slog.HandlerOptions{Level: c.level}))
+		})
+		env.AddUser(phone, oldPass)
+		require.Equal(t, 200, env.Send(phone).Code)
+		require.Equal(t, 401, env.Reset(phone, wrong(env.Code(phone)), newPass).Code)
+		for env.Send(phone).Code == 200 { // until the per-phone send limit (429, logged at Warn)
+		}
+	}
+	want := func(level, endpoint, reason string) map[string]any {
+		return map[string]any{"level": level, "msg": "refused", "component": "otpreset", "tenant": otpresettest.TenantID,
+			"endpoint": endpoint, "phone": "+91******9999", "reason": reason}
+	}
+	strip := func(lines []map[string]any) []map[string]any {
+		for _, l := range lines {
+			delete(l, "time")
+		}
+		return lines
+	}
+	assert.Equal(t, []map[string]any{want("INFO", "reset", "wrong code"), want("WARN", "send", "sends per phone and network")},
+		strip(refusedLines(t, info.String())))
+	assert.Equal(t, []map[string]any{want("WARN", "send", "sends per phone and network")}, strip(refusedLines(t, warn.String())))
 }

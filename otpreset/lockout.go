@@ -38,7 +38,7 @@ import (
 func (f *flow) attemptCode(rs *resetting) error {
 	t := rs.t
 	a := store.Attempt{
-		Check:   store.CodeCheck{TenantID: t.ID, Phone: rs.phone, CodeHash: f.codes.sum(t.ID, rs.phone, rs.otp), Now: f.cfg.Clock.Now()},
+		Check:   store.CodeCheck{TenantID: t.ID, Phone: rs.phone, CodeHash: f.codes.sum(rs.codeHash[:0], t.ID, rs.phone, rs.otp), Now: f.cfg.Clock.Now()},
 		Network: rs.network, Policy: t.guesses,
 	}
 	for {
@@ -89,8 +89,10 @@ func (f *flow) detailedCause(rs *resetting, verdict error) error {
 func (f *flow) checkCode(rs *resetting, a store.Attempt) (store.Verdict, error) {
 	ctx, span := f.startSpan(rs.ctx, "store.CheckCode")
 	v, err := f.cfg.Store.CheckCode(ctx, a)
-	span.SetAttributes(attribute.Int("otpreset.refused", int(v.Refused)), attribute.Bool("otpreset.counted", v.Counted),
-		attribute.Bool("otpreset.lockout_started", v.StartedLockout))
+	if span.IsRecording() { // else the attributes would be built (and escape) for nothing
+		span.SetAttributes(attribute.Int("otpreset.refused", int(v.Refused)), attribute.Bool("otpreset.counted", v.Counted),
+			attribute.Bool("otpreset.lockout_started", v.StartedLockout))
+	}
 	endSpan(span, err)
 	return v, err
 }

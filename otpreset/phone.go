@@ -2,6 +2,7 @@ package otpreset
 
 import (
 	"errors"
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -30,44 +31,104 @@ type phoneInfo struct {
 	numberType  phonenumbers.PhoneNumberType
 }
 
-// phoneCache keeps recent successful parses: parsing costs about 24 µs and
-// 85 allocations, and the same phones come back (a send, then its reset).
-// Only numbers that parsed are kept, and only inputs no longer than
-// maxPhoneInput, so what a client sends cannot grow it: it holds at most
-// phoneCacheSize entries of at most maxPhoneInput bytes of key (and an E.164
-// number) each, about 600 KiB, and is dropped whole when full.
-var phoneCache = struct {
-	sync.Mutex
-	m map[string]phoneInfo
-}{m: map[string]phoneInfo{}}
+// phones remembers recent successful parses, keyed by the exact input:
+// parsing costs tens of microseconds and about 85 allocations (regular
+// expressions over libphonenumber's metadata), and the same inputs come back
+// (a send, then its reset; a user's retries; a guesser's wrong codes for one
+// phone). A parse depends on its input alone (the region is always "ZZ"),
+// so a remembered answer is the answer.
+//
+// It must hold a whole working set of phones, not just the last few: a
+// server serving thousands of phones in turn, each once in a while, gets
+// nothing from a cache smaller than that set. And it must stay bounded
+// whatever a client sends. So it is phoneShards shards, each two
+// generations of at most phoneGeneration entries: a hit in the old
+// generation moves the entry to the young one, and a full young generation
+// becomes the old one, the old one being dropped. A phone used again before
+// phoneGeneration other phones of its shard come is always found (about
+// 16,000 phones in all), and the cache never holds more than phoneCacheMax
+// entries, each a key of at most maxPhoneInput bytes and an E.164 number:
+// at most about 6 MiB, about 4 MiB for inputs in E.164 form. Refusals are
+// not kept (they would only push out phones that parse). Shards keep
+// concurrent requests off one lock.
+var phones = phoneCache{seed: maphash.MakeSeed(), generation: phoneGeneration}
 
 const (
-	phoneCacheSize = 4096
+	phoneShards     = 16
+	phoneGeneration = 1024
+	phoneCacheMax   = phoneShards * 2 * phoneGeneration
 	// maxPhoneInput is the longest phone input parsed at all: the longest
 	// E.164 number is 16 bytes; 64 leaves room for spaces and punctuation.
 	maxPhoneInput = 64
 )
 
-func lookupPhone(s string) (phoneInfo, error) {
+type phoneCache struct {
+	seed       maphash.Seed
+	generation int // phoneGeneration; smaller in tests, to see swaps
+	shards     [phoneShards]phoneShard
+}
+
+type phoneShard struct {
+	mu         sync.Mutex
+	young, old map[string]phoneInfo
+}
+
+func (c *phoneCache) shard(s string) *phoneShard {
+	return &c.shards[maphash.String(c.seed, s)%phoneShards]
+}
+
+func (c *phoneCache) get(s string) (phoneInfo, bool) {
+	sh := c.shard(s)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	info, ok := sh.young[s]
+	if !ok {
+		if info, ok = sh.old[s]; ok {
+			c.putLocked(sh, s, info) // still in use: keep it past the next swap
+		}
+	}
+	return info, ok
+}
+
+func (c *phoneCache) put(s string, info phoneInfo) {
+	// The key is copied so that it never pins a larger string it was cut
+	// from, and the E.164 number shares it when they are the same text.
+	s = strings.Clone(s)
+	if info.e164 == s {
+		info.e164 = s
+	}
+	sh := c.shard(s)
+	sh.mu.Lock()
+	c.putLocked(sh, s, info)
+	sh.mu.Unlock()
+}
+
+func (c *phoneCache) putLocked(sh *phoneShard, s string, info phoneInfo) {
+	if len(sh.young) >= c.generation {
+		sh.old, sh.young = sh.young, nil
+	}
+	if sh.young == nil {
+		// Sized as the generation before it, which a busy shard fills again.
+		sh.young = make(map[string]phoneInfo, len(sh.old))
+	}
+	sh.young[s] = info
+}
+
+func lookupPhone(s string) (phoneInfo, error) { return phones.lookup(s) }
+
+// lookup is parsePhone's answer for s, from the cache where it can be.
+func (c *phoneCache) lookup(s string) (phoneInfo, error) {
 	if len(s) > maxPhoneInput {
 		return phoneInfo{}, ErrInvalidPhone
 	}
-	phoneCache.Lock()
-	info, ok := phoneCache.m[s]
-	phoneCache.Unlock()
-	if ok {
+	if info, ok := c.get(s); ok {
 		return info, nil
 	}
 	info, err := parsePhone(s)
 	if err != nil {
 		return phoneInfo{}, err // never cache what was refused
 	}
-	phoneCache.Lock()
-	if len(phoneCache.m) >= phoneCacheSize {
-		phoneCache.m = make(map[string]phoneInfo, phoneCacheSize)
-	}
-	phoneCache.m[s] = info
-	phoneCache.Unlock()
+	c.put(s, info)
 	return info, nil
 }
 

@@ -2,6 +2,7 @@ package otpreset
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -23,10 +24,14 @@ type exchange struct {
 	body    map[string]string // lower-cased keys; string values only
 	t       *settings
 	ip      string
-	network string       // what per-network counters key on: clientKey of ip
-	phone   string       // E.164, once readPhone has run
-	log     *slog.Logger // carries tenant, masked phone and endpoint
-	rate    limitResult  // the tightest rate limit seen, for X-RateLimit-*
+	network string      // what per-network counters key on: clientKey of ip
+	phone   string      // E.164, once readPhone has run
+	rate    limitResult // the tightest rate limit seen, for X-RateLimit-*
+	// logBase is the request's logger without the phone: the handler's, then
+	// the tenant's for the endpoint once readPhone has run; logger adds the
+	// phone.
+	logBase *slog.Logger
+	log     *slog.Logger // logger's, once built
 }
 
 // sending is a send request on its way: what the later steps share.
@@ -49,6 +54,9 @@ type resetting struct {
 	solved   bool   // a captcha was verified for this request
 	check    store.CodeCheck
 	user     store.User
+	// codeHash holds check's CodeHash: the request's own memory, not an
+	// allocation of its own.
+	codeHash [sha256.Size]byte
 }
 
 // begin does what both endpoints do first: the API key, the tenant and the
@@ -91,8 +99,29 @@ func (f *flow) readPhone(x *exchange, base *slog.Logger) error {
 	x.phone = phone
 	x.ip = f.cfg.ClientIP(x.r)
 	x.network = clientKey(x.ip, f.cfg.IPv6PrefixBits)
-	x.log = base.With("phone", maskPhone(phone))
+	x.logBase, x.log = base, nil
 	return nil
+}
+
+// logger is the request's logger: logBase with the masked phone once
+// readPhone has run. It is built on first use, not in readPhone: most
+// requests (a wrong code under a logger that drops Info, or discards
+// everything) write no line, and With and the masking allocate. Call it
+// before handing the logger to another goroutine.
+func (x *exchange) logger() *slog.Logger {
+	if x.log == nil {
+		x.log = x.logBase
+		if x.phone != "" {
+			x.log = x.logBase.With("phone", maskPhone(x.phone))
+		}
+	}
+	return x.log
+}
+
+// logEnabled reports whether logger would write a line at level, without
+// building it (adding the phone does not change a handler's level).
+func (x *exchange) logEnabled(level slog.Level) bool {
+	return x.logBase.Enabled(context.Background(), level)
 }
 
 // apiKeyHeader is X-LoginRadius-ApiKey in the canonical form the server
@@ -145,6 +174,9 @@ func (x *exchange) param(name string) string {
 
 // boolParam is a lenient boolean: true, 1, yes (any casing).
 func boolParam(s string) bool {
+	if s == "" { // the usual case: ParseBool's error for it allocates
+		return false
+	}
 	if b, err := strconv.ParseBool(s); err == nil {
 		return b
 	}

@@ -164,7 +164,7 @@ func (f *flow) applyReset(rs *resetting) (any, error) {
 	endSpan(span, faultOnly(err))
 	switch {
 	case errors.Is(err, store.ErrCountersKept): // done; the counters lapse on their own
-		rs.log.Error("the phone's counters were not cleared after the reset", "err", err)
+		rs.logger().Error("the phone's counters were not cleared after the reset", "err", err)
 	case err != nil && outcomeOf(err).known: // the right code, lost to a concurrent success
 		return nil, f.failedCode(&rs.exchange, err)
 	case err != nil:
@@ -174,10 +174,10 @@ func (f *flow) applyReset(rs *resetting) (any, error) {
 	f.notify(rs, now)
 	if event != nil {
 		if err := f.cfg.Webhooks.Emit(ctx, *event); err != nil {
-			rs.log.Error("webhook not accepted", "event", event.ID, "err", err)
+			rs.logger().Error("webhook not accepted", "event", event.ID, "err", err)
 		}
 	}
-	rs.log.Info("password reset", "user", rs.user.ID)
+	rs.logger().Info("password reset", "user", rs.user.ID)
 	if rs.t.LegacyResetAnswer {
 		return resetResponse{IsPosted: true}, nil
 	}
@@ -266,15 +266,27 @@ func faultOnly(err error) error {
 // failedCode answers a phone/code pair that did not authenticate: one
 // answer for every cause unless the tenant asks for LoginRadius's catalogue.
 func (f *flow) failedCode(x *exchange, cause error) error {
-	o := outcomeOf(cause)
-	if !o.known {
-		return faultAt("check code", cause)
+	for i, o := range codeOutcomes {
+		if errors.Is(cause, o.verdict) {
+			if !x.t.DetailedErrors {
+				return codeRefusals[i].plain
+			}
+			return codeRefusals[i].detailed
+		}
 	}
-	if !x.t.DetailedErrors {
-		return refuse(errAuthFailed, o.reason)
-	}
-	return refuse(o.detailed, o.reason)
+	return faultAt("check code", cause)
 }
+
+// codeRefusals are failedCode's answers to each row of codeOutcomes, made
+// once: a refusal is never changed, and a wrong code is the request most
+// often refused.
+var codeRefusals = func() []struct{ plain, detailed error } {
+	out := make([]struct{ plain, detailed error }, len(codeOutcomes))
+	for i, o := range codeOutcomes {
+		out[i].plain, out[i].detailed = refuse(errAuthFailed, o.reason), refuse(o.detailed, o.reason)
+	}
+	return out
+}()
 
 // afterReset calls the host's Config.AfterReset for a committed reset. A
 // panic in it is the host's fault, not the reset's: it is logged and the
@@ -285,7 +297,7 @@ func (f *flow) afterReset(ctx context.Context, rs *resetting, at time.Time) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			rs.log.Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
+			rs.logger().Error("Config.AfterReset panicked; the reset stays done", "panic", fmt.Sprint(v))
 		}
 	}()
 	f.cfg.AfterReset(ctx, ResetEvent{TenantID: rs.t.ID, UserID: rs.user.ID, At: at})

@@ -58,9 +58,9 @@ func (f *flow) send(sd *sending) (any, error) {
 // answer is the one an unknown phone gets.
 func (f *flow) issueAndText(sd *sending) error {
 	if reason := sd.caps.quiet; reason != "" {
-		level := sd.log.Warn
+		level := sd.logger().Warn
 		if reason == refusedTenantCap {
-			level = sd.log.Error // it stops every SMS of the tenant
+			level = sd.logger().Error // it stops every SMS of the tenant
 		}
 		level("code not sent", "reason", reason)
 		f.cfg.Observer.SMS(sd.t.ID, sd.caps.outcome)
@@ -89,7 +89,7 @@ func (f *flow) issueCode(sd *sending) error {
 	}
 	code := f.codes.derive(t.ID, sd.phone, nonce, t.CodeLength)
 	iss := store.Issue{
-		Challenge: store.Challenge{TenantID: t.ID, Phone: sd.phone, Nonce: nonce, CodeHash: f.codes.sum(t.ID, sd.phone, code),
+		Challenge: store.Challenge{TenantID: t.ID, Phone: sd.phone, Nonce: nonce, CodeHash: f.codes.sum(nil, t.ID, sd.phone, code),
 			CreatedAt: now, ExpiresAt: now.Add(t.CodeTTL), MaxAttempts: t.MaxCodeAttempts},
 		Network: sd.network, SendLimit: t.sendLimit,
 	}
@@ -120,10 +120,10 @@ func (f *flow) issueCode(sd *sending) error {
 		return faultAt("render template", err)
 	}
 	if !sd.text.Found {
-		sd.log.Warn("unknown SMS template, used the tenant default", "template", name)
+		sd.logger().Warn("unknown SMS template, used the tenant default", "template", name)
 	}
 	if sd.text.MultiSegment() {
-		sd.log.Warn("SMS longer than one segment", "segments", sd.text.Segments, "encoding", sd.text.Encoding)
+		sd.logger().Warn("SMS longer than one segment", "segments", sd.text.Segments, "encoding", sd.text.Encoding)
 	}
 	return nil
 }
@@ -150,18 +150,18 @@ func (f *flow) textCode(sd *sending) error {
 		return nil
 	}
 	msg := sms.Message{TenantID: t.ID, To: sd.issued.User.Phone, Body: sd.text.Body, Code: sd.code, Voice: sd.voice, Channel: t.Channel}
-	receipt, err := f.deliver(sd.ctx, msg, sd.start, t.ReportSendFailure, sd.log)
+	receipt, err := f.deliver(sd.ctx, msg, sd.start, t.ReportSendFailure, sd.logger())
 	switch {
 	case errors.Is(err, errStillSending):
 		f.smsOutcome(&sd.exchange, "pending", "code sending, answered before the provider")
 	case err != nil:
-		sd.log.Error("SMS provider failed", "err", err)
+		sd.logger().Error("SMS provider failed", "err", err)
 		f.smsOutcome(&sd.exchange, "failed", "")
 		if t.ReportSendFailure {
 			return errSendFailed
 		}
 	default:
-		sd.log.Info("code sent", "provider_sid", receipt.Sid)
+		sd.logger().Info("code sent", "provider_sid", receipt.Sid)
 		f.smsOutcome(&sd.exchange, "sent", "")
 	}
 	return nil
@@ -172,6 +172,6 @@ func (f *flow) textCode(sd *sending) error {
 func (f *flow) smsOutcome(x *exchange, outcome, note string) {
 	f.cfg.Observer.SMS(x.t.ID, outcome)
 	if note != "" {
-		x.log.Info(note)
+		x.logger().Info(note)
 	}
 }
