@@ -3,8 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/internal/sqlcore"
@@ -80,6 +83,46 @@ SELECT ` + issueColumns + `, COALESCE(f.found, false), f.id::text, f.password_ha
 FROM i LEFT JOIN (SELECT id, password_hash, profile, true AS found FROM u LIMIT 1) AS f ON true`
 }
 
+// positional is a statement with named parameters (@name) rewritten once
+// into PostgreSQL's positional ones ($n), and the names in their order.
+type positional struct {
+	sql   string
+	names []string
+	err   error
+}
+
+func newPositional(named string) positional {
+	// Each name stands for itself: the rewritten arguments are the names,
+	// in the order of their $n.
+	names := pgx.NamedArgs{}
+	for _, m := range namedParam.FindAllStringSubmatch(named, -1) {
+		names[m[1]] = m[1]
+	}
+	sql, args, err := names.RewriteQuery(context.Background(), nil, named, nil)
+	p := positional{sql: sql, err: err}
+	for _, a := range args {
+		name, _ := a.(string) // nil for a name the pattern missed: passed as NULL, as pgx would
+		p.names = append(p.names, name)
+	}
+	return p
+}
+
+// namedParam is a named parameter as pgx reads them: @ then a letter or
+// underscore, then letters, digits and underscores.
+var namedParam = regexp.MustCompile(`@([a-zA-Z_][a-zA-Z0-9_]*)`)
+
+// args are the statement's arguments in order, value giving each name's.
+func (p positional) args(value func(name string) any) ([]any, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	args := make([]any, len(p.names))
+	for i, n := range p.names {
+		args[i] = value(n)
+	}
+	return args, nil
+}
+
 // issueRow is what otpreset_issue returns.
 type issueRow struct {
 	limited, stored bool
@@ -132,20 +175,41 @@ func (s *Store) issueChallenge(ctx context.Context, q sqlcore.Querier, iss store
 // a phone with a user.
 func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
 	c := iss.Challenge
-	query, args := ownUserByPhone, map[string]any{}
-	if s.core.Host != nil {
-		query = s.core.Host.UserByPhone
+	args, err := s.issueCode.args(func(name string) any {
+		switch name {
+		case "tenant_id", "p_tenant_id":
+			return c.TenantID
+		case "phone", "p_phone":
+			return c.Phone
+		case "p_network":
+			return iss.Network
+		case "p_now":
+			return c.CreatedAt
+		case "p_limit":
+			return iss.SendLimit.Limit
+		case "p_period":
+			return int64(iss.SendLimit.Period)
+		case "p_nonce":
+			return c.Nonce
+		case "p_code_hash":
+			return c.CodeHash
+		case "p_expires_at":
+			return c.ExpiresAt
+		case "p_max_attempts":
+			return c.MaxAttempts
+		case "p_purge":
+			return s.core.PurgeNow()
+		}
+		return nil // a parameter of the host's query otpreset does not pass: Check names it
+	})
+	if err != nil {
+		return store.Issued{}, s.core.Errf("issue code: %w", err)
 	}
-	args["tenant_id"], args["phone"] = c.TenantID, c.Phone
-	args["p_tenant_id"], args["p_phone"], args["p_network"], args["p_now"] = c.TenantID, c.Phone, iss.Network, c.CreatedAt
-	args["p_limit"], args["p_period"] = iss.SendLimit.Limit, int64(iss.SendLimit.Period)
-	args["p_nonce"], args["p_code_hash"], args["p_expires_at"], args["p_max_attempts"] = c.Nonce, c.CodeHash, c.ExpiresAt, c.MaxAttempts
-	args["p_purge"] = s.core.PurgeNow()
 	var r issueRow
 	var found bool
 	var id, hash, profile string
 	dest := append(r.dest(), &found, sqlcore.TextScan{S: &id}, sqlcore.TextScan{S: &hash}, sqlcore.TextScan{S: &profile})
-	if err := s.core.DB.QueryRow(ctx, issueCodeSQL(query), s.core.Dialect.Named(args)...).Scan(dest...); err != nil {
+	if err := s.core.DB.QueryRow(ctx, s.issueCode.sql, args...).Scan(dest...); err != nil {
 		return store.Issued{}, s.core.Errf("issue code: %w", err)
 	}
 	is := r.issued(c.TenantID, c.Phone)

@@ -83,6 +83,10 @@ type HostUsers = sqlcore.HostUsers
 type Store struct {
 	core *sqlcore.Store
 	db   *pgDB
+	// issueCode is IssueCode's statement with positional parameters, and
+	// the names they stand for, made once (pgx would rewrite the named
+	// form on every call).
+	issueCode positional
 }
 
 //go:embed migrations/*.sql
@@ -188,6 +192,11 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 	}
 	st := &Store{core: sqlcore.New(db, d, cfg.core()), db: db}
 	st.core.Steps = st
+	userByPhone := ownUserByPhone
+	if cfg.HostUsers != nil {
+		userByPhone = cfg.HostUsers.UserByPhone
+	}
+	st.issueCode = newPositional(issueCodeSQL(userByPhone))
 	return st
 }
 
