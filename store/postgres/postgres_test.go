@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -538,22 +536,10 @@ func TestUpgradeFromV4(t *testing.T) {
 	open := backend.Handles(t)
 	ctx := sqltest.Ctx(t)
 	_, old := open(sqltest.Quiet(sqlcore.Config{}))
-	v4 := fstest.MapFS{}
-	ms, err := fs.ReadDir(old.Dialect.Migrations, ".")
-	require.NoError(t, err)
-	for _, m := range ms {
-		if m.Name() < "0005" {
-			body, err := fs.ReadFile(old.Dialect.Migrations, m.Name())
-			require.NoError(t, err)
-			v4[m.Name()] = &fstest.MapFile{Data: body}
-		}
-	}
-	require.Len(t, v4, 4)
-	old.Dialect.Migrations = v4
-	require.NoError(t, old.Migrate(ctx))
+	sqltest.MigrateUpTo(t, old, 4)
 	now := time.Now().UTC().Truncate(time.Second)
 	phone, unknown := "+15550500", "+15550501"
-	_, err = old.DB.Exec(ctx, `INSERT INTO otpreset_challenges
+	_, err := old.DB.Exec(ctx, `INSERT INTO otpreset_challenges
 		(tenant_id, phone, nonce, code_hash, created_at, expires_at, max_attempts, attempts)
 		VALUES ('t', $1, 'n', 'right', $2, $3, 5, 1)`, phone, now, now.Add(time.Hour))
 	require.NoError(t, err)

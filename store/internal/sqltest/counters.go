@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -466,6 +465,26 @@ func Purge(t *testing.T, b Backend) {
 	}
 }
 
+// MigrateUpTo migrates core's database to version only, as a server of
+// that version would have (its Dialect keeps only those migrations).
+func MigrateUpTo(t *testing.T, core *sqlcore.Store, version int) {
+	t.Helper()
+	ms, err := sqlcore.Migrations(core.Dialect.Migrations)
+	require.NoError(t, err)
+	upTo := fstest.MapFS{}
+	for _, m := range ms {
+		if m.Version <= version {
+			upTo[m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
+		}
+	}
+	require.Len(t, upTo, version, "migrations 1 to %d", version)
+	core.Dialect.Migrations = upTo
+	require.NoError(t, core.Migrate(Ctx(t)))
+	v, err := core.SchemaVersion(Ctx(t))
+	require.NoError(t, err)
+	require.Equal(t, version, v)
+}
+
 // UpgradeFromV3 migrates a database at version 3 (with a user, a live code
 // saved then, a session and an old guessing budget) in place: the code
 // still verifies and resets, the old budget table is gone, and the first
@@ -474,26 +493,11 @@ func UpgradeFromV3(t *testing.T, b Backend) {
 	open := b.Handles(t)
 	ctx := Ctx(t)
 	_, old := open(Quiet(sqlcore.Config{}))
-	v3 := fstest.MapFS{}
-	ms, err := fs.ReadDir(old.Dialect.Migrations, ".")
-	require.NoError(t, err)
-	for _, m := range ms {
-		if m.Name() < "0004" {
-			body, err := fs.ReadFile(old.Dialect.Migrations, m.Name())
-			require.NoError(t, err)
-			v3[m.Name()] = &fstest.MapFile{Data: body}
-		}
-	}
-	require.Len(t, v3, 3)
-	old.Dialect.Migrations = v3
-	require.NoError(t, old.Migrate(ctx))
-	v, err := old.SchemaVersion(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 3, v)
+	MigrateUpTo(t, old, 3)
 	now := time.Now().UTC().Truncate(time.Second)
 	require.NoError(t, old.AddUser(ctx, store.User{TenantID: "t", ID: "u", Phone: "+15550400", PasswordHash: "old"}))
 	// What a version-3 server wrote: a code without nonce, a budget row.
-	_, err = old.DB.Exec(ctx, `INSERT INTO otpreset_challenges (tenant_id, phone, code_hash, created_at, expires_at, max_attempts)
+	_, err := old.DB.Exec(ctx, `INSERT INTO otpreset_challenges (tenant_id, phone, code_hash, created_at, expires_at, max_attempts)
 		VALUES ('t', '+15550400', $1, $2, $3, 5)`, []byte("v3 code"), old.Dialect.Time(now), old.Dialect.Time(now.Add(time.Hour)))
 	require.NoError(t, err)
 	_, err = old.DB.Exec(ctx, `INSERT INTO otpreset_guesses (tenant_id, phone, failures, lockouts, seen_at, last_allowed)
@@ -502,7 +506,7 @@ func UpgradeFromV3(t *testing.T, b Backend) {
 
 	s, core := open(Quiet(sqlcore.Config{}))
 	require.NoError(t, core.Migrate(ctx))
-	v, err = core.SchemaVersion(ctx)
+	v, err := core.SchemaVersion(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, core.LatestSchemaVersion(), v)
 	assert.NotContains(t, b.tableNames(t, core), "otpreset_guesses")
