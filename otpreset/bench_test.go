@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -77,13 +76,7 @@ func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.En
 		if hasher != nil {
 			c.Hasher = hasher
 		}
-		t.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
-			ResetPerIP: "off", GuessBudget: "off",
-			LockoutAttempts: math.MaxInt32,
-		}
-		t.Pumping.PrefixDailyCap = "off"
-		t.MaxCodeAttempts = -1 // no per-code limit: every iteration is a wrong code, never a spent one
+		otpresettest.Unlimit(t) // every iteration is a wrong code, never a spent one
 	})
 	env.AddUser(benchPhone, benchOldPass)
 	return env, snd

@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -74,11 +73,7 @@ func headerHandler(tb testing.TB, header string) http.Handler {
 	env := otpresettest.New(tb, func(c *otpreset.Config, t *otpreset.Tenant) {
 		c.Sender = discardSender{}
 		c.ClientIP = clientIP
-		t.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
-			ResetPerIP: "off", LockoutAttempts: math.MaxInt32,
-		}
-		t.Pumping.PrefixDailyCap = "off"
+		otpresettest.Unlimit(t)
 	})
 	env.AddUser(benchPhone, benchOldPass)
 	return env.Handler

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store/postgres"
@@ -147,13 +147,7 @@ func tenant(limits string) (*otpreset.Tenant, error) {
 	t := &otpreset.Tenant{ID: tenantID, AppName: "floorbench", CodeTTL: time.Hour}
 	switch limits {
 	case "off":
-		t.MaxCodeAttempts = -1 // no per-code limit: a wrong code stays a wrong code
-		t.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
-			ResetPerIP: "off", GuessBudget: "off",
-			LockoutAttempts: math.MaxInt32,
-		}
-		t.Pumping = otpreset.SMSPumping{PrefixDailyCap: "off"}
+		otpresettest.Unlimit(t)
 	case "default":
 	default:
 		return nil, fmt.Errorf("-limits %q: want off or default", limits)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/otpreset/go/otpreset"
+	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
@@ -68,16 +68,8 @@ func newTarget(params *argon2id.Params, users int) (*target, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	tenant := &otpreset.Tenant{
-		ID: tenantID, AppName: "Load test",
-		MaxCodeAttempts: -1, // no per-code limit: a wrong code stays a wrong code
-		Limits: otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off",
-			ResetPerIP: "off", SMSPerPhoneDay: "off", GuessBudget: "off",
-			LockoutAttempts: math.MaxInt32,
-		},
-		Pumping: otpreset.SMSPumping{PrefixDailyCap: "off"},
-	}
+	tenant := &otpreset.Tenant{ID: tenantID, AppName: "Load test"}
+	otpresettest.Unlimit(tenant)
 	h, err := otpreset.New(otpreset.Config{
 		Store:           st,
 		Sender:          snd,

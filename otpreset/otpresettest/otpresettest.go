@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -165,6 +166,25 @@ type Option func(*otpreset.Config, *otpreset.Tenant)
 // PasswordWorks use: a host's SQL store, say, to test its own tables.
 func WithStore(s store.Store) Option {
 	return func(c *otpreset.Config, _ *otpreset.Tenant) { c.Store = s }
+}
+
+// Unlimited is the Option of load tests and benchmarks: Unlimit on the
+// tenant.
+var Unlimited Option = func(_ *otpreset.Config, t *otpreset.Tenant) { Unlimit(t) }
+
+// Unlimit turns every rate limit and cap of t off and puts its lockouts
+// and the code's own try limit out of reach, so that every wrong code is
+// answered 401 and counted, and every send to a known phone sends: what a
+// benchmark of the request's own cost needs. Never in production: the
+// limits are what keep guessing and SMS pumping out.
+func Unlimit(t *otpreset.Tenant) {
+	t.Limits = otpreset.Limits{
+		SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
+		ResetPerIP: "off", GuessBudget: "off",
+		LockoutAttempts: math.MaxInt32,
+	}
+	t.Pumping.PrefixDailyCap = "off"
+	t.MaxCodeAttempts = -1 // no per-code limit: a wrong code stays a wrong code
 }
 
 // UserSeeder is what AddUser needs from the store: storetest.UserSeeder,

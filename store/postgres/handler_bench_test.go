@@ -11,7 +11,6 @@ package postgres_test
 import (
 	"context"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/store/internal/pgtest"
 	"github.com/otpreset/go/store/postgres"
@@ -110,15 +108,7 @@ func newHandlerEnv(t testing.TB) (*otpresettest.Env, *hbTracer) {
 	st := postgres.New(pool, postgres.Config{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, st.Migrate(ctx))
 
-	env := otpresettest.New(t, otpresettest.WithStore(st), func(_ *otpreset.Config, tn *otpreset.Tenant) {
-		tn.Limits = otpreset.Limits{
-			SendPerPhone: "off", SendPerIP: "off", SMSPerTenantDay: "off", SMSPerPhoneDay: "off",
-			ResetPerIP: "off", GuessBudget: "off",
-			LockoutAttempts: math.MaxInt32,
-		}
-		tn.Pumping.PrefixDailyCap = "off"
-		tn.MaxCodeAttempts = -1 // no per-code limit
-	})
+	env := otpresettest.New(t, otpresettest.WithStore(st), otpresettest.Unlimited)
 	env.AddUser(hbPhone, "old password 1")
 	return env, tracer
 }

@@ -105,12 +105,7 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 		tn.Limits.SendPerPhone = "100-15M" // the test sends more than the default 3
 		tn.MaxCodeAttempts = -1            // no per-code limit
 		if !limits {
-			tn.Limits = otpreset.Limits{
-				SendPerPhone: "off", SendPerIP: "off", SMSPerPhoneDay: "off", SMSPerTenantDay: "off",
-				ResetPerIP: "off", GuessBudget: "off",
-				LockoutAttempts: math.MaxInt32,
-			}
-			tn.Pumping.PrefixDailyCap = "off"
+			otpresettest.Unlimit(tn)
 		}
 	})
 	hash, err := env.Hasher.Hash(context.Background(), "old password 1")
