@@ -21,7 +21,7 @@ var customCode = []struct {
 	{"in with else", `{{.Code}}{{with .Domain}} web{{else}} ({{.Code}}){{end}}`, true},
 	{"plural and number", `{{.Code}}: {{plural .Minutes "one" "# minute" "other" "# minutes"}}, {{number .Minutes}}, {{len .AppName}} {{printf "%q" .AppName | html}}`, true},
 	{"comment and break", `{{/* hi */}}{{.Code}}{{range .Minutes}}{{if gt 2 1}}{{break}}{{end}}{{end}}`, true},
-	{"NUL in the text", "{{.Code}} \x00otpreset code A", true},
+	{"sentinel in the text", "{{.Code}} " + sentinelA, true},
 	{"printf", `{{printf "%s" .Code}}`, false},
 	{"piped", `{{.Code | printf "%s"}}`, false},
 	{"parenthesized", `{{(.Code)}}`, false},
@@ -54,9 +54,10 @@ func TestPrintsCodeOnly(t *testing.T) {
 	for _, c := range customCode {
 		p := ts.code.byName[c.name].neutral
 		assert.Equal(t, c.cacheable, printsCodeOnly(p), c.name)
+		assert.Equal(t, c.cacheable, ts.codes.plain[p], c.name)
 	}
 	// A function that reads something besides its arguments is not cached.
 	p := template.Must(template.New("now").Funcs(template.FuncMap{"now": func() string { return "" }}).Parse(`{{.Code}} {{now}}`))
 	assert.False(t, printsCodeOnly(p))
-	assert.True(t, printsCodeOnly(builtin.code.builtin.neutral), "DefaultTemplate")
+	assert.True(t, builtin.codes.plain[builtin.code.builtin.neutral], "DefaultTemplate")
 }
