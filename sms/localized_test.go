@@ -247,24 +247,3 @@ func TestRenderConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
-
-// BenchmarkRenderCode is the per-request cost the handler pays (on known
-// and unknown phones alike): parsing Accept-Language, matching, rendering.
-func BenchmarkRenderCode(b *testing.B) {
-	ts, err := sms.NewLocalizedTemplates(sms.TemplateConfig{
-		Language: "en",
-		Code: map[string]map[string]string{"otp": {
-			"en": `{{.Code}} is your {{.AppName}} code. It expires in {{plural .Minutes "one" "# minute" "other" "# minutes"}}.`,
-			"hi": `{{.AppName}}: आपका कोड {{.Code}} है`,
-			"de": `{{.Code}} ist Ihr Code`,
-		}},
-		DefaultCode: "otp",
-	})
-	require.NoError(b, err)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ts.RenderCode("otp", "fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", data); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -102,6 +102,7 @@ type Templates struct {
 	code, notice set
 	lang         language.Tag
 	loc          *time.Location
+	codes        *codeCache // the code templates' bodies, for RenderCode
 }
 
 // set is one kind of template (codes or notices) by name.
@@ -198,6 +199,11 @@ func NewLocalizedTemplates(cfg TemplateConfig) (*Templates, error) {
 	}
 	if err := t.code.fill(t, cfg.Code, cfg.DefaultCode, checkCode); err != nil {
 		return nil, err
+	}
+	t.codes = newCodeCache()
+	t.codes.add(t.code.builtin)
+	for _, l := range t.code.byName {
+		t.codes.add(l)
 	}
 	if err := t.notice.fill(t, cfg.Notice, cfg.DefaultNotice, checkNotice); err != nil {
 		return nil, fmt.Errorf("notice: %w", err)
@@ -443,6 +449,9 @@ func (t *Templates) RenderCode(name, acceptLanguage string, d TemplateData) (Ren
 		t = builtin
 	}
 	p, tag, found := t.code.pick(name, accept(acceptLanguage))
+	if body, ok := t.codes.body(p, d); ok {
+		return rendered(body, tag, found), nil
+	}
 	return render(p, tag, found, d)
 }
 
@@ -466,7 +475,10 @@ func render(p *template.Template, tag language.Tag, found bool, d any) (Rendered
 	if err := p.Execute(&b, d); err != nil {
 		return Rendered{Found: found}, fmt.Errorf("sms: render template: %w", err)
 	}
-	body := b.String()
+	return rendered(b.String(), tag, found), nil
+}
+
+func rendered(body string, tag language.Tag, found bool) Rendered {
 	n, enc := segments(body)
-	return Rendered{Body: body, Found: found, Language: tag.String(), Segments: n, Encoding: enc}, nil
+	return Rendered{Body: body, Found: found, Language: tag.String(), Segments: n, Encoding: enc}
 }
