@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -95,21 +94,17 @@ func newPositional(named string) positional {
 	// Each name stands for itself: the rewritten arguments are the names,
 	// in the order of their $n.
 	names := pgx.NamedArgs{}
-	for _, m := range namedParam.FindAllStringSubmatch(named, -1) {
-		names[m[1]] = m[1]
+	for _, n := range sqlcore.ParamNames(named, paramPrefixes) {
+		names[n[1:]] = n[1:]
 	}
 	sql, args, err := names.RewriteQuery(context.Background(), nil, named, nil)
 	p := positional{sql: sql, err: err}
 	for _, a := range args {
-		name, _ := a.(string) // nil for a name the pattern missed: passed as NULL, as pgx would
+		name, _ := a.(string) // nil for a name ParamNames missed: passed as NULL, as pgx would
 		p.names = append(p.names, name)
 	}
 	return p
 }
-
-// namedParam is a named parameter as pgx reads them: @ then a letter or
-// underscore, then letters, digits and underscores.
-var namedParam = regexp.MustCompile(`@([a-zA-Z_][a-zA-Z0-9_]*)`)
 
 // args are the statement's arguments in order, value giving each name's.
 func (p positional) args(value func(name string) any) ([]any, error) {
