@@ -69,6 +69,7 @@ DROP FUNCTION otpreset_check_code(text, text, text, timestamptz, bytea, integer,
 DROP FUNCTION otpreset_clear_counters(text, text);
 DROP FUNCTION otpreset_purge(timestamptz, integer);
 DROP FUNCTION otpreset_phone_key(text, text);
+DROP FUNCTION otpreset_ns(bigint);
 DROP TABLE otpreset_network_counters;
 DROP TABLE otpreset_phone_budget;
 
@@ -100,8 +101,9 @@ $$;
 -- send from p_network when p_limit > 0 and, unless the limit refuses it or
 -- p_store is false (no user), keeps the phone's live code or saves the new
 -- one. o_stored tells whether a code is in effect; the o_ columns after it
--- are that code. Without a limit to count, a live code is read without a
--- lock and nothing is written.
+-- are that code. Without a limit to count, a kept live code writes
+-- nothing (IssueCode's statement reads such a code without calling this
+-- function at all).
 CREATE FUNCTION otpreset_issue(
     p_tenant_id text, p_phone text, p_network text, p_now timestamptz,
     p_limit integer, p_period bigint, p_store boolean,
@@ -127,24 +129,8 @@ BEGIN
     o_max_attempts := 0;
     <<step>>
     LOOP
-        IF p_limit <= 0 THEN -- no count to take
-            IF NOT p_store THEN
-                EXIT step;
-            END IF;
-            SELECT ch.nonce, ch.code_hash, ch.created_at, ch.expires_at, ch.max_attempts INTO r
-            FROM otpreset_challenges ch
-            WHERE ch.tenant_id = p_tenant_id AND ch.phone = p_phone AND ch.code_hash IS NOT NULL
-                AND ch.used_at IS NULL AND p_now < ch.expires_at AND ch.attempts < ch.max_attempts
-                AND ch.nonce IS NOT NULL;
-            IF FOUND THEN -- the owner's code survives anyone's send
-                o_stored := true;
-                o_nonce := r.nonce;
-                o_code_hash := r.code_hash;
-                o_created_at := r.created_at;
-                o_expires_at := r.expires_at;
-                o_max_attempts := r.max_attempts;
-                EXIT step;
-            END IF;
+        IF p_limit <= 0 AND NOT p_store THEN
+            EXIT step; -- no count to take, no code to save
         END IF;
 
         SELECT ch.nonce, ch.code_hash, ch.created_at, ch.expires_at, ch.max_attempts, ch.nets -> p_network AS e,
