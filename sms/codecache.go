@@ -79,7 +79,7 @@ func (c *codeCache) body(p *template.Template, d TemplateData) (body string, ok 
 	if parts == nil {
 		return "", false
 	}
-	return joinCode(parts, d.Code), true
+	return strings.Join(parts, d.Code), true
 }
 
 // The sentinels stand in for the code when a body is split. Each holds one
@@ -104,7 +104,7 @@ func splitOnCode(p *template.Template, d TemplateData) []string {
 	}
 	parts := strings.Split(a, sentinelA)
 	d.Code = sentinelB
-	if b, err := execute(p, d); err != nil || b != joinCode(parts, sentinelB) {
+	if b, err := execute(p, d); err != nil || b != strings.Join(parts, sentinelB) {
 		return nil
 	}
 	return parts
@@ -114,21 +114,4 @@ func execute(p *template.Template, d any) (string, error) {
 	var b strings.Builder
 	err := p.Execute(&b, d)
 	return b.String(), err
-}
-
-// joinCode is parts joined by code, in one allocation.
-func joinCode(parts []string, code string) string {
-	n := len(code) * (len(parts) - 1)
-	for _, s := range parts {
-		n += len(s)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for i, s := range parts {
-		if i > 0 {
-			b.WriteString(code)
-		}
-		b.WriteString(s)
-	}
-	return b.String()
 }

@@ -150,9 +150,3 @@ func TestCodeCacheConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
-
-func TestJoinCode(t *testing.T) {
-	assert.Equal(t, "", joinCode([]string{""}, "1"))
-	assert.Equal(t, "a", joinCode([]string{"a"}, "1"))
-	assert.Equal(t, "12a12", joinCode([]string{"", "a", ""}, "12"))
-}

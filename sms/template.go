@@ -471,11 +471,11 @@ func (t *Templates) RenderNotice(name, acceptLanguage string, d NoticeData) (Ren
 }
 
 func render(p *template.Template, tag language.Tag, found bool, d any) (Rendered, error) {
-	var b strings.Builder
-	if err := p.Execute(&b, d); err != nil {
+	body, err := execute(p, d)
+	if err != nil {
 		return Rendered{Found: found}, fmt.Errorf("sms: render template: %w", err)
 	}
-	return rendered(b.String(), tag, found), nil
+	return rendered(body, tag, found), nil
 }
 
 func rendered(body string, tag language.Tag, found bool) Rendered {
