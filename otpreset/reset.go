@@ -246,12 +246,20 @@ var codeOutcomes = []struct {
 
 // outcomeOf finds err's row of codeOutcomes; known is false for a fault.
 func outcomeOf(err error) codeOutcome {
-	for _, o := range codeOutcomes {
-		if errors.Is(err, o.verdict) {
-			return o.codeOutcome
-		}
+	if i := outcomeIndex(err); i >= 0 {
+		return codeOutcomes[i].codeOutcome
 	}
 	return codeOutcome{}
+}
+
+// outcomeIndex is the row of codeOutcomes whose verdict err is, or -1.
+func outcomeIndex(err error) int {
+	for i, o := range codeOutcomes {
+		if errors.Is(err, o.verdict) {
+			return i
+		}
+	}
+	return -1
 }
 
 // faultOnly is err unless it is a verdict a store gives in the normal
@@ -266,15 +274,14 @@ func faultOnly(err error) error {
 // failedCode answers a phone/code pair that did not authenticate: one
 // answer for every cause unless the tenant asks for LoginRadius's catalogue.
 func (f *flow) failedCode(x *exchange, cause error) error {
-	for i, o := range codeOutcomes {
-		if errors.Is(cause, o.verdict) {
-			if !x.t.DetailedErrors {
-				return codeRefusals[i].plain
-			}
-			return codeRefusals[i].detailed
-		}
+	switch i := outcomeIndex(cause); {
+	case i < 0:
+		return faultAt("check code", cause)
+	case !x.t.DetailedErrors:
+		return codeRefusals[i].plain
+	default:
+		return codeRefusals[i].detailed
 	}
-	return faultAt("check code", cause)
 }
 
 // codeRefusals are failedCode's answers to each row of codeOutcomes, made
