@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/otpreset/go/internal/httpserve"
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
@@ -116,19 +116,7 @@ func listenAndServe(ctx context.Context, h http.Handler, stdout io.Writer) error
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
+	return httpserve.Until(ctx, srv, ln)
 }
 
 // discardSender sends nothing and answers like a provider.

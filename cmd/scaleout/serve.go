@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/otpreset/go/internal/httpserve"
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/password"
 	"github.com/otpreset/go/sms"
@@ -160,19 +160,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(out, "listening on %s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
+	return httpserve.Until(ctx, srv, ln)
 }
 
 // newHandler is the otpreset configuration of an instance: one tenant whose
