@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -33,7 +32,6 @@ import (
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
-	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 )
 
@@ -44,33 +42,11 @@ const (
 	benchKeyQuery = "?apikey=" + otpresettest.APIKey
 )
 
-// codeSender remembers the last code per phone, without keeping every
-// message (otpresettest.Sender would grow with b.N).
-type codeSender struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (s *codeSender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m.Code != "" { // not the notice after a reset
-		s.codes[m.To] = m.Code
-	}
-	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: "SM00000000000000000000000000000000"}, nil
-}
-
-func (s *codeSender) code(phone string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.codes[phone]
-}
-
 // newBenchEnv is a handler with every rate limit off and lockouts out of
 // reach; hasher nil keeps otpresettest's fast one.
-func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.Env, *codeSender) {
+func newBenchEnv(b *testing.B, hasher otpreset.PasswordHasher) (*otpresettest.Env, *otpresettest.LastCodes) {
 	b.Helper()
-	snd := &codeSender{codes: map[string]string{}}
+	snd := &otpresettest.LastCodes{}
 	env := otpresettest.New(b, func(c *otpreset.Config, t *otpreset.Tenant) {
 		c.Sender = snd
 		if hasher != nil {
@@ -187,7 +163,7 @@ func prepareRejects(b *testing.B) (http.Handler, []rejectCase, [][]byte) {
 	if rec := env.Send(benchPhone); rec.Code != http.StatusOK {
 		b.Fatalf("send: %d %s", rec.Code, rec.Body)
 	}
-	cases := rejectCases(wrongCode(snd.code(benchPhone)))
+	cases := rejectCases(wrongCode(snd.Code(benchPhone)))
 	answers := make([][]byte, len(cases))
 	for i, c := range cases {
 		w := newBenchWriter()
@@ -288,7 +264,7 @@ func BenchmarkResetSuccess(b *testing.B) {
 					b.Fatalf("send: %d %s", w.status, w.body)
 				}
 				reset := newBenchRequest(http.MethodPut, otpreset.Path+benchKeyQuery,
-					`{"phone":"`+benchPhone+`","otp":"`+snd.code(benchPhone)+`","Password":"`+benchNewPass+`"}`)
+					`{"phone":"`+benchPhone+`","otp":"`+snd.Code(benchPhone)+`","Password":"`+benchNewPass+`"}`)
 				b.StartTimer()
 				reset.serve(env.Handler, w)
 				if w.status != http.StatusOK {
@@ -401,7 +377,7 @@ func BenchmarkRejectSpread(b *testing.B) {
 			b.Fatalf("send: %d %s", rec.Code, rec.Body)
 		}
 		reqs[i] = newBenchRequest(http.MethodPut, otpreset.Path+benchKeyQuery,
-			`{"phone":"`+p+`","otp":"`+wrongCode(snd.code(p))+`","Password":"`+benchNewPass+`"}`)
+			`{"phone":"`+p+`","otp":"`+wrongCode(snd.Code(p))+`","Password":"`+benchNewPass+`"}`)
 	}
 	runtime.GC() // the setup's garbage is not the loop's
 	w := newBenchWriter()

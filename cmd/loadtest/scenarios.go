@@ -105,7 +105,7 @@ func resetWorkload(tg *target, url string, clients int) workload {
 					if err := doHTTP(ctx, client, http.MethodPost, url+otpreset.Path+"?apikey="+apiKey, sendBody(phone), http.StatusOK); err != nil {
 						return err
 					}
-					body = resetBody(phone, tg.sender.code(phone))
+					body = resetBody(phone, tg.sender.Code(phone))
 					return nil
 				},
 				do: func(ctx context.Context) error {

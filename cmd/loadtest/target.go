@@ -10,14 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 
 	"github.com/alexedwards/argon2id"
 
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
 	"github.com/otpreset/go/otpreset/password"
-	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
 )
@@ -32,38 +30,16 @@ const (
 // phoneFor is client i's phone: Indian mobile numbers +91 99990 00000 on.
 func phoneFor(i int) string { return fmt.Sprintf("+9199990%05d", i) }
 
-// codeSender keeps the last code per phone, so clients can reset with it.
-type codeSender struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-// Send implements sms.Sender.
-func (s *codeSender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m.Code != "" { // not the notice after a reset
-		s.codes[m.To] = m.Code
-	}
-	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: sms.NewSid(sms.SidPrefix(m.Voice), nil)}, nil
-}
-
-func (s *codeSender) code(phone string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.codes[phone]
-}
-
 // target is an otpreset handler with an in-memory store, users for the
 // first n phones, every rate limit off and lockouts out of reach.
 type target struct {
 	handler *otpreset.Handler
-	sender  *codeSender
+	sender  *otpresettest.LastCodes
 }
 
 func newTarget(params *argon2id.Params, users int) (*target, error) {
 	st := memstore.New()
-	snd := &codeSender{codes: map[string]string{}}
+	snd := &otpresettest.LastCodes{}
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
@@ -109,7 +85,7 @@ func (t *target) issue(phone string) (string, error) {
 	if rec.Code != http.StatusOK {
 		return "", fmt.Errorf("send to %s: %d %s", phone, rec.Code, rec.Body)
 	}
-	code := t.sender.code(phone)
+	code := t.sender.Code(phone)
 	if code == "" {
 		return "", fmt.Errorf("send to %s: no SMS sent (not a mobile number?)", phone)
 	}

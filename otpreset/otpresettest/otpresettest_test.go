@@ -1,6 +1,7 @@
 package otpresettest_test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otpreset/go/otpreset/otpresettest"
+	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
 	"github.com/otpreset/go/store/sqlite"
@@ -61,4 +63,20 @@ func TestMountWrongPrefix(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, env.Send("+919999999999").Code)
 	env.Mount(mux, "/api")
 	assert.Equal(t, http.StatusOK, env.Send("+919999999999").Code)
+}
+
+func TestLastCodesKeepsTheLastCodePerPhone(t *testing.T) {
+	var s otpresettest.LastCodes
+	assert.Equal(t, "", s.Code("+15550100"))
+	for _, m := range []sms.Message{
+		{To: "+15550100", Code: "111111"},
+		{To: "+15550101", Code: "222222"},
+		{To: "+15550100", Code: "333333"},
+		{To: "+15550100", Body: "your password was changed"}, // the notice: no code
+	} {
+		_, err := s.Send(context.Background(), m)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "333333", s.Code("+15550100"), "the last code, not the notice after it")
+	assert.Equal(t, "222222", s.Code("+15550101"))
 }

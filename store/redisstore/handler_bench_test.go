@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -27,7 +26,6 @@ import (
 
 	"github.com/otpreset/go/otpreset"
 	"github.com/otpreset/go/otpreset/otpresettest"
-	"github.com/otpreset/go/sms"
 	"github.com/otpreset/go/store"
 	"github.com/otpreset/go/store/memstore"
 	"github.com/otpreset/go/store/redisstore"
@@ -57,29 +55,9 @@ func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 func (c *roundTrips) take() int64 { return c.n.Swap(0) }
 
-type hbSender struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (s *hbSender) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m.Code != "" { // not the notice after a reset
-		s.codes[m.To] = m.Code
-	}
-	return sms.Receipt{AccountSid: "AC00000000000000000000000000000000", Sid: "SM00000000000000000000000000000000"}, nil
-}
-
-func (s *hbSender) code(phone string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.codes[phone]
-}
-
 type hbEnv struct {
 	handler http.Handler
-	sender  *hbSender
+	sender  *otpresettest.LastCodes
 	trips   *roundTrips
 }
 
@@ -96,7 +74,7 @@ func newHBEnv(t testing.TB, limits bool) *hbEnv {
 	ls, err := redisstore.NewLimiterStore(client, prefix+"limits:")
 	require.NoError(t, err)
 	users := memstore.New()
-	snd := &hbSender{codes: map[string]string{}}
+	snd := &otpresettest.LastCodes{}
 	env := otpresettest.New(t, func(c *otpreset.Config, tn *otpreset.Tenant) {
 		c.Store = store.Composite{Users: users, Challenges: rs, Sessions: rs}
 		c.Sender = snd
@@ -128,7 +106,7 @@ func (e *hbEnv) send(t testing.TB) string {
 	t.Helper()
 	rec := e.do(http.MethodPost, `{"phone":"`+hbPhone+`"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	return e.sender.code(hbPhone)
+	return e.sender.Code(hbPhone)
 }
 
 func resetJSON(code string) string {
