@@ -227,6 +227,8 @@ var ErrOutboxUnsupported = errors.New("store: outbox needs a store that implemen
 // (r.Previous) are written back, so a failed reset leaves the old password
 // working and no old session revoked, as an atomic store would; only when that
 // compensation itself fails is the store left half done, and the error says so.
+// It is written back only while the password is still the one this reset
+// set: a later reset of the same phone that succeeded meanwhile is kept.
 func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	if rs, ok := s.(Resetter); ok {
 		return rs.Reset(ctx, r)
@@ -243,6 +245,17 @@ func ApplyReset(ctx context.Context, s Store, r Reset) error {
 	undo := func(cause error) error {
 		if r.Previous == nil {
 			return fmt.Errorf("%w (the new password stays set: no previous one to restore)", cause)
+		}
+		// Only this reset's own password is taken back. r.Previous was read
+		// when the reset began; a reset of the same phone (with a later
+		// code) that succeeded since then set a password of its own, and
+		// writing r.Previous over it would silently undo a reset whose
+		// client was told it succeeded. A change in the instant between
+		// this read and the write below is not seen: stores that are
+		// Resetters have no such window.
+		if cur, err := s.UserByPhone(ctx, r.Check.TenantID, r.Check.Phone); err == nil &&
+			(cur.ID != r.Change.UserID || cur.PasswordHash != r.Change.PasswordHash) {
+			return fmt.Errorf("%w (the password was changed again since this reset set it: that change is kept)", cause)
 		}
 		if err := s.UpdatePassword(ctx, *r.Previous); err != nil {
 			return errors.Join(cause, fmt.Errorf("store: restoring the previous password failed, the new one stays set: %w", err))
