@@ -240,44 +240,71 @@ var codeVerdicts = []error{
 // compares the code without consuming it and counts a failed comparison
 // against the network's ladder, the phone's budget and the code's tries.
 // It reads no users table, so a wrong code costs the same whether or not
-// the phone has a user.
+// the phone has a user. Checks that arrive while every connection is busy
+// with others are sent together, in one round trip and one transaction
+// (see checkBatcher).
 func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
-	return s.checkCode(ctx, s.core.DB, a)
+	return s.checks.check(ctx, a)
 }
 
-func (s *Store) checkCode(ctx context.Context, q sqlcore.Querier, a store.Attempt) (store.Verdict, error) {
+// checkArgs are checkCodeSQL's arguments for a.
+func (s *Store) checkArgs(a store.Attempt) []any {
 	c, p := a.Check, a.Policy
 	interval := p.BudgetInterval()
-	tolerance := time.Duration(max(p.BudgetBurst, 1)) * interval
-	var refused, verdict int
-	var until time.Time
-	var v store.Verdict
-	err := q.QueryRow(ctx, checkCodeSQL, c.TenantID, c.Phone, a.Network, c.Now, c.CodeHash,
-		p.Attempts, int64(p.Lockout), int64(p.MaxLockout), int64(max(p.Retain, 0)), int64(interval), int64(tolerance),
-		a.PassLockout, a.PassBudget, s.core.PurgeNow(), c.Now.UnixMicro(), c.Now.Add(max(p.Retain, p.MaxLockout))).
-		Scan(&refused, sqlcore.TimeScan{T: &until}, &verdict, &v.Counted, &v.StartedLockout, &v.Lockouts)
-	if err != nil {
-		return store.Verdict{}, s.core.Errf("check code: %w", err)
-	}
-	switch refused {
+	return []any{c.TenantID, c.Phone, a.Network, c.Now, c.CodeHash,
+		p.Attempts, int64(p.Lockout), int64(p.MaxLockout), int64(max(p.Retain, 0)), int64(interval),
+		int64(budgetTolerance(p)), a.PassLockout, a.PassBudget, s.core.PurgeNow(), c.Now.UnixMicro(),
+		c.Now.Add(max(p.Retain, p.MaxLockout))}
+}
+
+// budgetTolerance is how far ahead of now the budget's theoretical arrival
+// time may run (its burst, in intervals).
+func budgetTolerance(p store.GuessPolicy) time.Duration {
+	return time.Duration(max(p.BudgetBurst, 1)) * p.BudgetInterval()
+}
+
+// checkRow is what otpreset_check_code returns.
+type checkRow struct {
+	refused, verdict int
+	until            time.Time
+	v                store.Verdict
+}
+
+func (r *checkRow) dest() []any {
+	return []any{&r.refused, sqlcore.TimeScan{T: &r.until}, &r.verdict, &r.v.Counted, &r.v.StartedLockout, &r.v.Lockouts}
+}
+
+// verdict reads r as the answer to a.
+func (s *Store) verdict(r *checkRow, a store.Attempt) (store.Verdict, error) {
+	v := r.v
+	switch r.refused {
 	case 0:
-		if verdict < 0 || verdict >= len(codeVerdicts) {
-			return store.Verdict{}, s.core.Errf("check code: unknown verdict %d", verdict)
+		if r.verdict < 0 || r.verdict >= len(codeVerdicts) {
+			return store.Verdict{}, s.core.Errf("check code: unknown verdict %d", r.verdict)
 		}
-		v.Code = codeVerdicts[verdict]
+		v.Code = codeVerdicts[r.verdict]
 	case 1:
-		v.Refused, v.Until = store.RefusedLockout, until
+		v.Refused, v.Until = store.RefusedLockout, r.until
 	case 2: // until is the budget's theoretical arrival time
-		v.Refused, v.Until = store.RefusedBudget, until.Add(-tolerance).Add(time.Nanosecond)
+		v.Refused, v.Until = store.RefusedBudget, r.until.Add(-budgetTolerance(a.Policy)).Add(time.Nanosecond)
 	default:
-		return store.Verdict{}, s.core.Errf("check code: unknown refusal %d", refused)
+		return store.Verdict{}, s.core.Errf("check code: unknown refusal %d", r.refused)
 	}
 	return v, nil
 }
 
+func (s *Store) checkCode(ctx context.Context, q sqlcore.Querier, a store.Attempt) (store.Verdict, error) {
+	var r checkRow
+	if err := q.QueryRow(ctx, checkCodeSQL, s.checkArgs(a)...).Scan(r.dest()...); err != nil {
+		return store.Verdict{}, s.core.Errf("check code: %w", err)
+	}
+	return s.verdict(&r, a)
+}
+
 // ClearCounters implements store.Challenges in one round trip: one call of
-// otpreset_clear_counters, which deletes every network's row of the phone
-// and its budget under the phone's lock.
+// otpreset_clear_counters, which empties the counters in the phone's row
+// (every network forgotten, the budget whole) and keeps its code, under
+// the row's lock.
 func (s *Store) ClearCounters(ctx context.Context, tenantID, phone string) error {
 	if _, err := s.core.DB.Exec(ctx, clearCountersSQL, tenantID, phone); err != nil {
 		return s.core.Errf("clear counters: %w", err)
