@@ -4,114 +4,119 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/otpreset/go/store"
 )
 
-// checkBatchMax is the most code checks one batch carries. A batch holds
-// the rows of its phones locked until it commits, so a longer one makes a
-// reset of one of them wait longer; 32 already spreads a commit over
-// enough checks that the commit is no longer what a check costs.
-const checkBatchMax = 32
+// batchMax is the most steps one batch carries. A batch holds the rows of
+// its phones locked until it commits, so a longer one makes a reset of one
+// of them wait longer; 32 already spreads a commit over enough steps that
+// the commit is no longer what a step costs.
+const batchMax = 32
 
-// checkBatcher coalesces code checks (group commit). A check that finds a
-// connection's worth of room runs alone, as one statement; one that
-// arrives while as many checks (or batches of them) run as the pool has
-// connections waits, and when a run ends the checks that waited meanwhile
-// go together: one pgx batch, so one round trip and one transaction, whose
-// one commit (one WAL flush) serves all of them. Under load a wrong code
-// thus costs the database a fraction of a commit; without load nothing
-// waits and nothing changes.
+// stepBatcher coalesces the steps that guard a phone's codes, code checks
+// and sends, each one statement that returns one row (group commit). A
+// step that finds a connection's worth of room runs alone, as one
+// statement; one that arrives while as many steps (or batches of them) run
+// as the pool has connections waits, and when a run ends the steps that
+// waited meanwhile go together: one pgx batch, so one round trip and one
+// transaction, whose one commit (one WAL flush) serves all of them. Under
+// load a wrong code or a send thus costs the database a fraction of a
+// commit and of a round trip; without load nothing waits and nothing
+// changes.
 //
-// Each check still answers only once its batch committed, so an answer is
+// Each step still answers only once its batch committed, so an answer is
 // as durable as a statement's. The statements of a batch run in the order
-// of their phones, so two batches that share phones lock them in the same
-// order and cannot deadlock; a check of a phone that another transaction
-// holds waits for it, as it would alone. When a batch fails with an error
-// PostgreSQL reports (its transaction rolled back, nothing of it stays),
-// or one pgx says was not sent, each of its checks runs again alone, so
-// one check's failure is its own.
+// of their phones, and each step locks only its own phone's row (a purge
+// riding along skips rows others hold), so two batches that share phones
+// lock them in the same order and cannot deadlock; a step of a phone that
+// another transaction holds waits for it, as it would alone. When a batch
+// fails with an error PostgreSQL reports (its transaction rolled back,
+// nothing of it stays), or one pgx says was not sent, each of its steps
+// runs again alone, so one step's failure is its own.
 //
 // The leader is the caller whose turn it is: the waiting callers are
 // handed the batch by the caller whose run ended, and run it on their own
 // goroutine; there is no goroutine of the batcher's own to stop.
-type checkBatcher struct {
-	// one runs a check alone, many a batch of at least two.
-	one  func(ctx context.Context, a store.Attempt) (store.Verdict, error)
-	many func(ctx context.Context, calls []*checkCall)
-	// limit is how many runs may be in flight, maxSize how many checks a
+type stepBatcher struct {
+	// one runs a step alone; many runs a batch of at least two, setting
+	// each step's err.
+	one  func(ctx context.Context, sql string, args, dest []any) error
+	many func(ctx context.Context, steps []*step)
+	// limit is how many runs may be in flight, maxSize how many steps a
 	// batch carries at most.
 	limit, maxSize int
 
 	mu      sync.Mutex
 	running int
-	pending []*checkCall
+	pending []*step
 }
 
-// checkCall is one waiting check and, once its batch ran, its answer.
-type checkCall struct {
-	ctx context.Context
-	a   store.Attempt
-	v   store.Verdict
-	err error
-	// turn receives the batch this call is to lead, or nil once another
-	// call led the batch this call was in (v and err are then its answer).
-	turn chan []*checkCall
+// step is one waiting statement: its phone (the order of a batch), the
+// statement, where its row goes and, once its batch ran, its error.
+type step struct {
+	ctx           context.Context
+	tenant, phone string
+	sql           string
+	args, dest    []any
+	err           error
+	// turn receives the batch this step is to lead, or nil once another
+	// step led the batch this one was in (err is then its outcome).
+	turn chan []*step
 }
 
-func (b *checkBatcher) check(ctx context.Context, a store.Attempt) (store.Verdict, error) {
+// do runs sql with args, which returns one row, scanned into dest: alone,
+// or in a batch with others if the pool is busy.
+func (b *stepBatcher) do(ctx context.Context, tenant, phone, sql string, args []any, dest ...any) error {
 	b.mu.Lock()
 	if b.running < b.limit && len(b.pending) == 0 {
 		b.running++
 		b.mu.Unlock()
-		v, err := b.one(ctx, a)
+		err := b.one(ctx, sql, args, dest)
 		b.next()
-		return v, err
+		return err
 	}
-	c := &checkCall{ctx: ctx, a: a, turn: make(chan []*checkCall, 1)}
-	b.pending = append(b.pending, c)
+	s := &step{ctx: ctx, tenant: tenant, phone: phone, sql: sql, args: args, dest: dest, turn: make(chan []*step, 1)}
+	b.pending = append(b.pending, s)
 	b.mu.Unlock()
-	var batch []*checkCall
+	var batch []*step
 	select {
-	case batch = <-c.turn:
+	case batch = <-s.turn:
 	case <-ctx.Done():
 		b.mu.Lock()
-		if i := slices.Index(b.pending, c); i >= 0 {
+		if i := slices.Index(b.pending, s); i >= 0 {
 			b.pending = slices.Delete(b.pending, i, i+1)
 			b.mu.Unlock()
-			return store.Verdict{}, fmt.Errorf("postgres: check code: %w", context.Cause(ctx))
+			return context.Cause(ctx)
 		}
 		b.mu.Unlock()
-		// Already taken into a batch, which may be this call's to lead:
+		// Already taken into a batch, which may be this step's to lead:
 		// the others wait for it.
-		batch = <-c.turn
+		batch = <-s.turn
 	}
 	if batch != nil {
 		if len(batch) == 1 {
-			c.v, c.err = b.one(ctx, a)
+			s.err = b.one(ctx, sql, args, dest)
 		} else {
 			b.many(ctx, batch)
 		}
 		b.next()
 		for _, o := range batch {
-			if o != c {
+			if o != s {
 				o.turn <- nil
 			}
 		}
 	}
-	return c.v, c.err
+	return s.err
 }
 
-// next ends a run: the checks waiting meanwhile become the next batch,
+// next ends a run: the steps waiting meanwhile become the next batch,
 // handed to the first of them to lead, or there is one run fewer.
-func (b *checkBatcher) next() {
+func (b *stepBatcher) next() {
 	b.mu.Lock()
 	if len(b.pending) == 0 {
 		b.running--
@@ -125,59 +130,50 @@ func (b *checkBatcher) next() {
 	batch[0].turn <- batch
 }
 
-// checkBatch runs calls (at least two) as one pgx batch of
-// otpreset_check_code calls, in one round trip and one transaction, and
-// sets each call's answer.
-func (s *Store) checkBatch(ctx context.Context, calls []*checkCall) {
+// runAlone runs one step as a statement of its own.
+func (s *Store) runAlone(ctx context.Context, sql string, args, dest []any) error {
+	return s.db.pool.QueryRow(ctx, sql, args...).Scan(dest...)
+}
+
+// runBatch runs steps (at least two) as one pgx batch, in one round trip
+// and one transaction, and sets each step's err.
+func (s *Store) runBatch(ctx context.Context, steps []*step) {
 	// The leader's request may end before the others': the batch is theirs
 	// too, so it is bounded only by their deadlines.
-	ctx, cancel := batchContext(ctx, calls)
+	ctx, cancel := batchContext(ctx, steps)
 	defer cancel()
-	sorted := slices.Clone(calls)
-	slices.SortFunc(sorted, func(x, y *checkCall) int {
-		return cmp.Or(cmp.Compare(x.a.Check.TenantID, y.a.Check.TenantID), cmp.Compare(x.a.Check.Phone, y.a.Check.Phone))
+	sorted := slices.Clone(steps)
+	slices.SortFunc(sorted, func(x, y *step) int {
+		return cmp.Or(cmp.Compare(x.tenant, y.tenant), cmp.Compare(x.phone, y.phone))
 	})
 	var pb pgx.Batch
-	rows := make([]checkRow, len(sorted))
-	for _, c := range sorted {
-		pb.Queue(checkCodeSQL, s.checkArgs(c.a)...)
+	for _, st := range sorted {
+		pb.Queue(st.sql, st.args...).QueryRow(func(row pgx.Row) error { return row.Scan(st.dest...) })
 	}
-	br := s.db.pool.SendBatch(ctx, &pb)
-	var err error
-	for i := range rows {
-		if err = br.QueryRow().Scan(rows[i].dest()...); err != nil {
-			break
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	err := s.db.pool.SendBatch(ctx, &pb).Close()
 	var pgErr *pgconn.PgError
-	switch {
-	case err == nil:
-		for i, c := range sorted {
-			c.v, c.err = s.verdict(&rows[i], c.a)
+	if err != nil && (errors.As(err, &pgErr) || pgconn.SafeToRetry(err)) {
+		// Nothing of the batch stayed: each step runs again on its own,
+		// so that only a step that fails alone answers with an error.
+		for _, st := range sorted {
+			st.err = s.runAlone(st.ctx, st.sql, st.args, st.dest)
 		}
-	case errors.As(err, &pgErr) || pgconn.SafeToRetry(err):
-		// Nothing of the batch stayed: each check runs again on its own,
-		// so that only a check that fails alone answers with an error.
-		for _, c := range sorted {
-			c.v, c.err = s.checkCode(c.ctx, s.core.DB, c.a)
-		}
-	default: // the batch may or may not have committed: as a statement would, it says so
-		for _, c := range sorted {
-			c.v, c.err = store.Verdict{}, s.core.Errf("check code: %w", err)
-		}
+		return
+	}
+	// Done, or, on another error, the batch may or may not have
+	// committed: as a statement would, each step says so.
+	for _, st := range sorted {
+		st.err = err
 	}
 }
 
 // batchContext is ctx without its cancellation (its values, a trace,
-// stay), bounded by the latest deadline of calls, or by none if one of
+// stay), bounded by the latest deadline of steps, or by none if one of
 // them has none.
-func batchContext(ctx context.Context, calls []*checkCall) (context.Context, context.CancelFunc) {
+func batchContext(ctx context.Context, steps []*step) (context.Context, context.CancelFunc) {
 	var latest time.Time
-	for _, c := range calls {
-		d, ok := c.ctx.Deadline()
+	for _, st := range steps {
+		d, ok := st.ctx.Deadline()
 		if !ok {
 			return context.WithCancel(context.WithoutCancel(ctx))
 		}

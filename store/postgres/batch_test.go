@@ -17,142 +17,136 @@ import (
 	"github.com/otpreset/go/store/internal/sqltest"
 )
 
-// attemptNo tags an attempt with a number, which the fake runs below echo
-// back as the verdict's Lockouts, so that each caller can tell its own
-// answer from another's.
-func attemptNo(i int) store.Attempt {
-	return store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: fmt.Sprintf("+1555%04d", i)}, Network: fmt.Sprint(i)}
+// fakeRuns are a batcher's runs that record what they were given, held
+// until release closes so that the calls pile up. A step's only argument
+// is its number, which the runs write back as its row.
+type fakeRuns struct {
+	release        chan struct{}
+	inFlight, peak atomic.Int32
+	mu             sync.Mutex
+	sizes          []int
+	ran            map[int]int // step number -> times run
 }
 
-// TestCheckBatcher drives the batcher with runs that record what they were
-// given: every call is answered once with its own answer, no more runs are
-// in flight than the limit, no batch is longer than the most, and the calls
-// that wait for a busy pool do go together.
-func TestCheckBatcher(t *testing.T) {
-	t.Parallel()
-	const calls, limit, most = 200, 2, 8
-	var (
-		inFlight, peak atomic.Int32
-		mu             sync.Mutex
-		sizes          []int
-		ran            = map[int]int{} // attempt number -> times run
-	)
-	release := make(chan struct{})
-	run := func(as ...store.Attempt) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		<-release // held until every call is queued, so that they pile up
-		mu.Lock()
-		defer mu.Unlock()
-		sizes = append(sizes, len(as))
-		for _, a := range as {
-			var i int
-			_, _ = fmt.Sscan(a.Network, &i)
-			ran[i]++
-		}
+func newFakeRuns() *fakeRuns {
+	return &fakeRuns{release: make(chan struct{}), ran: map[int]int{}}
+}
+
+func (f *fakeRuns) run(args ...[]any) {
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for p := f.peak.Load(); n > p && !f.peak.CompareAndSwap(p, n); p = f.peak.Load() {
 	}
-	b := &checkBatcher{
-		one: func(_ context.Context, a store.Attempt) (store.Verdict, error) {
-			run(a)
-			var i int
-			_, _ = fmt.Sscan(a.Network, &i)
-			return store.Verdict{Lockouts: i}, nil
+	<-f.release
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sizes = append(f.sizes, len(args))
+	for _, a := range args {
+		f.ran[a[0].(int)]++
+	}
+}
+
+func (f *fakeRuns) batcher(limit, most int) *stepBatcher {
+	return &stepBatcher{
+		one: func(_ context.Context, _ string, args, dest []any) error {
+			f.run(args)
+			*dest[0].(*int) = args[0].(int)
+			return nil
 		},
-		many: func(_ context.Context, cs []*checkCall) {
-			as := make([]store.Attempt, len(cs))
-			for i, c := range cs {
-				as[i] = c.a
+		many: func(_ context.Context, steps []*step) {
+			args := make([][]any, len(steps))
+			for i, st := range steps {
+				args[i] = st.args
 			}
-			run(as...)
-			for _, c := range cs {
-				var i int
-				_, _ = fmt.Sscan(c.a.Network, &i)
-				c.v = store.Verdict{Lockouts: i}
+			f.run(args...)
+			for _, st := range steps {
+				*st.dest[0].(*int) = st.args[0].(int)
 			}
 		},
 		limit: limit, maxSize: most,
 	}
-	var wg sync.WaitGroup
-	answers := make([]store.Verdict, calls)
-	errs := make([]error, calls)
-	for i := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i], errs[i] = b.check(context.Background(), attemptNo(i))
-		}()
+}
+
+// within fails t unless done delivers (or closes) within d.
+func within(t *testing.T, done <-chan error, d time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatal("a step was never answered")
+		return nil
+	}
+}
+
+// waitAll fails t unless wg is done within 30 s.
+func waitAll(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	all := make(chan error)
+	go func() { wg.Wait(); close(all) }()
+	if err := within(t, all, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStepBatcher: every step is run once and answered with its own row,
+// no more runs are in flight than the limit, no batch is longer than the
+// most, and the steps that wait for a busy pool do go together.
+func TestStepBatcher(t *testing.T) {
+	t.Parallel()
+	const steps, limit, most = 200, 2, 8
+	f := newFakeRuns()
+	b := f.batcher(limit, most)
+	rows := make([]int, steps)
+	done := make(chan error, steps)
+	for i := range steps {
+		rows[i] = -1
+		go func() { done <- b.do(context.Background(), "t", fmt.Sprint(i), "step", []any{i}, &rows[i]) }()
 	}
 	require.Eventually(t, func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		return b.running == limit && len(b.pending) == calls-limit
-	}, 10*time.Second, time.Millisecond, "the calls beyond the limit wait")
-	close(release)
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-	select {
-	case <-all:
-	case <-time.After(20 * time.Second):
-		t.Fatal("a call was never answered")
+		return b.running == limit && len(b.pending) == steps-limit
+	}, 10*time.Second, time.Millisecond, "the steps beyond the limit wait")
+	close(f.release)
+	for range steps {
+		require.NoError(t, within(t, done, 10*time.Second))
 	}
 
-	for i := range calls {
-		require.NoError(t, errs[i])
-		assert.Equal(t, i, answers[i].Lockouts, "call %d got another call's answer", i)
-		assert.Equal(t, 1, ran[i], "call %d ran %d times", i, ran[i])
+	for i := range steps {
+		assert.Equal(t, i, rows[i], "step %d got another step's row", i)
+		assert.Equal(t, 1, f.ran[i], "step %d ran %d times", i, f.ran[i])
 	}
-	assert.LessOrEqual(t, peak.Load(), int32(limit), "runs in flight")
+	assert.LessOrEqual(t, f.peak.Load(), int32(limit), "runs in flight")
 	batched := 0
-	for _, n := range sizes {
+	for _, n := range f.sizes {
 		assert.LessOrEqual(t, n, most, "a batch's length")
 		if n > 1 {
 			batched += n
 		}
 	}
-	assert.Equal(t, calls-limit, batched, "every call that waited ran in a batch")
+	assert.Equal(t, steps-limit, batched, "every step that waited ran in a batch")
 	assert.Zero(t, b.running, "no run left counted once all ended")
 }
 
-// TestCheckBatcherCancel: a call whose context ends while it waits leaves
+// TestStepBatcherCancel: a step whose context ends while it waits leaves
 // the queue with its context's error and is never run; the others are
 // answered.
-func TestCheckBatcherCancel(t *testing.T) {
+func TestStepBatcherCancel(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	var ranMu sync.Mutex
-	ran := map[string]bool{}
-	b := &checkBatcher{
-		one: func(_ context.Context, a store.Attempt) (store.Verdict, error) {
-			<-release
-			ranMu.Lock()
-			defer ranMu.Unlock()
-			ran[a.Network] = true
-			return store.Verdict{}, nil
-		},
-		many: func(_ context.Context, cs []*checkCall) {
-			ranMu.Lock()
-			defer ranMu.Unlock()
-			for _, c := range cs {
-				ran[c.a.Network] = true
-			}
-		},
-		limit: 1, maxSize: 8,
+	f := newFakeRuns()
+	b := f.batcher(1, 8)
+	var rows [3]int
+	run := func(ctx context.Context, i int) chan error {
+		done := make(chan error, 1)
+		go func() { done <- b.do(ctx, "t", "+1", "step", []any{i}, &rows[i]) }()
+		return done
 	}
-	first := make(chan error, 1)
-	go func() { _, err := b.check(context.Background(), attemptNo(0)); first <- err }()
+	first := run(context.Background(), 0)
 	require.Eventually(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.running == 1 }, 10*time.Second, time.Millisecond)
-
 	ctx, cancel := context.WithCancel(context.Background())
-	cancelled := make(chan error, 1)
-	go func() { _, err := b.check(ctx, attemptNo(1)); cancelled <- err }()
-	kept := make(chan error, 1)
-	go func() { _, err := b.check(context.Background(), attemptNo(2)); kept <- err }()
+	cancelled := run(ctx, 1)
+	kept := run(context.Background(), 2)
 	require.Eventually(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.pending) == 2 }, 10*time.Second, time.Millisecond)
 
 	cancel()
@@ -160,21 +154,23 @@ func TestCheckBatcherCancel(t *testing.T) {
 	case err := <-cancelled:
 		require.ErrorIs(t, err, context.Canceled)
 	case <-time.After(10 * time.Second):
-		close(release)
-		t.Fatal("a call whose context ended kept waiting for its turn")
+		close(f.release)
+		t.Fatal("a step whose context ended kept waiting for its turn")
 	}
-	close(release)
-	for _, done := range []chan error{first, kept} {
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("a call was never answered")
-		}
-	}
-	ranMu.Lock()
-	defer ranMu.Unlock()
-	assert.Equal(t, map[string]bool{"0": true, "2": true}, ran, "the cancelled call never ran")
+	close(f.release)
+	require.NoError(t, within(t, first, 10*time.Second))
+	require.NoError(t, within(t, kept, 10*time.Second))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Equal(t, map[int]int{0: 1, 2: 1}, f.ran, "the cancelled step never ran")
+}
+
+// countBatched makes s count the steps it runs in batches.
+func countBatched(s *Store) *atomic.Int64 {
+	var n atomic.Int64
+	many := s.steps.many
+	s.steps.many = func(ctx context.Context, steps []*step) { n.Add(int64(len(steps))); many(ctx, steps) }
+	return &n
 }
 
 // TestCheckBatchCounts runs concurrent wrong codes through a pool of one
@@ -185,9 +181,7 @@ func TestCheckBatcherCancel(t *testing.T) {
 func TestCheckBatchCounts(t *testing.T) {
 	t.Parallel()
 	s := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1 })
-	var batched atomic.Int64
-	many := s.checks.many
-	s.checks.many = func(ctx context.Context, cs []*checkCall) { batched.Add(int64(len(cs))); many(ctx, cs) }
+	batched := countBatched(s)
 	ctx := sqltest.Ctx(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	const phones, tries = 8, 12
@@ -214,7 +208,7 @@ func TestCheckBatchCounts(t *testing.T) {
 			errs <- err
 		}()
 	}
-	wg.Wait()
+	waitAll(t, &wg)
 	close(errs)
 	for err := range errs {
 		require.NoError(t, err)
@@ -246,17 +240,81 @@ func TestCheckBatchFailsAlone(t *testing.T) {
 		_, err := s.IssueChallenge(ctx, store.Issue{Challenge: c})
 		require.NoError(t, err)
 	}
-	wrong := func(phone string) *checkCall {
-		return &checkCall{ctx: ctx, a: store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: phone, CodeHash: []byte("wrong"), Now: now}, Network: "n"}}
+	wrong := func(phone string) (*step, *checkRow, store.Attempt) {
+		a := store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: phone, CodeHash: []byte("wrong"), Now: now}, Network: "n"}
+		var r checkRow
+		return &step{ctx: ctx, tenant: "t", phone: phone, sql: checkCodeSQL, args: s.checkArgs(a), dest: r.dest()}, &r, a
 	}
-	calls := []*checkCall{wrong(phones[0]), wrong("+1555\x00"), wrong(phones[1])}
-	s.checkBatch(ctx, calls)
-	require.Error(t, calls[1].err, "a phone with a NUL byte")
-	for _, c := range []*checkCall{calls[0], calls[2]} {
-		require.NoError(t, c.err, c.a.Check.Phone)
-		assert.ErrorIs(t, c.v.Code, store.ErrCodeMismatch, c.a.Check.Phone)
-		v, err := s.CheckCode(ctx, c.a)
+	var steps []*step
+	var rows []*checkRow
+	var attempts []store.Attempt
+	for _, phone := range []string{phones[0], "+1555\x00", phones[1]} {
+		st, r, a := wrong(phone)
+		steps, rows, attempts = append(steps, st), append(rows, r), append(attempts, a)
+	}
+	s.runBatch(ctx, steps)
+	require.Error(t, steps[1].err, "a phone with a NUL byte")
+	for _, i := range []int{0, 2} {
+		phone := attempts[i].Check.Phone
+		require.NoError(t, steps[i].err, phone)
+		v, err := s.verdict(rows[i], attempts[i])
 		require.NoError(t, err)
-		assert.ErrorIs(t, v.Code, store.ErrCodeMismatch, "%s: its second try of two is left", c.a.Check.Phone)
+		assert.ErrorIs(t, v.Code, store.ErrCodeMismatch, phone)
+		v, err = s.CheckCode(ctx, attempts[i])
+		require.NoError(t, err)
+		assert.ErrorIs(t, v.Code, store.ErrCodeMismatch, "%s: its second try of two is left", phone)
+	}
+}
+
+// TestIssueBatchCounts sends codes concurrently through a pool of one
+// connection, so that most go in batches, under a send limit: each phone
+// is sent exactly its limit, the sends beyond it are refused, and batches
+// did run.
+func TestIssueBatchCounts(t *testing.T) {
+	t.Parallel()
+	s := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1 })
+	batched := countBatched(s)
+	ctx := sqltest.Ctx(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	const phones, limit, extra = 8, 5, 3
+	for i := range phones {
+		require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: fmt.Sprint(i), Phone: fmt.Sprintf("+1555090%02d", i), PasswordHash: "h"}))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent, limited := map[string]int{}, map[string]int{}
+	errs := make(chan error, phones*(limit+extra))
+	for i := range phones * (limit + extra) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			phone := fmt.Sprintf("+1555090%02d", i%phones)
+			is, err := s.IssueCode(ctx, store.Issue{
+				Challenge: store.Challenge{TenantID: "t", Phone: phone, Nonce: []byte("n"), CodeHash: []byte(fmt.Sprint("code", i)),
+					CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxAttempts: 5},
+				Network: "n", SendLimit: store.SendLimit{Limit: limit, Period: time.Hour}})
+			if err == nil && !is.Limited && !is.Found {
+				err = fmt.Errorf("send %d: the user of %s not found", i, phone)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if is.Limited {
+				limited[phone]++
+			} else {
+				sent[phone]++
+			}
+			errs <- err
+		}()
+	}
+	waitAll(t, &wg)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Positive(t, batched.Load(), "no send went in a batch: the test tests nothing")
+	for i := range phones {
+		phone := fmt.Sprintf("+1555090%02d", i)
+		assert.Equal(t, limit, sent[phone], "%s: sends let through", phone)
+		assert.Equal(t, extra, limited[phone], "%s: sends refused", phone)
 	}
 }

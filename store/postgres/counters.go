@@ -167,7 +167,8 @@ func (s *Store) issueChallenge(ctx context.Context, q sqlcore.Querier, iss store
 // IssueCode implements store.CodeIssuer in one round trip: one statement
 // that looks the user up (in otpreset_users, or with HostUsers.UserByPhone,
 // embedded as a CTE) and calls otpreset_issue, which saves a code only for
-// a phone with a user.
+// a phone with a user. Sends and checks that arrive while every connection
+// is busy go together (see stepBatcher).
 func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
 	c := iss.Challenge
 	args, err := s.issueCode.args(func(name string) any {
@@ -204,7 +205,7 @@ func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, e
 	var found bool
 	var id, hash, profile string
 	dest := append(r.dest(), &found, sqlcore.TextScan{S: &id}, sqlcore.TextScan{S: &hash}, sqlcore.TextScan{S: &profile})
-	if err := s.core.DB.QueryRow(ctx, s.issueCode.sql, args...).Scan(dest...); err != nil {
+	if err := s.steps.do(ctx, c.TenantID, c.Phone, s.issueCode.sql, args, dest...); err != nil {
 		return store.Issued{}, s.core.Errf("issue code: %w", err)
 	}
 	is := r.issued(c.TenantID, c.Phone)
@@ -240,11 +241,15 @@ var codeVerdicts = []error{
 // compares the code without consuming it and counts a failed comparison
 // against the network's ladder, the phone's budget and the code's tries.
 // It reads no users table, so a wrong code costs the same whether or not
-// the phone has a user. Checks that arrive while every connection is busy
-// with others are sent together, in one round trip and one transaction
-// (see checkBatcher).
+// the phone has a user. Checks and sends that arrive while every
+// connection is busy go together, in one round trip and one transaction
+// (see stepBatcher).
 func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
-	return s.checks.check(ctx, a)
+	var r checkRow
+	if err := s.steps.do(ctx, a.Check.TenantID, a.Check.Phone, checkCodeSQL, s.checkArgs(a), r.dest()...); err != nil {
+		return store.Verdict{}, s.core.Errf("check code: %w", err)
+	}
+	return s.verdict(&r, a)
 }
 
 // checkArgs are checkCodeSQL's arguments for a.

@@ -87,9 +87,9 @@ type Store struct {
 	// the names they stand for, made once (pgx would rewrite the named
 	// form on every call).
 	issueCode positional
-	// checks runs CheckCode, coalescing the checks that arrive while the
-	// pool is busy.
-	checks *checkBatcher
+	// steps runs CheckCode's and IssueCode's statements, coalescing those
+	// that arrive while the pool is busy.
+	steps *stepBatcher
 }
 
 //go:embed migrations/*.sql
@@ -200,12 +200,7 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 		userByPhone = cfg.HostUsers.UserByPhone
 	}
 	st.issueCode = newPositional(issueCodeSQL(userByPhone))
-	st.checks = &checkBatcher{
-		one:     func(ctx context.Context, a store.Attempt) (store.Verdict, error) { return st.checkCode(ctx, db, a) },
-		many:    st.checkBatch,
-		limit:   max(int(pool.Config().MaxConns), 1),
-		maxSize: checkBatchMax,
-	}
+	st.steps = &stepBatcher{one: st.runAlone, many: st.runBatch, limit: max(int(pool.Config().MaxConns), 1), maxSize: batchMax}
 	return st
 }
 
