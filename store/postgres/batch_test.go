@@ -79,13 +79,22 @@ func within(t *testing.T, done <-chan error, d time.Duration) error {
 	}
 }
 
-// waitAll fails t unless wg is done within 30 s.
-func waitAll(t *testing.T, wg *sync.WaitGroup) {
+// concurrently runs step(0) ... step(n-1) at once and fails t unless all
+// end within 30 s without an error.
+func concurrently(t *testing.T, n int, step func(i int) error) {
 	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- step(i) }()
+	}
 	all := make(chan error)
 	go func() { wg.Wait(); close(all) }()
-	if err := within(t, all, 30*time.Second); err != nil {
-		t.Fatal(err)
+	_ = within(t, all, 30*time.Second)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }
 
@@ -195,24 +204,13 @@ func TestCheckBatchCounts(t *testing.T) {
 		return store.Attempt{Check: store.CodeCheck{TenantID: "t", Phone: fmt.Sprintf("+1555070%02d", i%phones), CodeHash: []byte("wrong"), Now: now},
 			Network: fmt.Sprintf("n%d", i%5)}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, phones*(tries-1))
-	for i := range phones * (tries - 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v, err := s.CheckCode(ctx, wrong(i))
-			if err == nil && !errors.Is(v.Code, store.ErrCodeMismatch) {
-				err = fmt.Errorf("wrong code %d: verdict %+v, want a mismatch", i, v)
-			}
-			errs <- err
-		}()
-	}
-	waitAll(t, &wg)
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	concurrently(t, phones*(tries-1), func(i int) error {
+		v, err := s.CheckCode(ctx, wrong(i))
+		if err == nil && !errors.Is(v.Code, store.ErrCodeMismatch) {
+			err = fmt.Errorf("wrong code %d: verdict %+v, want a mismatch", i, v)
+		}
+		return err
+	})
 	assert.Positive(t, batched.Load(), "no check went in a batch: the test tests nothing")
 	for i := range phones {
 		v, err := s.CheckCode(ctx, wrong(i))
@@ -280,37 +278,26 @@ func TestIssueBatchCounts(t *testing.T) {
 	for i := range phones {
 		require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: fmt.Sprint(i), Phone: fmt.Sprintf("+1555090%02d", i), PasswordHash: "h"}))
 	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sent, limited := map[string]int{}, map[string]int{}
-	errs := make(chan error, phones*(limit+extra))
-	for i := range phones * (limit + extra) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			phone := fmt.Sprintf("+1555090%02d", i%phones)
-			is, err := s.IssueCode(ctx, store.Issue{
-				Challenge: store.Challenge{TenantID: "t", Phone: phone, Nonce: []byte("n"), CodeHash: []byte(fmt.Sprint("code", i)),
-					CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxAttempts: 5},
-				Network: "n", SendLimit: store.SendLimit{Limit: limit, Period: time.Hour}})
-			if err == nil && !is.Limited && !is.Found {
-				err = fmt.Errorf("send %d: the user of %s not found", i, phone)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if is.Limited {
-				limited[phone]++
-			} else {
-				sent[phone]++
-			}
-			errs <- err
-		}()
-	}
-	waitAll(t, &wg)
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	concurrently(t, phones*(limit+extra), func(i int) error {
+		phone := fmt.Sprintf("+1555090%02d", i%phones)
+		is, err := s.IssueCode(ctx, store.Issue{
+			Challenge: store.Challenge{TenantID: "t", Phone: phone, Nonce: []byte("n"), CodeHash: []byte(fmt.Sprint("code", i)),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxAttempts: 5},
+			Network: "n", SendLimit: store.SendLimit{Limit: limit, Period: time.Hour}})
+		if err == nil && !is.Limited && !is.Found {
+			err = fmt.Errorf("send %d: the user of %s not found", i, phone)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if is.Limited {
+			limited[phone]++
+		} else {
+			sent[phone]++
+		}
+		return err
+	})
 	assert.Positive(t, batched.Load(), "no send went in a batch: the test tests nothing")
 	for i := range phones {
 		phone := fmt.Sprintf("+1555090%02d", i)
