@@ -298,14 +298,6 @@ func (s *Store) verdict(r *checkRow, a store.Attempt) (store.Verdict, error) {
 	return v, nil
 }
 
-func (s *Store) checkCode(ctx context.Context, q sqlcore.Querier, a store.Attempt) (store.Verdict, error) {
-	var r checkRow
-	if err := q.QueryRow(ctx, checkCodeSQL, s.checkArgs(a)...).Scan(r.dest()...); err != nil {
-		return store.Verdict{}, s.core.Errf("check code: %w", err)
-	}
-	return s.verdict(&r, a)
-}
-
 // ClearCounters implements store.Challenges in one round trip: one call of
 // otpreset_clear_counters, which empties the counters in the phone's row
 // (every network forgotten, the budget whole) and keeps its code, under

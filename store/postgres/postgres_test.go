@@ -127,6 +127,15 @@ func newPool(t *testing.T, configure func(*pgxpool.Config)) *Store {
 	return s
 }
 
+// checkCodeOn is CheckCode's statement run on q (a transaction's).
+func checkCodeOn(ctx context.Context, s *Store, q sqlcore.Querier, a store.Attempt) (store.Verdict, error) {
+	var r checkRow
+	if err := q.QueryRow(ctx, checkCodeSQL, s.checkArgs(a)...).Scan(r.dest()...); err != nil {
+		return store.Verdict{}, err
+	}
+	return s.verdict(&r, a)
+}
+
 // statementCounter is a pgx tracer that counts the statements sent.
 type statementCounter struct {
 	mu  sync.Mutex
@@ -412,7 +421,7 @@ func TestStepsSerialisePerPhone(t *testing.T) {
 		p := store.GuessPolicy{Attempts: 2, Lockout: time.Hour, MaxLockout: time.Hour, Retain: time.Hour}
 		var v store.Verdict
 		besides(t, func(q sqlcore.Querier) error {
-			_, err := s.checkCode(ctx, q, wrong("n1", p))
+			_, err := checkCodeOn(ctx, s, q, wrong("n1", p))
 			return err
 		}, func() (err error) {
 			v, err = s.CheckCode(ctx, wrong("n1", p))
@@ -424,7 +433,7 @@ func TestStepsSerialisePerPhone(t *testing.T) {
 		p := store.GuessPolicy{Budget: 10, BudgetBurst: 1, BudgetWindow: time.Hour}
 		var v store.Verdict
 		besides(t, func(q sqlcore.Querier) error {
-			_, err := s.checkCode(ctx, q, wrong("n2", p))
+			_, err := checkCodeOn(ctx, s, q, wrong("n2", p))
 			return err
 		}, func() (err error) {
 			v, err = s.CheckCode(ctx, wrong("n3", p))
@@ -448,7 +457,7 @@ func TestStepsSerialisePerPhone(t *testing.T) {
 		p := store.GuessPolicy{Attempts: 1, Lockout: time.Hour, MaxLockout: time.Hour, Retain: time.Hour}
 		require.NoError(t, s.AddUser(ctx, store.User{TenantID: "t", ID: "u", Phone: c.Phone, PasswordHash: "h"}))
 		besides(t, func(q sqlcore.Querier) error {
-			_, err := s.checkCode(ctx, q, wrong("n5", p)) // locks n5 out, a row new to the reset's snapshot
+			_, err := checkCodeOn(ctx, s, q, wrong("n5", p)) // locks n5 out, a row new to the reset's snapshot
 			return err
 		}, func() error {
 			return s.Reset(ctx, store.Reset{Check: store.CodeCheck{TenantID: "t", Phone: c.Phone, CodeHash: c.CodeHash, Now: now},
