@@ -18,11 +18,23 @@ import (
 // the commit is no longer what a step costs.
 const batchMax = 32
 
+// stepRuns is how many runs of steps (a step alone, or a batch) may be in
+// flight on a pool of maxConns connections: half of them, at least one.
+// Fewer runs make longer batches, so fewer round trips and commits per
+// step (on cmd/floorbench's wrong codes, with the default pool of 4, two
+// runs took 1.08-1.24x the floor's CPU per request where four took
+// 1.24-1.51x, in runs interleaved on one machine); and the other half is
+// left to resets and the host's own queries, which then do not queue
+// behind a burst of wrong codes for a connection.
+func stepRuns(maxConns int32) int {
+	return max(int(maxConns)/2, 1)
+}
+
 // stepBatcher coalesces the steps that guard a phone's codes, code checks
 // and sends, each one statement that returns one row (group commit). A
-// step that finds a connection's worth of room runs alone, as one
-// statement; one that arrives while as many steps (or batches of them) run
-// as the pool has connections waits, and when a run ends the steps that
+// step that finds room (fewer runs in flight than stepRuns allows) runs
+// alone, as one statement; one that arrives while as many steps (or batches
+// of them) run as stepRuns allows waits, and when a run ends the steps that
 // waited meanwhile go together: one pgx batch, so one round trip and one
 // transaction, whose one commit (one WAL flush) serves all of them. Under
 // load a wrong code or a send thus costs the database a fraction of a

@@ -174,6 +174,14 @@ func TestStepBatcherCancel(t *testing.T) {
 	assert.Equal(t, map[int]int{0: 1, 2: 1}, f.ran, "the cancelled step never ran")
 }
 
+// TestStepRuns: half the pool's connections carry steps, at least one.
+func TestStepRuns(t *testing.T) {
+	t.Parallel()
+	for conns, want := range map[int32]int{1: 1, 2: 1, 3: 1, 4: 2, 10: 5, 0: 1} {
+		assert.Equal(t, want, stepRuns(conns), "a pool of %d connections", conns)
+	}
+}
+
 // countBatched makes s count the steps it runs in batches.
 func countBatched(s *Store) *atomic.Int64 {
 	var n atomic.Int64

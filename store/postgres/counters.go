@@ -167,8 +167,8 @@ func (s *Store) issueChallenge(ctx context.Context, q sqlcore.Querier, iss store
 // IssueCode implements store.CodeIssuer in one round trip: one statement
 // that looks the user up (in otpreset_users, or with HostUsers.UserByPhone,
 // embedded as a CTE) and calls otpreset_issue, which saves a code only for
-// a phone with a user. Sends and checks that arrive while every connection
-// is busy go together (see stepBatcher).
+// a phone with a user. Sends and checks that arrive while half the pool's
+// connections are busy with others go together (see stepBatcher).
 func (s *Store) IssueCode(ctx context.Context, iss store.Issue) (store.Issued, error) {
 	c := iss.Challenge
 	args, err := s.issueCode.args(func(name string) any {
@@ -241,9 +241,9 @@ var codeVerdicts = []error{
 // compares the code without consuming it and counts a failed comparison
 // against the network's ladder, the phone's budget and the code's tries.
 // It reads no users table, so a wrong code costs the same whether or not
-// the phone has a user. Checks and sends that arrive while every
-// connection is busy go together, in one round trip and one transaction
-// (see stepBatcher).
+// the phone has a user. Checks and sends that arrive while half the pool's
+// connections are busy with others go together, in one round trip and one
+// transaction (see stepBatcher).
 func (s *Store) CheckCode(ctx context.Context, a store.Attempt) (store.Verdict, error) {
 	var r checkRow
 	if err := s.steps.do(ctx, a.Check.TenantID, a.Check.Phone, checkCodeSQL, s.checkArgs(a), r.dest()...); err != nil {

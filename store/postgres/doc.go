@@ -14,11 +14,11 @@
 // phone's guessing budget) live in the phone's challenge row, so servers
 // sharing the database share them: a send (IssueCode) and a code check
 // (CheckCode) are one round trip each, and a wrong code reads and writes
-// that one row under its lock; checks and sends that arrive while every
-// connection of the pool is busy go together, in one round trip and one
-// transaction whose one commit serves them all (group commit); one step in
-// 64 also purges a bounded number of rows nothing needs any more, so the
-// table stays small without the host's help.
+// that one row under its lock; checks and sends that arrive while half
+// the pool's connections are busy with others go together, in one round
+// trip and one transaction whose one commit serves them all (group
+// commit); one step in 64 also purges a bounded number of rows nothing
+// needs any more, so the table stays small without the host's help.
 //
 // The schema ships as numbered migrations embedded in the binary and is
 // changed only when the host calls Migrate; README.md beside this file shows

@@ -200,7 +200,7 @@ func newStore(pool *pgxpool.Pool, owns bool, cfg Config) *Store {
 		userByPhone = cfg.HostUsers.UserByPhone
 	}
 	st.issueCode = newPositional(issueCodeSQL(userByPhone))
-	st.steps = &stepBatcher{one: st.runAlone, many: st.runBatch, limit: max(int(pool.Config().MaxConns), 1), maxSize: batchMax}
+	st.steps = &stepBatcher{one: st.runAlone, many: st.runBatch, limit: stepRuns(pool.Config().MaxConns), maxSize: batchMax}
 	return st
 }
 
