@@ -148,18 +148,19 @@ func (s *Store) runAlone(ctx context.Context, sql string, args, dest []any) erro
 }
 
 // runBatch runs steps (at least two) as one pgx batch, in one round trip
-// and one transaction, and sets each step's err.
+// and one transaction, and sets each step's err. It sorts steps in place:
+// the batch is its leader's alone (next handed it over), and the leader
+// tells itself from the others by identity, not position.
 func (s *Store) runBatch(ctx context.Context, steps []*step) {
 	// The leader's request may end before the others': the batch is theirs
 	// too, so it is bounded only by their deadlines.
 	ctx, cancel := batchContext(ctx, steps)
 	defer cancel()
-	sorted := slices.Clone(steps)
-	slices.SortFunc(sorted, func(x, y *step) int {
+	slices.SortFunc(steps, func(x, y *step) int {
 		return cmp.Or(cmp.Compare(x.tenant, y.tenant), cmp.Compare(x.phone, y.phone))
 	})
 	var pb pgx.Batch
-	for _, st := range sorted {
+	for _, st := range steps {
 		pb.Queue(st.sql, st.args...).QueryRow(func(row pgx.Row) error { return row.Scan(st.dest...) })
 	}
 	err := s.db.pool.SendBatch(ctx, &pb).Close()
@@ -167,14 +168,14 @@ func (s *Store) runBatch(ctx context.Context, steps []*step) {
 	if err != nil && (errors.As(err, &pgErr) || pgconn.SafeToRetry(err)) {
 		// Nothing of the batch stayed: each step runs again on its own,
 		// so that only a step that fails alone answers with an error.
-		for _, st := range sorted {
+		for _, st := range steps {
 			st.err = s.runAlone(st.ctx, st.sql, st.args, st.dest)
 		}
 		return
 	}
 	// Done, or, on another error, the batch may or may not have
 	// committed: as a statement would, each step says so.
-	for _, st := range sorted {
+	for _, st := range steps {
 		st.err = err
 	}
 }
